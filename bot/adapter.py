@@ -1,0 +1,97 @@
+"""The adapter interface: how a channel plugs into the core.
+
+An adapter translates. It gets a `feed` coroutine (and narrow media access) at start-up,
+never the app, the dispatcher or the database. It verifies and parses provider requests
+into events, sends replies and fetches media. No keyword, consent or business logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from aiohttp import web
+
+from bot.addresses import Address
+from bot.capabilities import Capabilities
+from bot.events import Event, MediaRef
+from bot.replies import Reply
+
+Feed = Callable[[Sequence[Event]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the provider said when it accepted a message."""
+
+    provider_id: str
+    status: str = "sent"
+
+
+class SendError(Exception):
+    """A send that did not go through.
+
+    `retryable`: try again later (429, 5xx, time-outs), after `retry_after` seconds if the
+    provider said so. `unreachable`: this address cannot be reached on this channel
+    (Telegram bot blocked, SMS opt-out); the core marks it and lets handlers fall back.
+    Otherwise the failure is final and recorded with `code`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.unreachable = unreachable
+
+
+class MediaTooLarge(Exception):
+    """Inbound media over the channel's size limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    """Bytes of stored media as an adapter needs them for an upload."""
+
+    id: int
+    data: bytes
+    content_type: str
+    filename: str
+    kind: str
+
+
+class MediaAccess(Protocol):
+    """What an adapter may do with the media store: read bytes and make public links."""
+
+    def link(self, media_id: int) -> str: ...
+
+    async def read(self, media_id: int) -> StoredMedia: ...
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A channel. `name` is the channel name in addresses (`whatsapp`, `sms`, `telegram`)."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def start(self, feed: Feed, media: MediaAccess) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def routes(self) -> Sequence[web.AbstractRouteDef]: ...
+
+    async def send(self, address: Address, reply: Reply) -> Receipt: ...
+
+    async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
+        """Download inbound media: bytes and the provider's content type."""
+        ...

@@ -1,0 +1,80 @@
+"""Addresses: where a person is reached, as one channel plus one id.
+
+An `Address` converts to and from one string (`whatsapp:+4917...`, `telegram:12345`),
+which keys storage, audit lines and admin commands. Phone numbers are normalised to
+E.164 through `phonenumbers`; other ids (a WhatsApp business-scoped id, a Telegram
+chat id) are kept as they come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+
+PHONE_CHANNELS = frozenset({"whatsapp", "sms"})
+
+
+class AddressError(ValueError):
+    """A string that is not an address werkbot understands."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Address:
+    """One place a person is reached: a channel name and the id on that channel."""
+
+    channel: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        channel, sep, ident = text.partition(":")
+        if not sep or not channel or not ident:
+            raise AddressError(f"not an address: expected 'channel:id', got {mask(text)!r}")
+        return cls(channel.strip().lower(), ident.strip())
+
+    @classmethod
+    def of(cls, channel: str, ident: str | int) -> Address:
+        """Build an address, normalising phone numbers on phone channels."""
+        raw = str(ident).strip()
+        if channel in PHONE_CHANNELS and looks_like_phone(raw):
+            raw = normalize_phone(raw)
+        return cls(channel, raw)
+
+    @property
+    def is_phone(self) -> bool:
+        return self.channel in PHONE_CHANNELS and self.id.startswith("+")
+
+    def masked(self) -> str:
+        return f"{self.channel}:{mask(self.id)}"
+
+
+def looks_like_phone(text: str) -> bool:
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 6 and all(c.isdigit() or c in "+ -/()" for c in text)
+
+
+def normalize_phone(text: str, region: str = "DE") -> str:
+    """Return the E.164 form of a phone number, or raise AddressError."""
+    candidate = text.strip()
+    if candidate and candidate[0].isdigit() and len(candidate) > 10 and not candidate.startswith(
+        "0"
+    ):
+        candidate = "+" + candidate  # Telegram and WhatsApp send numbers without '+'
+    try:
+        number = phonenumbers.parse(candidate, region)
+    except phonenumbers.NumberParseException as exc:
+        raise AddressError(f"not a phone number: {mask(text)}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise AddressError(f"not a possible phone number: {mask(text)}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(text: str) -> str:
+    """Mask an identifier for logs: keep the first three and the last two characters."""
+    if len(text) <= 5:
+        return "***"
+    return f"{text[:3]}***{text[-2:]}"

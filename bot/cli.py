@@ -1,0 +1,134 @@
+"""The `werkbot` command: serve, demo, check, db upgrade.
+
+A bad configuration exits 1 with one line naming the key; nothing starts half-configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.logs import setup_logging
+from bot.plugins import load_plugins
+from bot.settings import Settings, SettingsError, load_settings
+from bot.storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+DEMO_CONFIG = Path("config/demo.toml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except SettingsError as exc:
+        print(f"werkbot: config error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="werkbot", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="command")
+    serve = sub.add_parser("serve", help="run the production server")
+    serve.add_argument("--config", type=Path)
+    serve.set_defaults(run=_serve)
+    demo = sub.add_parser("demo", help="run a demo with the sandbox channel, no accounts needed")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    demo.set_defaults(run=_demo)
+    check = sub.add_parser("check", help="validate the configuration and print webhook URLs")
+    check.add_argument("--config", type=Path)
+    check.set_defaults(run=_check)
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(required=True, metavar="action")
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("--config", type=Path)
+    up.set_defaults(run=_upgrade)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    setup_logging(settings.server.log_level, settings.server.log_file)
+    upgrade(settings.database.url)
+    asyncio.run(_run(settings, banner=False))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    settings = replace(settings, server=replace(
+        settings.server, port=args.port, sandbox=True,
+        public_url=f"http://{settings.server.host}:{args.port}"))
+    setup_logging(settings.server.log_level, settings.server.log_file)
+    upgrade(settings.database.url)
+    asyncio.run(_run(settings, banner=True))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    plugins = load_plugins(settings)
+    base = settings.server.public_url.rstrip("/")
+    chosen = args.config or os.environ.get("WERKBOT_CONFIG") or "config/werkbot.toml"
+    print(f"configuration ok: {chosen}")
+    if not plugins.adapters:
+        print("no channel is enabled")
+    for adapter in plugins.adapters:
+        paths = sorted({getattr(r, "path", "") for r in adapter.routes()} - {""})
+        for path in paths:
+            if path.startswith("/webhooks/") or path == "/sandbox":
+                print(f"{adapter.name}: {base}{path}")
+        describe = getattr(adapter, "describe", None)
+        if callable(describe):
+            print(f"{adapter.name}: {describe()}")
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    upgrade(settings.database.url)
+    print("database is up to date")
+    return 0
+
+
+async def _run(settings: Settings, *, banner: bool) -> None:
+    from bot.server import PLUGINS, SERVICES, create_app  # local: keeps `check` light
+
+    app = create_app(settings)
+    seed = app[PLUGINS].bundle.seed_demo
+    if banner and seed is not None:
+
+        async def seed_demo(app: web.Application) -> None:
+            await seed(app[SERVICES])
+
+        app.on_startup.append(seed_demo)  # runs after the lifecycle context built services
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port)
+    await site.start()
+    url = f"http://{settings.server.host}:{settings.server.port}"
+    if banner:
+        print(f"werkbot demo is running: open {url}/sandbox in your browser", flush=True)
+    log.info("listening on %s", url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: draining")
+    await runner.cleanup()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""Turns events and replies into JSON and back, for the durable inbox and outbox.
+
+One generic codec driven by the dataclasses' type hints: addresses become their string
+form, datetimes ISO 8601, tuples lists. A `type` field names the class, looked up in
+`EVENT_TYPES` / `REPLY_TYPES` (no arbitrary class loading from stored data).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from bot.addresses import Address
+from bot.events import EVENT_TYPES, Event, MediaRef
+from bot.replies import REPLY_TYPES, Choice, Reply
+
+T = TypeVar("T")
+_NESTED: dict[str, type[Any]] = {"MediaRef": MediaRef, "Choice": Choice}
+
+
+class CodecError(ValueError):
+    """Stored data that does not decode to a known event or reply."""
+
+
+def dumps_event(event: Event) -> str:
+    return json.dumps({"type": type(event).__name__, **_encode(event)}, separators=(",", ":"))
+
+
+def loads_event(text: str) -> Event:
+    return _decode_tagged(text, EVENT_TYPES)
+
+
+def dumps_reply(reply: Reply) -> str:
+    return json.dumps({"type": type(reply).__name__, **_encode(reply)}, separators=(",", ":"))
+
+
+def loads_reply(text: str) -> Reply:
+    return _decode_tagged(text, REPLY_TYPES)
+
+
+def _decode_tagged(text: str, registry: dict[str, type[T]]) -> T:
+    data = json.loads(text)
+    cls = registry.get(data.pop("type", ""))
+    if cls is None:
+        raise CodecError("unknown stored type")
+    return typing.cast(T, _decode(cls, data))
+
+
+def _encode(obj: Any) -> dict[str, Any]:
+    return {f.name: _value(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Address):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _encode(value)
+    if isinstance(value, tuple | list):
+        return [_value(v) for v in value]
+    return value
+
+
+@cache
+def _hints(cls: Any) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _decode(cls: Any, data: dict[str, Any]) -> Any:
+    hints = _hints(cls)
+    kwargs = {name: _typed(hints[name], value) for name, value in data.items() if name in hints}
+    return cls(**kwargs)
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if hint is Address:
+        return Address.parse(value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return tuple(_typed(item, v) for v in value)
+    if isinstance(hint, type) and hint.__name__ in _NESTED:
+        return _decode(_NESTED[hint.__name__], value)
+    return value

@@ -1,0 +1,165 @@
+"""The typed handler context: who wrote, where, in which state, and how to answer.
+
+Handlers take `(event, ctx)`. `ctx` carries the person and address, the conversation
+state (a dict saved after the handler), the event's transaction and repositories,
+texts in the person's language, the clock, and `reply`/`send`, which queue outbox rows
+in the same transaction through the delivery policy (the consent gate).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.addresses import Address
+from bot.capabilities import Capabilities, MediaLinker, degrade
+from bot.clock import Clock
+from bot.events import Event
+from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from bot.services import Services
+from bot.settings import Settings
+from bot.storage.models import AddressRow, Person
+from bot.storage.repos import AuditRepo, OutboxRepo, PeopleRepo, StateRepo, TimerRepo
+from bot.texts import Texts
+
+log = logging.getLogger(__name__)
+
+
+class _Linker(MediaLinker):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def link(self, media_id: int) -> str:
+        return self._services.media.link(media_id)
+
+
+@dataclass
+class Context:
+    """Everything one handler call may use."""
+
+    services: Services
+    session: AsyncSession
+    event: Event
+    person: Person | None = None
+    address: Address | None = None
+    inbox_id: int | None = None
+    is_new: bool = False  # the sender's address was unknown until this event
+    state: dict[str, Any] = field(default_factory=dict)
+    match: dict[str, Any] = field(default_factory=dict)
+    sent: list[tuple[Address, Reply]] = field(default_factory=list)
+    refused: list[tuple[Address, Reply]] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def texts(self) -> Texts:
+        return self.services.texts
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
+
+    @property
+    def lang(self) -> str:
+        return self.person.language if self.person else self.settings.business.language
+
+    @property
+    def people(self) -> PeopleRepo:
+        return PeopleRepo(self.session)
+
+    @property
+    def outbox(self) -> OutboxRepo:
+        return OutboxRepo(self.session)
+
+    @property
+    def timers(self) -> TimerRepo:
+        return TimerRepo(self.session)
+
+    @property
+    def audit(self) -> AuditRepo:
+        return AuditRepo(self.session)
+
+    @property
+    def states(self) -> StateRepo:
+        return StateRepo(self.session)
+
+    def t(self, key: str, /, **values: object) -> str:
+        """The text `key` in this person's language."""
+        return self.texts.get(key, self.lang, **values)
+
+    def capabilities(self, channel: str) -> Capabilities | None:
+        return self.services.channels.get(channel)
+
+    async def reply(self, reply: Reply | str) -> bool:
+        """Answer the sender on the address they wrote from (through the gate)."""
+        if self.address is None:
+            raise RuntimeError("this event has no sender to reply to")
+        return await self.send(self.address, reply)
+
+    async def send(self, address: Address, reply: Reply | str, *,
+                   person_id: int | None = None) -> bool:
+        """Queue `reply` for `address` if the delivery policy allows it; True if queued."""
+        message = TextReply(text=reply) if isinstance(reply, str) else reply
+        if not await self.services.policy.allows(self, address, message):
+            log.info("delivery refused by policy to %s (%s)", address.masked(), message.kind)
+            self.refused.append((address, message))
+            return False
+        caps = self.capabilities(address.channel)
+        if caps is None:
+            log.warning("no channel %r to send on; message recorded as refused", address.channel)
+            self.refused.append((address, message))
+            return False
+        needs_window = caps.window_hours and not isinstance(message, TemplateReply)
+        if needs_window and not await self._window_open(address):
+            if not caps.templates:
+                self.refused.append((address, message))
+                return False
+            message = as_template(message)
+        parts = degrade(message, caps, _Linker(self.services))
+        owner = person_id if person_id is not None else self._person_for(address)
+        await self.outbox.enqueue(address, parts, self.clock.now(), person_id=owner,
+                                  inbound_id=self.inbox_id)
+        self.sent.append((address, message))
+        return True
+
+    async def send_to_person(self, person_id: int, reply: Reply | str) -> Address | None:
+        """Reach a person on the channel the policy picks; None (and logged) if none."""
+        message = TextReply(text=reply) if isinstance(reply, str) else reply
+        address = await self.services.policy.choose(self, person_id, message)
+        if address is None:
+            log.info("no allowed channel for person %s (%s)", person_id, message.kind)
+            return None
+        queued = await self.send(address, message, person_id=person_id)
+        return address if queued else None
+
+    async def _window_open(self, address: Address) -> bool:
+        until = await self.session.scalar(
+            select(AddressRow.window_until).where(AddressRow.address == str(address)))
+        return until is not None and until > self.clock.now()
+
+    def _person_for(self, address: Address) -> int | None:
+        if self.person is not None and address == self.address:
+            return self.person.id
+        return None
+
+
+def as_template(message: Reply) -> TemplateReply:
+    """A reply as the template of its kind, for a channel whose free-form window is closed.
+
+    The template is named after the reply's kind; the adapter maps it to the provider's
+    approved template (e.g. a Twilio ContentSid) or fails the send, which falls back.
+    """
+    if isinstance(message, TextReply | ChoicesReply):
+        text = message.text
+    elif isinstance(message, MediaReply):
+        text = message.caption
+    else:
+        text = ""
+    return TemplateReply(kind=message.kind, template=message.kind, variables={"1": text},
+                         fallback_text=text, reply_to=message.reply_to, thread=message.thread)

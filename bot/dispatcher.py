@@ -1,0 +1,173 @@
+"""The dispatcher: claims due inbox rows and runs each through middlewares and the tree.
+
+Each event is handled in one transaction that also marks it done, so its effects
+(state, outbox rows, timers, ledger entries) commit together with "handled" or not at
+all: a crash half-way leaves the row pending and it is handled again, once. A handler
+that raises is rolled back to a savepoint, the error recorded and the event retried
+with backoff, then marked failed (visible in metrics and the row). On PostgreSQL rows
+are claimed `FOR UPDATE SKIP LOCKED`, in order per sender, so processes share the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, exists, select
+from sqlalchemy.orm import aliased
+
+from bot.codec import CodecError, loads_event
+from bot.context import Context
+from bot.events import DeliveryStatus, Event, TimerEvent, Unreachable
+from bot.logs import correlation
+from bot.outbox import apply_status
+from bot.router import Match, Middleware, Router
+from bot.services import Services
+from bot.storage.models import InboxRow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+SYSTEM_CHANNELS = frozenset({"timer", "system"})
+
+
+class Dispatcher:
+    """Handles stored events one transaction at a time."""
+
+    def __init__(self, services: Services, root: Router,
+                 outer: Sequence[Middleware] = ()) -> None:
+        self.services = services
+        self.root = root
+        self.outer = tuple(outer)
+        self.wake = asyncio.Event()
+
+    async def run(self, poll_seconds: float = 0.5) -> None:
+        """Handle due rows until cancelled; sleep until woken or the poll interval ends."""
+        while True:
+            try:
+                while await self.handle_next():
+                    pass
+            except Exception:
+                log.exception("dispatcher loop failed; retrying")
+                await asyncio.sleep(1)
+            self.wake.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), poll_seconds)
+
+    async def drain(self) -> int:
+        """Handle everything due now (tests and scripted scenarios); returns the count."""
+        count = 0
+        while await self.handle_next():
+            count += 1
+        return count
+
+    async def handle_next(self) -> bool:
+        """Claim and handle one due row; False when nothing is due."""
+        services = self.services
+        now = services.clock.now()
+        async with services.db.session() as session:
+            row = await session.scalar(self._claim_query(now))
+            if row is None:
+                return False
+            with correlation(f"in-{row.id}"):
+                try:
+                    event = loads_event(row.payload)
+                except (CodecError, ValueError, TypeError) as exc:
+                    log.error("inbox row %s does not decode: %s", row.id, type(exc).__name__)
+                    row.status, row.error, row.handled_at = "failed", "undecodable", now
+                    return True
+                ctx = Context(services=services, session=session, event=event, inbox_id=row.id)
+                try:
+                    async with session.begin_nested():
+                        await self._prepare(ctx)
+                        await self._dispatch(event, ctx)
+                        if ctx.person is not None:
+                            await ctx.states.save(ctx.person.id, ctx.state, now)
+                except Exception as exc:
+                    self._record_failure(row, exc, now)
+                    return True
+                row.status, row.handled_at = "done", now
+                services.metrics.handling_seconds.observe(
+                    max(0.0, (now - row.created_at).total_seconds()))
+        if ctx.sent:
+            services.wake_outbox()
+        return True
+
+    def _claim_query(self, now: datetime) -> Select[InboxRow]:
+        query = (
+            select(InboxRow)
+            .where(InboxRow.status == "pending", InboxRow.available_at <= now)
+            .order_by(InboxRow.id)
+            .limit(1)
+        )
+        if not self.services.db.is_sqlite:
+            earlier = aliased(InboxRow)
+            query = query.where(~exists().where(and_(
+                earlier.sender == InboxRow.sender, earlier.status == "pending",
+                earlier.available_at <= now, earlier.id < InboxRow.id,
+            ))).with_for_update(skip_locked=True)
+        return query
+
+    def _record_failure(self, row: InboxRow, exc: Exception, now: datetime) -> None:
+        self.services.metrics.handler_errors.inc()
+        row.attempts += 1
+        row.error = type(exc).__name__
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+            log.error("event %s failed %d times; giving up", row.id, row.attempts, exc_info=exc)
+        else:
+            row.available_at = self.services.clock.now() + timedelta(seconds=2 ** row.attempts)
+            log.warning("event %s failed (attempt %d); retrying", row.id, row.attempts,
+                        exc_info=exc)
+
+    async def _prepare(self, ctx: Context) -> None:
+        """Resolve the sender to a person, keep their address fresh, lock and load state."""
+        event, now = ctx.event, ctx.clock.now()
+        ctx.address = event.sender
+        if event.sender.channel in SYSTEM_CHANNELS:
+            return
+        if isinstance(event, DeliveryStatus):
+            await apply_status(ctx.session, event, now)
+        found = await ctx.people.by_address(event.sender)
+        if found is None:
+            if isinstance(event, DeliveryStatus | Unreachable):
+                return
+            person, address_row = await ctx.people.create_customer(
+                event.sender, now, language=ctx.settings.business.language)
+            ctx.is_new = True
+        else:
+            person, address_row = found
+        ctx.person = person
+        if isinstance(event, Unreachable):
+            address_row.unreachable_at = now
+        elif not isinstance(event, DeliveryStatus):
+            address_row.last_seen_at = now
+            address_row.unreachable_at = None
+            caps = ctx.capabilities(event.sender.channel)
+            if caps is not None and caps.window_hours:
+                address_row.window_until = now + timedelta(hours=caps.window_hours)
+        ctx.state = await ctx.states.load(person.id)
+
+    async def _dispatch(self, event: Event, ctx: Context) -> None:
+        match = await self.root.resolve(event, ctx, self.outer)
+        if match is None:
+            if not isinstance(event, TimerEvent | DeliveryStatus):
+                log.info("no handler for %s", type(event).__name__)
+            return
+        ctx.match = match.values
+        await _call_chain(match, event, ctx)
+
+
+async def _call_chain(match: Match, event: Event, ctx: Context) -> None:
+    async def call(index: int, ev: Event, c: Context) -> None:
+        if index == len(match.middlewares):
+            started = time.perf_counter()
+            await match.handler(ev, c)
+            log.debug("%s handled in %.1f ms", match.router, (time.perf_counter() - started) * 1e3)
+            return
+        await match.middlewares[index](lambda e, cc: call(index + 1, e, cc), ev, c)
+
+    await call(0, event, ctx)

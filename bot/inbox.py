@@ -1,0 +1,126 @@
+"""The durable inbox: events are stored before any webhook is acknowledged.
+
+`InboxWriter.store(events)` returns only once the events are committed. Concurrent
+webhooks are grouped into one transaction (group commit): the writer task takes what
+has queued up while the previous commit ran, inserts it with one statement that skips
+known de-duplication keys, commits once and wakes every waiting request. Many requests,
+few commits, and nothing acknowledged before it is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Executable, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.clock import Clock
+from bot.events import Event
+from bot.metrics import Metrics
+from bot.storage.database import Database
+from bot.storage.models import InboxRow
+from bot.storage.repos import inbox_values
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class _Pending:
+    events: Sequence[Event]
+    done: asyncio.Future[int]
+
+
+class InboxWriter:
+    """Stores inbound events with group commit; `store` resolves after the commit."""
+
+    def __init__(self, db: Database, clock: Clock, metrics: Metrics,
+                 on_stored: Callable[[], None]) -> None:
+        self._db = db
+        self._clock = clock
+        self._metrics = metrics
+        self._on_stored = on_stored
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def store(self, events: Sequence[Event]) -> int:
+        """Store events durably; returns how many were new (the rest were duplicates)."""
+        if not events:
+            return 0
+        if self._task is None or self._task.done():
+            raise RuntimeError("inbox writer is not running")
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(events, done))
+        return await done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                counts = await self._commit(batch)
+            except Exception as exc:
+                log.exception("inbox commit failed for %d requests", len(batch))
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                continue
+            for item, count in zip(batch, counts, strict=True):
+                if not item.done.done():
+                    item.done.set_result(count)
+            self._on_stored()
+
+    async def _commit(self, batch: list[_Pending]) -> list[int]:
+        now = self._clock.now()
+        seen: set[str] = set()
+        rows = []
+        for item in batch:
+            for event in item.events:
+                if event.id not in seen:
+                    seen.add(event.id)
+                    rows.append(inbox_values(event, now))
+        keys = [row["dedup_key"] for row in rows]
+        async with self._db.connect() as conn:
+            known = set(
+                (await conn.execute(select(InboxRow.dedup_key)
+                                    .where(InboxRow.dedup_key.in_(keys)))).scalars()
+            )
+            fresh = [row for row in rows if row["dedup_key"] not in known]
+            if fresh:
+                await conn.execute(self._insert_ignoring_duplicates(), fresh)
+        counted: set[str] = set()
+        counts = []
+        for item in batch:
+            new = 0
+            for event in item.events:
+                channel = event.sender.channel
+                if event.id in known or event.id in counted:
+                    self._metrics.duplicates.labels(channel).inc()
+                else:
+                    counted.add(event.id)
+                    self._metrics.events_in.labels(channel).inc()
+                    new += 1
+            counts.append(new)
+        return counts
+
+    def _insert_ignoring_duplicates(self) -> Executable:
+        # Another process may insert the same key between our check and our insert.
+        if self._db.is_sqlite:
+            return sqlite_insert(InboxRow).on_conflict_do_nothing(index_elements=["dedup_key"])
+        if self._db.engine.dialect.name == "postgresql":
+            return pg_insert(InboxRow).on_conflict_do_nothing(index_elements=["dedup_key"])
+        return insert(InboxRow)  # pragma: no cover - only SQLite and PostgreSQL are supported

@@ -1,0 +1,184 @@
+"""The outbox sender: every queued reply is delivered, retried, or visibly failed.
+
+A sender claims due rows (oldest first, one at a time per address so each recipient
+gets messages in order), marks them `sending` with a lease and commits, sends through
+the channel's adapter, and records the outcome. Retryable failures back off
+exponentially (or as long as the provider asked); final ones are recorded with their
+code and reported back through the inbox as a `DeliveryStatus`, so handlers can fall
+back to another channel or tell the office. A crash mid-send leaves a `sending` row
+whose lease runs out; it is sent again after restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.adapter import Adapter, Feed, Receipt, SendError
+from bot.addresses import Address
+from bot.codec import loads_reply
+from bot.events import DeliveryStatus, Unreachable
+from bot.services import Services
+from bot.storage.models import OutboxRow
+
+log = logging.getLogger(__name__)
+
+STATUS_RANK = {"queued": 0, "sending": 1, "accepted": 2, "sent": 2, "failed": 3,
+               "undelivered": 3, "delivered": 4, "read": 5, "cancelled": 6}
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+SEND_TIMEOUT = 30.0
+BATCH = 32
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(600, 2 ** attempts))
+
+
+async def apply_status(session: AsyncSession, event: DeliveryStatus, now: datetime) -> bool:
+    """Move an outbox row forward to the reported status (never backwards)."""
+    row = await session.scalar(
+        select(OutboxRow).where(OutboxRow.provider_id == event.provider_message_id)
+        .with_for_update()
+    )
+    if row is None:
+        return False
+    status = event.status.lower()
+    if STATUS_RANK.get(status, -1) > STATUS_RANK.get(row.status, -1):
+        row.status, row.updated_at = status, now
+        if event.error_code:
+            row.error_code = event.error_code
+        return True
+    return False
+
+
+class OutboxSender:
+    """Sends due outbox rows through the adapters."""
+
+    def __init__(self, services: Services, adapters: Mapping[str, Adapter], report: Feed) -> None:
+        self._services = services
+        self._adapters = adapters
+        self._report = report
+        self.wake = asyncio.Event()
+
+    async def recover(self) -> None:
+        """On SQLite one process owns the queue: rows left `sending` by a crash go again."""
+        if self._services.db.is_sqlite:
+            async with self._services.db.session() as session:
+                await session.execute(
+                    update(OutboxRow).where(OutboxRow.status == "sending")
+                    .values(status="queued", lease_until=None)
+                )
+
+    async def run(self, poll_seconds: float = 0.5) -> None:
+        while True:
+            try:
+                while await self.send_due():
+                    pass
+            except Exception:
+                log.exception("outbox loop failed; retrying")
+                await asyncio.sleep(1)
+            self.wake.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), poll_seconds)
+
+    async def drain(self) -> int:
+        total = 0
+        while sent := await self.send_due():
+            total += sent
+        return total
+
+    async def send_due(self) -> int:
+        """Claim and send one batch; returns how many rows were attempted."""
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        results = await asyncio.gather(*(self._send(row) for row in claimed))
+        await self._record(list(zip(claimed, results, strict=True)))
+        return len(claimed)
+
+    async def _claim(self) -> list[OutboxRow]:
+        now = self._services.clock.now()
+        earlier = aliased(OutboxRow)
+        due = or_(
+            and_(OutboxRow.status == "queued", OutboxRow.next_attempt_at <= now),
+            and_(OutboxRow.status == "sending", OutboxRow.lease_until < now),
+        )
+        blocked = exists().where(and_(
+            earlier.address == OutboxRow.address, earlier.id < OutboxRow.id,
+            earlier.status.in_(("queued", "sending")),
+        ))
+        query = select(OutboxRow).where(due, ~blocked).order_by(OutboxRow.id).limit(BATCH)
+        if not self._services.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        async with self._services.db.session() as session:
+            rows = list((await session.scalars(query)).all())
+            for row in rows:
+                row.status, row.lease_until = "sending", now + LEASE
+                row.attempts += 1
+                row.updated_at = now
+        return rows
+
+    async def _send(self, row: OutboxRow) -> Receipt | SendError:
+        address = Address.parse(row.address)
+        adapter = self._adapters.get(address.channel)
+        if adapter is None:
+            return SendError(f"no adapter for channel {address.channel!r}", code="no-channel")
+        try:
+            reply = loads_reply(row.payload)
+            return await asyncio.wait_for(adapter.send(address, reply), SEND_TIMEOUT)
+        except SendError as exc:
+            return exc
+        except TimeoutError:
+            return SendError("send timed out", code="timeout", retryable=True)
+        except Exception as exc:
+            log.exception("adapter %s raised while sending row %s", address.channel, row.id)
+            return SendError(f"adapter error {type(exc).__name__}", code="adapter-error",
+                             retryable=True)
+
+    async def _record(self, outcomes: Sequence[tuple[OutboxRow, Receipt | SendError]]) -> None:
+        now = self._services.clock.now()
+        reports: list[DeliveryStatus | Unreachable] = []
+        metrics = self._services.metrics
+        async with self._services.db.session() as session:
+            for claimed, outcome in outcomes:
+                row = await session.get(OutboxRow, claimed.id, with_for_update=True)
+                if row is None or row.status != "sending":
+                    continue  # cancelled meanwhile, or a status callback already moved it
+                channel = row.address.split(":", 1)[0]
+                row.updated_at, row.lease_until = now, None
+                if isinstance(outcome, Receipt):
+                    row.status, row.provider_id = outcome.status, outcome.provider_id
+                    metrics.replies_out.labels(channel).inc()
+                    continue
+                row.error_code, row.error = outcome.code, str(outcome)[:500]
+                if outcome.retryable and row.attempts < MAX_ATTEMPTS:
+                    delay = (timedelta(seconds=outcome.retry_after) if outcome.retry_after
+                             else backoff(row.attempts))
+                    row.status, row.next_attempt_at = "queued", now + delay
+                    metrics.send_failures.labels(channel, "no").inc()
+                    continue
+                row.status = "failed"
+                metrics.send_failures.labels(channel, "yes").inc()
+                log.warning("outbox row %s failed for good: %s", row.id, outcome.code)
+                reports.append(_report_for(row, outcome, now))
+        if reports:
+            await self._report(reports)
+
+
+def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStatus | Unreachable:
+    address = Address.parse(row.address)
+    if error.unreachable:
+        return Unreachable(id=f"unreachable:outbox-{row.id}", sender=address, received_at=now,
+                           reason=error.code, raw={"outbox_id": row.id, "kind": row.kind})
+    return DeliveryStatus(id=f"failed:outbox-{row.id}", sender=address, received_at=now,
+                          provider_message_id=row.provider_id or f"outbox-{row.id}",
+                          status="failed", error_code=error.code,
+                          raw={"outbox_id": row.id, "kind": row.kind})

@@ -1,0 +1,198 @@
+"""The aiohttp app factory: webhooks, health, metrics, media links and the workers.
+
+`create_app(settings)` mounts each enabled adapter's routes, keeps typed state under
+`web.AppKey`s, opens and closes everything in one `cleanup_ctx` (database, workers,
+adapters), limits webhook bodies, and drains on shutdown: adapters stop taking
+requests first, then the workers finish what they hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import suppress
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select
+
+from bot.adapter import Feed
+from bot.clock import Clock, SystemClock
+from bot.dispatcher import Dispatcher
+from bot.events import Event
+from bot.inbox import InboxWriter
+from bot.media import MediaStore
+from bot.metrics import Metrics
+from bot.outbox import OutboxSender
+from bot.plugins import Plugins, load_plugins
+from bot.policy import ReachablePolicy
+from bot.services import Services
+from bot.settings import Settings
+from bot.staff import sync_staff
+from bot.storage.database import Database
+from bot.storage.migrate import upgrade_async
+from bot.storage.models import InboxRow, OutboxRow
+from bot.texts import Texts
+from bot.tokens import Signer
+
+log = logging.getLogger(__name__)
+
+SERVICES = web.AppKey("services", Services)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+OUTBOX = web.AppKey("outbox", OutboxSender)
+INBOX = web.AppKey("inbox", InboxWriter)
+PLUGINS = web.AppKey("plugins", Plugins)
+
+
+def create_app(settings: Settings, *, plugins: Plugins | None = None, clock: Clock | None = None,
+               run_workers: bool = True, migrate: bool = True) -> web.Application:
+    """The whole server for `settings`. `run_workers=False` leaves draining to the caller."""
+    plugins = plugins or load_plugins(settings)
+    app = web.Application(
+        client_max_size=max(settings.media.max_upload_bytes, settings.server.max_body_bytes),
+        middlewares=[_webhook_limit(settings.server.max_body_bytes)],
+    )
+    app[PLUGINS] = plugins
+    app.cleanup_ctx.append(_lifecycle(settings, plugins, clock or SystemClock(), run_workers,
+                                      migrate))
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/media/{token}", _media)
+    for adapter in plugins.adapters:
+        app.router.add_routes(adapter.routes())
+    app.router.add_routes(plugins.bundle.routes)
+    return app
+
+
+def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: bool,
+               migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade_async(settings.database.url)
+        db = Database(settings.database.url, settings.database.pool_size)
+        metrics = Metrics()
+        signer = Signer(settings.server.secret or _local_secret(settings))
+        media = MediaStore(Path(settings.media.dir), db, signer, settings.server.public_url,
+                           clock, settings.media.link_ttl)
+        services = Services(
+            settings=settings, texts=Texts.load(Path(settings.texts_dir)), clock=clock, db=db,
+            media=media, signer=signer, metrics=metrics,
+            channels={a.name: a.capabilities for a in plugins.adapters},
+            policy=ReachablePolicy(),
+        )
+        bundle = plugins.bundle
+        if bundle.policy is not None:
+            services.policy = bundle.policy(services)
+        dispatcher = Dispatcher(services, bundle.router, bundle.outer)
+        inbox = InboxWriter(db, clock, metrics, dispatcher.wake.set)
+        outbox = OutboxSender(services, {a.name: a for a in plugins.adapters}, _feed(inbox))
+        services.wake_outbox = outbox.wake.set
+        app[SERVICES], app[DISPATCHER], app[OUTBOX], app[INBOX] = (
+            services, dispatcher, outbox, inbox)
+        await sync_staff(services)
+        if bundle.setup is not None:
+            await bundle.setup(services)
+        await outbox.recover()
+        inbox.start()
+        for adapter in plugins.adapters:
+            await adapter.start(_feed(inbox), media)
+        tasks = _start_workers(dispatcher, outbox, db.is_sqlite, settings) if run_workers else []
+        log.info("werkbot ready: channels %s", ", ".join(services.channels) or "none")
+        try:
+            yield
+        finally:
+            for adapter in plugins.adapters:
+                with suppress(Exception):
+                    await adapter.stop()
+            await inbox.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await db.close()
+
+    return lifecycle
+
+
+def _feed(inbox: InboxWriter) -> Feed:
+    async def feed(events: Sequence[Event]) -> None:
+        await inbox.store(events)
+
+    return feed
+
+
+def _start_workers(dispatcher: Dispatcher, outbox: OutboxSender, is_sqlite: bool,
+                   settings: Settings) -> list[asyncio.Task[None]]:
+    count = settings.database.workers or (1 if is_sqlite else 4)
+    tasks = [asyncio.create_task(dispatcher.run(), name=f"dispatch-{i}") for i in range(count)]
+    tasks.append(asyncio.create_task(outbox.run(), name="outbox"))
+    return tasks
+
+
+def _local_secret(settings: Settings) -> str:
+    """A secret kept beside the media directory when none is configured."""
+    path = Path(settings.media.dir).parent / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    log.warning("server.secret is empty: generated one in %s", path)
+    return value
+
+
+def _webhook_limit(limit: int) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def limit_webhooks(request: web.Request,
+                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                             ) -> web.StreamResponse:
+        if request.path.startswith("/webhooks/"):
+            if request.content_length is not None and request.content_length > limit:
+                raise web.HTTPRequestEntityTooLarge(max_size=limit,
+                                                    actual_size=request.content_length)
+            request = request.clone(client_max_size=limit)
+        return await handler(request)
+
+    return limit_webhooks
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    if not await services.db.ping():
+        return web.json_response({"status": "down", "database": "unreachable"}, status=503)
+    async with services.db.engine.connect() as conn:
+        pending = await conn.scalar(select(func.count()).select_from(InboxRow)
+                                    .where(InboxRow.status == "pending"))
+        queued = await conn.scalar(select(func.count()).select_from(OutboxRow)
+                                   .where(OutboxRow.status.in_(("queued", "sending"))))
+    return web.json_response({"status": "ok", "channels": sorted(services.channels),
+                              "inbox_pending": pending, "outbox_queued": queued})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.engine.connect() as conn:
+        for queue, table, states in (("inbox", InboxRow, ("pending",)),
+                                     ("outbox", OutboxRow, ("queued", "sending"))):
+            depth = await conn.scalar(select(func.count()).select_from(table)
+                                      .where(table.status.in_(states)))
+            services.metrics.queue_depth.labels(queue).set(depth or 0)
+    body = generate_latest(services.metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _media(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    media_id = services.media.resolve(request.match_info["token"])
+    if media_id is None:
+        raise web.HTTPNotFound(text="not found")
+    try:
+        stored = await services.media.read(media_id)
+    except FileNotFoundError:
+        raise web.HTTPNotFound(text="not found") from None
+    return web.Response(body=stored.data, content_type=stored.content_type,
+                        headers={"Cache-Control": "private, max-age=300",
+                                 "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,401 @@
+"""Settings: the TOML file plus `WERKBOT_<SECTION>__<KEY>` environment overrides.
+
+Every value is checked at load time; the first problem raises `SettingsError` naming the
+key (`twilio.auth_token: ...`), so werkbot never starts half-configured. Sections and
+keys are typed dataclasses; unknown keys are errors too (a typo must not pass silently).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG = Path("config/werkbot.toml")
+ENV_PREFIX = "WERKBOT_"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ROLES = frozenset({"fitter", "office", "admin"})
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class SettingsError(ValueError):
+    """A configuration problem, always naming the key it is about."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30s', '10m', '2h', '3d' -> timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"expected a duration such as '30s', '10m', '2h' or '3d', got {text!r}")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+
+
+def parse_span(text: str) -> tuple[time, time | None]:
+    """'07:30-12:00' -> (07:30, 12:00); an end of 24:00 is returned as None (end of day)."""
+    match = _SPAN.match(text.strip())
+    if not match:
+        raise ValueError(f"expected 'HH:MM-HH:MM', got {text!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
+        raise ValueError(f"not a time span: {text!r}")
+    start, end = time(h1, m1), None if h2 == 24 else time(h2, m2)
+    if end is not None and end <= start:
+        raise ValueError(f"span ends before it starts: {text!r}")
+    return start, end
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    secret: str = ""  # signs media, consent and export links; generated under var/ if empty
+    max_body_bytes: int = 1_048_576
+    sandbox: bool = False
+    log_file: str = ""
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///var/werkbot.db"
+    workers: int = 0  # dispatch workers; 0 picks 1 on SQLite and 4 on PostgreSQL
+    pool_size: int = 5
+
+
+@dataclass(frozen=True)
+class BusinessSettings:
+    name: str = "Sanitär Maier GmbH"
+    timezone: str = "Europe/Berlin"
+    holidays: str = "DE-BY"
+    phone: str = ""
+    email: str = ""
+    privacy_url: str = ""
+    language: str = "de"
+    hours: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    dir: str = "var/media"
+    link_ttl: timedelta = timedelta(days=7)
+    max_upload_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = ""
+    auth_token: str = ""
+    api_base: str = "https://api.twilio.com"
+    whatsapp_from: str = ""
+    sms_from: str = ""
+    mms: bool = False
+    templates: dict[str, str] = field(default_factory=dict)  # message kind -> ContentSid
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str = ""
+    api_base: str = "https://api.telegram.org"
+    mode: str = "webhook"
+    webhook_secret: str = ""
+    bot_username: str = ""
+    office_chat: int = 0
+
+
+@dataclass(frozen=True)
+class OncallSettings:
+    rotation: list[str] = field(default_factory=list)
+    handover: str = "mon 07:00"
+    rotation_start: str = ""
+    ack_timeout: timedelta = timedelta(minutes=10)
+    escalation: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConsentSettings:
+    hold_for: timedelta = timedelta(hours=72)
+    text_version: str = "2026-11"
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    messages: timedelta = timedelta(days=180)
+    media: timedelta = timedelta(days=365)
+    held: timedelta = timedelta(hours=72)
+    consent_evidence: timedelta = timedelta(days=3 * 365)
+
+
+@dataclass(frozen=True)
+class StaffSettings:
+    id: str
+    name: str = ""
+    roles: list[str] = field(default_factory=list)
+    phone: str = ""
+    whatsapp: str = ""
+    sms: str = ""
+    telegram: int = 0
+    language: str = "de"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole, validated configuration."""
+
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    business: BusinessSettings = field(default_factory=BusinessSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    oncall: OncallSettings = field(default_factory=OncallSettings)
+    consent: ConsentSettings = field(default_factory=ConsentSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    staff: list[StaffSettings] = field(default_factory=list)
+    texts_dir: str = "config/texts"
+
+    def staff_by_id(self, staff_id: str) -> StaffSettings | None:
+        return next((s for s in self.staff if s.id == staff_id), None)
+
+
+def load_settings(
+    path: Path | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the config file (`--config`, `$WERKBOT_CONFIG`, `config/werkbot.toml`)."""
+    env = os.environ if env is None else env
+    chosen = path or Path(env.get("WERKBOT_CONFIG", "") or DEFAULT_CONFIG)
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SettingsError("config", f"file not found: {chosen}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError("config", f"{chosen} is not valid TOML: {exc}") from exc
+    return settings_from_dict(data, env)
+
+
+def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    merged = _apply_env(dict(data), env or {})
+    settings: Settings = _build(Settings, merged, "")
+    validate(settings)
+    return settings
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == "WERKBOT_CONFIG":
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        node: Any = data
+        for i, part in enumerate(path[:-1]):
+            key = ".".join(path[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise SettingsError(key, f"environment variable {name} names no entry")
+                node = node[int(part)]
+                continue
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict | list):
+                raise SettingsError(key, f"environment variable {name} names no section")
+        if isinstance(node, dict):
+            node[path[-1]] = _EnvText(value)
+    return data
+
+
+class _EnvText(str):
+    """A value that came from the environment: a string to be coerced to the field type."""
+
+
+def _build(cls: type[Any], data: Any, prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise SettingsError(prefix or "config", "expected a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            raise SettingsError(_join(prefix, key), "unknown key")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in data:
+            values[f.name] = _coerce(hints[f.name], data[f.name], _join(prefix, f.name))
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise SettingsError(prefix or "config", f"missing value: {exc}") from exc
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if is_dataclass(hint):
+        return _build(hint, value, key)  # type: ignore[arg-type]
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if isinstance(value, _EnvText):
+            value = _env_list(value, key)
+        if not isinstance(value, list):
+            raise SettingsError(key, f"expected a list, got {type(value).__name__}")
+        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        _, item = typing.get_args(hint)
+        if isinstance(value, _EnvText):
+            value = _env_json(value, key)
+        if not isinstance(value, Mapping):
+            raise SettingsError(key, "expected a table")
+        return {str(k): _coerce(item, v, f"{key}.{k}") for k, v in value.items()}
+    if hint is timedelta:
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            raise SettingsError(key, str(exc)) from exc
+    if hint is bool:
+        return _to_bool(value, key)
+    if hint is int:
+        return _to_int(value, key)
+    if hint is str:
+        if isinstance(value, _EnvText | str):
+            return str(value)
+        if isinstance(value, int | float | date) and not isinstance(value, bool):
+            return str(value)
+        raise SettingsError(key, f"expected text, got {type(value).__name__}")
+    if isinstance(hint, types.UnionType):  # pragma: no cover - no such field today
+        raise SettingsError(key, "unsupported type")
+    raise SettingsError(key, f"unsupported type {hint!r}")
+
+
+def _env_list(value: str, key: str) -> Any:
+    text = value.strip()
+    if text.startswith("["):
+        return _env_json(value, key)
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _env_json(value: str, key: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(key, f"expected JSON in the environment variable: {exc.msg}") from exc
+
+
+def _to_bool(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if isinstance(value, _EnvText) and text in {"1", "true", "yes", "on"}:
+        return True
+    if isinstance(value, _EnvText) and text in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(key, f"expected true or false, got {value!r}")
+
+
+def _to_int(value: Any, key: str) -> int:
+    if isinstance(value, bool):
+        raise SettingsError(key, f"expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, _EnvText):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise SettingsError(key, f"expected an integer, got {value!r}")
+
+
+def validate(s: Settings) -> None:
+    """Cross-field checks; each failure names its key."""
+    if not re.match(r"^https?://[^/\s]+", s.server.public_url):
+        raise SettingsError("server.public_url", "expected an http(s) URL")
+    if not 0 < s.server.port < 65536:
+        raise SettingsError("server.port", "expected a port between 1 and 65535")
+    if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError(
+            "database.url", "expected sqlite+aiosqlite://... or postgresql+asyncpg://..."
+        )
+    try:
+        ZoneInfo(s.business.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        zone = s.business.timezone
+        raise SettingsError("business.timezone", f"unknown time zone {zone!r}") from exc
+    _validate_holidays(s.business.holidays)
+    for day, spans in s.business.hours.items():
+        if day not in WEEKDAYS:
+            raise SettingsError(f"business.hours.{day}", f"expected one of {', '.join(WEEKDAYS)}")
+        for i, span in enumerate(spans):
+            try:
+                parse_span(span)
+            except ValueError as exc:
+                raise SettingsError(f"business.hours.{day}[{i}]", str(exc)) from exc
+    if s.business.language not in {"de", "en"}:
+        raise SettingsError("business.language", "expected 'de' or 'en'")
+    if s.telegram.mode not in {"webhook", "polling"}:
+        raise SettingsError("telegram.mode", "expected 'webhook' or 'polling'")
+    if s.telegram.token and s.telegram.mode == "webhook" and not s.telegram.webhook_secret:
+        raise SettingsError("telegram.webhook_secret", "required in webhook mode")
+    if (s.twilio.whatsapp_from or s.twilio.sms_from) and not (
+        s.twilio.account_sid and s.twilio.auth_token
+    ):
+        missing = "twilio.account_sid" if not s.twilio.account_sid else "twilio.auth_token"
+        raise SettingsError(missing, "required when WhatsApp or SMS is on")
+    _validate_staff(s)
+    _validate_oncall(s)
+
+
+def _validate_holidays(code: str) -> None:
+    if not code:
+        return
+    country, _, subdiv = code.partition("-")
+    import holidays  # local: a heavy import only needed when configured
+
+    try:
+        holidays.country_holidays(country, subdiv=subdiv or None)
+    except NotImplementedError as exc:
+        raise SettingsError("business.holidays", f"unknown country or state {code!r}") from exc
+
+
+def _validate_staff(s: Settings) -> None:
+    seen: set[str] = set()
+    for i, staff in enumerate(s.staff):
+        key = f"staff[{i}]"
+        if not re.match(r"^[a-z0-9_.-]+$", staff.id):
+            raise SettingsError(f"{key}.id", "expected lower-case letters, digits, '_', '.', '-'")
+        if staff.id in seen:
+            raise SettingsError(f"{key}.id", f"duplicate staff id {staff.id!r}")
+        seen.add(staff.id)
+        for role in staff.roles:
+            if role not in ROLES:
+                raise SettingsError(f"{key}.roles", f"unknown role {role!r}")
+        if staff.language not in {"de", "en"}:
+            raise SettingsError(f"{key}.language", "expected 'de' or 'en'")
+
+
+def _validate_oncall(s: Settings) -> None:
+    ids = {staff.id for staff in s.staff}
+    for name in ("rotation", "escalation"):
+        for staff_id in getattr(s.oncall, name):
+            if staff_id not in ids:
+                raise SettingsError(f"oncall.{name}", f"unknown staff id {staff_id!r}")
+    day, _, clock = s.oncall.handover.partition(" ")
+    if day not in WEEKDAYS or not re.match(r"^\d{2}:\d{2}$", clock):
+        raise SettingsError("oncall.handover", "expected a weekday and a time, e.g. 'mon 07:00'")
+    if s.oncall.rotation_start:
+        try:
+            date.fromisoformat(s.oncall.rotation_start)
+        except ValueError as exc:
+            raise SettingsError("oncall.rotation_start", "expected a date YYYY-MM-DD") from exc

@@ -1,0 +1,184 @@
+"""Small repositories over the core tables; each takes the event's session.
+
+They speak in core types (`Address`, replies, events) and rows; ORM objects never reach
+adapters. Writes join the caller's transaction, so a handler's effects (state, outbox
+rows, timers) commit together with marking its event handled, or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.addresses import Address
+from bot.codec import dumps_event, dumps_reply
+from bot.events import Event, TimerEvent
+from bot.replies import Reply
+from bot.storage.models import (
+    AddressRow,
+    AuditRow,
+    ConversationState,
+    InboxRow,
+    OutboxRow,
+    Person,
+)
+
+
+class PeopleRepo:
+    """Persons and their addresses."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_address(self, address: Address) -> tuple[Person, AddressRow] | None:
+        row = (
+            await self.session.execute(
+                select(Person, AddressRow)
+                .join(AddressRow, AddressRow.person_id == Person.id)
+                .where(AddressRow.address == str(address))
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def get(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def by_staff_id(self, staff_id: str) -> Person | None:
+        return await self.session.scalar(select(Person).where(Person.staff_id == staff_id))
+
+    async def create_customer(self, address: Address, now: datetime, *, name: str = "",
+                              language: str = "de") -> tuple[Person, AddressRow]:
+        person = Person(kind="customer", display_name=name, language=language, created_at=now)
+        self.session.add(person)
+        await self.session.flush()
+        row = await self.add_address(person.id, address, now)
+        return person, row
+
+    async def add_address(self, person_id: int, address: Address, now: datetime) -> AddressRow:
+        position = len(await self.addresses(person_id))
+        row = AddressRow(person_id=person_id, address=str(address), channel=address.channel,
+                         position=position, created_at=now, last_seen_at=now)
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def addresses(self, person_id: int) -> Sequence[AddressRow]:
+        result = await self.session.scalars(
+            select(AddressRow).where(AddressRow.person_id == person_id)
+            .order_by(AddressRow.position, AddressRow.id)
+        )
+        return result.all()
+
+    async def mark_unreachable(self, address: Address, now: datetime | None) -> None:
+        await self.session.execute(
+            update(AddressRow).where(AddressRow.address == str(address))
+            .values(unreachable_at=now)
+        )
+
+
+class StateRepo:
+    """Per-person conversation state; `load` locks the row first (lock before load)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def load(self, person_id: int) -> dict[str, Any]:
+        row = await self.session.scalar(
+            select(ConversationState).where(ConversationState.person_id == person_id)
+            .with_for_update()
+        )
+        return dict(json.loads(row.data)) if row else {}
+
+    async def save(self, person_id: int, data: dict[str, Any], now: datetime) -> None:
+        row = await self.session.get(ConversationState, person_id)
+        text = json.dumps(data, separators=(",", ":"), sort_keys=True)
+        if row is None:
+            self.session.add(ConversationState(person_id=person_id, data=text, updated_at=now))
+        elif row.data != text:
+            row.data, row.updated_at = text, now
+
+
+class OutboxRepo:
+    """Queues replies as outbox rows for the sender worker."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(self, address: Address, replies: Sequence[Reply], now: datetime, *,
+                      person_id: int | None = None, inbound_id: int | None = None
+                      ) -> list[OutboxRow]:
+        rows = [
+            OutboxRow(address=str(address), person_id=person_id, kind=r.kind,
+                      payload=dumps_reply(r), status="queued", attempts=0, next_attempt_at=now,
+                      inbound_id=inbound_id, created_at=now, updated_at=now)
+            for r in replies
+        ]
+        self.session.add_all(rows)
+        await self.session.flush()
+        return rows
+
+    async def cancel_queued(self, address: Address, now: datetime) -> int:
+        """Cancel what still waits for `address` (e.g. after a withdrawal)."""
+        result = await self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.address == str(address), OutboxRow.status == "queued")
+            .values(status="cancelled", updated_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class TimerRepo:
+    """Durable timers: inbox rows that become due at a time, de-duplicated by key."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def schedule(self, key: str, name: str, at: datetime, now: datetime,
+                       payload: dict[str, Any] | None = None) -> bool:
+        """Schedule `name` at `at` once per `key`; False if that key already exists."""
+        dedup = f"timer:{key}"
+        if await self.session.scalar(select(InboxRow.id).where(InboxRow.dedup_key == dedup)):
+            return False
+        event = TimerEvent(id=dedup, sender=Address("timer", name), received_at=now,
+                           name=name, payload=payload or {})
+        self.session.add(_inbox_row(event, available_at=at, now=now))
+        await self.session.flush()
+        return True
+
+    async def cancel(self, key: str) -> bool:
+        result = await self.session.execute(
+            update(InboxRow)
+            .where(InboxRow.dedup_key == f"timer:{key}", InboxRow.status == "pending")
+            .values(status="cancelled")
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+class AuditRepo:
+    """The audit log: who did what to which subject, when."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, actor: str, action: str, now: datetime, subject: str = "",
+                     detail: str = "") -> None:
+        self.session.add(AuditRow(at=now, actor=actor, action=action, subject=subject,
+                                  detail=detail))
+
+
+def _inbox_row(event: Event, *, available_at: datetime, now: datetime) -> InboxRow:
+    return InboxRow(dedup_key=event.id, kind=type(event).__name__, sender=str(event.sender),
+                    payload=dumps_event(event), status="pending", available_at=available_at,
+                    created_at=now, attempts=0, error="")
+
+
+def inbox_values(event: Event, now: datetime) -> dict[str, Any]:
+    """Column values of a new inbox row, for the group-commit insert."""
+    return {"dedup_key": event.id, "kind": type(event).__name__, "sender": str(event.sender),
+            "payload": dumps_event(event), "status": "pending", "available_at": now,
+            "created_at": now, "attempts": 0, "error": ""}

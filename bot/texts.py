@@ -1,0 +1,81 @@
+"""Texts people read, looked up by key and language from `config/texts/<lang>.toml`.
+
+Every word a customer sees lives in those files, editable without touching code. A
+missing key in the requested language falls back to German, then raises `KeyError`
+naming the key; `check()` lists keys that one language has and another lacks.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("de", "en")
+DEFAULT_LANGUAGE = "de"
+
+
+class Texts:
+    """A catalogue of texts per language, flattened to dotted keys."""
+
+    def __init__(self, catalogues: Mapping[str, Mapping[str, Any]]) -> None:
+        self._by_lang = {lang: _flatten(cat) for lang, cat in catalogues.items()}
+
+    @classmethod
+    def load(cls, directory: Path) -> Texts:
+        catalogues: dict[str, Mapping[str, Any]] = {}
+        for lang in LANGUAGES:
+            path = directory / f"{lang}.toml"
+            try:
+                catalogues[lang] = tomllib.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError as exc:
+                raise FileNotFoundError(f"texts file missing: {path}") from exc
+        return cls(catalogues)
+
+    def get(self, key: str, lang: str = DEFAULT_LANGUAGE, /, **values: object) -> str:
+        """The text for `key` in `lang`, with `{name}` placeholders filled from `values`."""
+        template = self.raw(key, lang)
+        if not isinstance(template, str):
+            raise KeyError(f"text {key!r} is not a single text")
+        return template.format_map(_Defaults(values)) if values else template
+
+    def raw(self, key: str, lang: str = DEFAULT_LANGUAGE) -> Any:
+        for candidate in (lang, DEFAULT_LANGUAGE):
+            catalogue = self._by_lang.get(candidate, {})
+            if key in catalogue:
+                return catalogue[key]
+        raise KeyError(f"text {key!r} is missing from config/texts")
+
+    def words(self, key: str) -> frozenset[str]:
+        """A word list (e.g. `words.help`) merged over all languages, lower-cased."""
+        merged: set[str] = set()
+        for catalogue in self._by_lang.values():
+            value = catalogue.get(key, [])
+            if isinstance(value, list):
+                merged.update(str(v).lower() for v in value)
+        return frozenset(merged)
+
+    def check(self) -> list[str]:
+        """Keys present in one language and missing in another."""
+        problems = []
+        all_keys = set().union(*(cat.keys() for cat in self._by_lang.values()))
+        for lang, catalogue in self._by_lang.items():
+            problems += [f"{lang}: {key}" for key in sorted(all_keys - catalogue.keys())]
+        return problems
+
+
+class _Defaults(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, full))
+        else:
+            flat[full] = value
+    return flat

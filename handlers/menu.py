@@ -1,0 +1,42 @@
+"""Help and menu: the answer to `hilfe`/`help`, and to anything nobody else took.
+
+The menu answers in the language of the word the person used (German first), and
+offers the main choices as buttons where the channel has them.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
+from bot.replies import Choice, ChoicesReply
+from bot.router import Router
+from handlers.filters import language_of_word, word
+
+router = Router("menu")
+fallback = Router("fallback")
+
+
+def menu_reply(ctx: Context) -> ChoicesReply:
+    return ChoicesReply(
+        kind="menu",
+        text=ctx.t("menu.text", business=ctx.settings.business.name),
+        choices=(
+            Choice(ctx.t("menu.emergency"), "notfall"),
+            Choice(ctx.t("menu.export"), "auskunft"),
+            Choice(ctx.t("menu.help"), "hilfe"),
+        ),
+    )
+
+
+@router.on(TextEvent, CommandEvent, ChoiceEvent, filters=(word("help"),))
+async def show_menu(event: Event, ctx: Context) -> None:
+    lang = language_of_word(ctx, event, "help")
+    if lang and ctx.person is not None and ctx.person.language != lang:
+        ctx.person.language = lang
+    await ctx.reply(menu_reply(ctx))
+
+
+@fallback.on(TextEvent, CommandEvent, ChoiceEvent)
+async def unknown_input(event: Event, ctx: Context) -> None:
+    """Anything no other handler took is answered with the menu, never with silence."""
+    await ctx.reply(menu_reply(ctx))

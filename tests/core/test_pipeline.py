@@ -1,0 +1,131 @@
+"""The durable path end to end on the in-process harness: inbox, dispatcher, outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.adapter import SendError
+from bot.addresses import Address
+from bot.context import Context
+from bot.events import DeliveryStatus, Event, TextEvent
+from bot.replies import ChoicesReply
+from bot.router import Router
+from bot.server import DISPATCHER
+from bot.storage.models import InboxRow, OutboxRow
+from bot.testing import Harness, text
+
+CUSTOMER = Address("whatsapp", "+491701234567")
+
+
+async def test_hilfe_gets_the_german_menu_with_choices(harness: Harness) -> None:
+    got = await harness.say(CUSTOMER, "hilfe")
+    assert len(got) == 1
+    assert "Willkommen bei Sanitär Maier GmbH" in got[0].text
+    assert isinstance(got[0].reply, ChoicesReply)
+    assert [c.value for c in got[0].reply.choices] == ["notfall", "auskunft", "hilfe"]
+
+
+async def test_help_in_english_answers_in_english(harness: Harness) -> None:
+    got = await harness.say(CUSTOMER, "/HELP")
+    assert "Welcome to Sanitär Maier GmbH" in got[0].text
+
+
+async def test_unknown_input_is_answered_with_the_menu(harness: Harness) -> None:
+    got = await harness.say(CUSTOMER, "Grüß Gott, wann kommt jemand?")
+    assert "HILFE" in got[0].text
+
+
+async def test_sms_gets_choices_as_numbered_text(harness: Harness) -> None:
+    got = await harness.say(Address("sms", "+491701234567"), "hilfe")
+    assert not isinstance(got[0].reply, ChoicesReply)
+    assert "1) Notfall" in got[0].text and "3) Hilfe" in got[0].text
+
+
+async def test_same_provider_id_twice_is_handled_once(harness: Harness) -> None:
+    first = text(CUSTOMER, "hilfe", event_id="whatsapp:SM1")
+    again = text(CUSTOMER, "hilfe", event_id="whatsapp:SM1")
+    assert await harness.feed(first) == 1
+    assert await harness.feed(again) == 0
+    await harness.run()
+    assert len(harness.adapter("whatsapp").to(CUSTOMER)) == 1
+
+
+async def test_duplicates_inside_one_batch_are_stored_once(harness: Harness) -> None:
+    event = text(CUSTOMER, "hilfe", event_id="whatsapp:SM2")
+    assert await harness.feed(event, event) == 1
+    async with harness.services.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(InboxRow)) == 1
+
+
+async def test_retryable_send_failure_is_retried_after_backoff(harness: Harness) -> None:
+    adapter = harness.adapter("whatsapp")
+    adapter.failures.append(SendError("busy", code="20429", retryable=True))
+    await harness.say(CUSTOMER, "hilfe")
+    assert adapter.to(CUSTOMER) == []
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(OutboxRow))
+        assert row is not None and row.status == "queued" and row.attempts == 1
+    await harness.advance(timedelta(seconds=5))
+    assert len(adapter.to(CUSTOMER)) == 1
+
+
+async def test_retry_after_from_the_provider_is_honoured(harness: Harness) -> None:
+    adapter = harness.adapter("whatsapp")
+    adapter.failures.append(SendError("slow down", code="429", retryable=True, retry_after=60))
+    await harness.say(CUSTOMER, "hilfe")
+    await harness.advance(timedelta(seconds=30))
+    assert adapter.to(CUSTOMER) == []
+    await harness.advance(timedelta(seconds=31))
+    assert len(adapter.to(CUSTOMER)) == 1
+
+
+async def test_final_send_failure_is_recorded_and_reported(harness: Harness) -> None:
+    adapter = harness.adapter("whatsapp")
+    adapter.failures.append(SendError("invalid number", code="21211"))
+    await harness.say(CUSTOMER, "hilfe")
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(OutboxRow))
+        assert row is not None and row.status == "failed" and row.error_code == "21211"
+        report = await session.scalar(select(InboxRow).where(InboxRow.kind == "DeliveryStatus"))
+        assert report is not None and report.status == "done"
+
+
+async def test_status_never_moves_backwards(harness: Harness) -> None:
+    await harness.say(CUSTOMER, "hilfe")
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(OutboxRow))
+        assert row is not None and row.provider_id
+        provider_id = row.provider_id
+    for n, status in enumerate(["delivered", "read", "sent", "delivered"]):
+        await harness.feed(DeliveryStatus(
+            id=f"status:{n}", sender=CUSTOMER, received_at=harness.clock.now(),
+            provider_message_id=provider_id, status=status))
+    await harness.run()
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(OutboxRow))
+        assert row is not None and row.status == "read"
+
+
+async def test_failing_handler_is_retried_then_marked_failed(harness: Harness) -> None:
+    calls = 0
+
+    async def broken(event: Event, ctx: Context) -> None:
+        nonlocal calls
+        calls += 1
+        await ctx.reply("this must never leave: the handler fails after it")
+        raise RuntimeError("boom")
+
+    tree = Router("broken")
+    tree.on(TextEvent)(broken)
+    harness.app[DISPATCHER].root = tree
+    await harness.feed(text(CUSTOMER, "hallo"))
+    for _ in range(6):
+        await harness.advance(timedelta(minutes=1))
+    assert calls == 5
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(InboxRow))
+        assert row is not None and row.status == "failed" and row.error == "RuntimeError"
+        assert await session.scalar(select(func.count()).select_from(OutboxRow)) == 0
+    assert harness.all_sent() == []

@@ -1,0 +1,91 @@
+"""Real services for the test run: a PostgreSQL server on a loopback port.
+
+Started once per test session as the `postgres` user (the server refuses root), in a
+temporary directory, and stopped at the end. `WERKBOT_TEST_PG_URL` points the suite at
+an existing server instead. A missing PostgreSQL is a failure, never a skip: `make test`
+installs it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run `make services` (apt: postgresql)")
+    return Path(found[-1]).parent
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return args
+    return ["runuser", "-u", "postgres", "--", *args]
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield an asyncpg URL of a fresh PostgreSQL server."""
+    if url := os.environ.get("WERKBOT_TEST_PG_URL"):
+        yield url
+        return
+    bindir = _pg_bin()
+    root = Path(tempfile.mkdtemp(prefix="werkbot-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+    port = free_port()
+    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust",
+                                 "-U", "werkbot", "-E", "UTF8"]),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
+                                 "-l", str(root / "log"), "-w", "start"]),
+                   check=True, stdout=subprocess.DEVNULL)
+    try:
+        _wait_for(port)
+        subprocess.run(_as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p",
+                                     str(port), "-U", "werkbot", "werkbot"]), check=True)
+        yield f"postgresql+asyncpg://werkbot@127.0.0.1:{port}/werkbot"
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                                     "stop"]), check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def create_database(base_url: str, name: str) -> str:
+    """A fresh database on the test server; returns its URL."""
+    host_part = base_url.rsplit("/", 1)[0]
+    port = host_part.rsplit(":", 1)[1]
+    subprocess.run(_as_postgres([str(_pg_bin() / "createdb"), "-h", "127.0.0.1", "-p", port,
+                                 "-U", "werkbot", name]), check=True)
+    return f"{host_part}/{name}"
+
+
+def _wait_for(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"PostgreSQL did not listen on port {port}")
