@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.addresses import Address
 from bot.capabilities import Capabilities, MediaLinker, degrade
 from bot.clock import Clock
-from bot.events import Event
+from bot.events import Event, MediaRef
+from bot.media import SavedMedia
 from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
 from bot.services import Services
 from bot.settings import Settings
@@ -142,6 +143,20 @@ class Context:
         until = await self.session.scalar(
             select(AddressRow.window_until).where(AddressRow.address == str(address)))
         return until is not None and until > self.clock.now()
+
+    async def download(self, ref: MediaRef, *, channel: str | None = None) -> SavedMedia:
+        """Fetch inbound media through its channel's adapter and store it for this person.
+
+        Raises `MediaTooLarge` from the adapter, or `LookupError` for an unknown channel.
+        """
+        name = channel or (self.address.channel if self.address else "")
+        fetch = self.services.fetchers.get(name)
+        if fetch is None:
+            raise LookupError(f"no channel {name!r} to fetch media from")
+        data, _ = await fetch(ref)
+        owner = self.person.id if self.person else None
+        return await self.services.media.save(self.session, data, filename=ref.filename,
+                                              person_id=owner, now=self.clock.now())
 
     def _person_for(self, address: Address) -> int | None:
         if self.person is not None and address == self.address:

@@ -81,6 +81,7 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
             settings=settings, texts=Texts.load(Path(settings.texts_dir)), clock=clock, db=db,
             media=media, signer=signer, metrics=metrics,
             channels={a.name: a.capabilities for a in plugins.adapters},
+            fetchers={a.name: a.fetch_media for a in plugins.adapters},
             policy=ReachablePolicy(),
         )
         bundle = plugins.bundle

@@ -7,13 +7,14 @@ with its name instead of passing `None` along.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from bot.addresses import Address
 from bot.capabilities import Capabilities
 from bot.clock import Clock
+from bot.events import MediaRef
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.replies import Reply
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from bot.context import Context
 
 T = TypeVar("T")
+MediaFetcher = Callable[[MediaRef], Awaitable[tuple[bytes, str]]]
 
 
 class ServiceKey(Generic[T]):
@@ -64,6 +66,7 @@ class Services:
     metrics: Metrics
     channels: dict[str, Capabilities]
     policy: DeliveryPolicy
+    fetchers: dict[str, MediaFetcher] = field(default_factory=dict)
     wake_outbox: Callable[[], None] = lambda: None
     _extras: dict[str, Any] = field(default_factory=dict)
 

@@ -142,6 +142,19 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class JobsSettings:
+    code_prefix: str = "A"
+    batch_window: timedelta = timedelta(seconds=8)  # photos arriving one by one form a batch
+    keep_gps: bool = False  # strip GPS from customers' photos unless the business needs it
+    max_photo_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OfficeSettings:
+    telegram_group: int = 0  # a forum group with one topic per customer; 0: staff's own chats
+
+
+@dataclass(frozen=True)
 class StaffSettings:
     id: str
     name: str = ""
@@ -166,6 +179,8 @@ class Settings:
     oncall: OncallSettings = field(default_factory=OncallSettings)
     consent: ConsentSettings = field(default_factory=ConsentSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
+    office: OfficeSettings = field(default_factory=OfficeSettings)
     staff: list[StaffSettings] = field(default_factory=list)
     texts_dir: str = "config/texts"
 

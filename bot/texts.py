@@ -24,13 +24,23 @@ class Texts:
 
     @classmethod
     def load(cls, directory: Path) -> Texts:
+        """Read `<lang>.toml` and every `<lang>/*.toml` (one file per feature) per language."""
         catalogues: dict[str, Mapping[str, Any]] = {}
         for lang in LANGUAGES:
-            path = directory / f"{lang}.toml"
-            try:
-                catalogues[lang] = tomllib.loads(path.read_text(encoding="utf-8"))
-            except FileNotFoundError as exc:
-                raise FileNotFoundError(f"texts file missing: {path}") from exc
+            main = directory / f"{lang}.toml"
+            if not main.exists():
+                raise FileNotFoundError(f"texts file missing: {main}")
+            merged: dict[str, Any] = {}
+            for path in [main, *sorted((directory / lang).glob("*.toml"))]:
+                try:
+                    flat = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+                except tomllib.TOMLDecodeError as exc:
+                    raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+                clash = merged.keys() & flat.keys()
+                if clash:
+                    raise ValueError(f"{path} repeats text keys: {', '.join(sorted(clash))}")
+                merged.update(flat)
+            catalogues[lang] = merged
         return cls(catalogues)
 
     def get(self, key: str, lang: str = DEFAULT_LANGUAGE, /, **values: object) -> str:

@@ -20,7 +20,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Apply migrations up to `revision`. Call from synchronous code only."""
     ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)

@@ -1,0 +1,1 @@
+"""Consent: the append-only ledger, the gate, and the dialogues around them."""

@@ -1,0 +1,133 @@
+"""The consent ledger: append-only evidence of who agreed to what, where, and when.
+
+Every grant and every withdrawal is a new row: person, channel and address, purpose,
+lawful basis, the exact text shown (version and SHA-256), method, evidence and who
+recorded it. The current state is derived from the latest row per (person, channel,
+purpose); nothing is ever updated in place, so the history stays provable. On erasure
+the address is replaced by a keyed pseudonym and the evidence text dropped, keeping
+only what proves that consent existed and when it ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.addresses import Address
+from bot.storage.models import Base, BigId
+
+# Purposes people consent to (GDPR Art. 6(1)(a)); each is asked and withdrawn on its own.
+REQUESTS = "requests"  # communication about requests and orders
+PHOTOS = "photos"  # job photos reaching the assigned fitters
+EMERGENCY = "emergency"  # emergency alerts and the on-call fitter contacting them
+PURPOSES = (REQUESTS, PHOTOS, EMERGENCY)
+ALL_CHANNELS = "*"  # a grant or withdrawal for every channel of the person
+
+METHODS = frozenset({"chat", "button", "web-signature", "paper", "staff-commitment"})
+
+
+class ConsentEntry(Base):
+    """One grant or withdrawal. Never updated except by pseudonymisation on erasure."""
+
+    __tablename__ = "consent_ledger"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(64))  # pseudonym kept after erasure
+    channel: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(32))
+    granted: Mapped[bool]
+    lawful_basis: Mapped[str] = mapped_column(String(64))
+    text_version: Mapped[str] = mapped_column(String(64))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(32))
+    evidence: Mapped[str] = mapped_column(Text, default="")  # inbound id, signature media id
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    __table_args__ = (Index("ix_consent_person", "person_id", "channel", "purpose"),)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What one ledger row says, in plain terms."""
+
+    channel: str
+    purpose: str
+    granted: bool
+    at: datetime
+    method: str
+    text_version: str
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def subject_pseudonym(person_id: int, secret: str) -> str:
+    """A stable pseudonym for a person, keyed so it cannot be reversed without the secret."""
+    return hashlib.sha256(f"{secret}:person:{person_id}".encode()).hexdigest()[:32]
+
+
+class ConsentLedger:
+    """Appends to and reads the ledger inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession, secret: str) -> None:
+        self.session = session
+        self._secret = secret
+
+    async def record(self, *, person_id: int, address: Address | None, purposes: Iterable[str],
+                     granted: bool, text: str, text_version: str, method: str, evidence: str,
+                     recorded_by: str, now: datetime, lawful_basis: str = "consent",
+                     channel: str | None = None) -> list[ConsentEntry]:
+        """Append one row per purpose. `channel` defaults to the address's channel."""
+        if method not in METHODS:
+            raise ValueError(f"unknown consent method {method!r}")
+        rows = []
+        for purpose in purposes:
+            if purpose not in PURPOSES:
+                raise ValueError(f"unknown purpose {purpose!r}")
+            rows.append(ConsentEntry(
+                person_id=person_id, subject=subject_pseudonym(person_id, self._secret),
+                channel=channel or (address.channel if address else ALL_CHANNELS),
+                address=str(address) if address else "", purpose=purpose, granted=granted,
+                lawful_basis=lawful_basis, text_version=text_version,
+                text_sha256=text_hash(text), method=method, evidence=evidence,
+                recorded_by=recorded_by, at=now))
+        self.session.add_all(rows)
+        await self.session.flush()
+        return rows
+
+    async def history(self, person_id: int) -> Sequence[ConsentEntry]:
+        result = await self.session.scalars(
+            select(ConsentEntry).where(ConsentEntry.person_id == person_id)
+            .order_by(ConsentEntry.at, ConsentEntry.id))
+        return result.all()
+
+    async def current(self, person_id: int) -> dict[tuple[str, str], Grant]:
+        """The latest word per (channel, purpose); '*' rows apply to every channel."""
+        state: dict[tuple[str, str], Grant] = {}
+        for row in await self.history(person_id):
+            state[(row.channel, row.purpose)] = Grant(row.channel, row.purpose, row.granted,
+                                                      row.at, row.method, row.text_version)
+            if row.channel == ALL_CHANNELS and not row.granted:
+                for key in [k for k in state if k[1] == row.purpose]:
+                    state[key] = state[(ALL_CHANNELS, row.purpose)]
+        return state
+
+    async def has(self, person_id: int, purpose: str, channel: str) -> bool:
+        """Does the person currently consent to `purpose` on `channel`?"""
+        state = await self.current(person_id)
+        specific = state.get((channel, purpose))
+        general = state.get((ALL_CHANNELS, purpose))
+        latest = max((g for g in (specific, general) if g), key=lambda g: g.at, default=None)
+        return bool(latest and latest.granted)
+
+    async def any_consent(self, person_id: int) -> bool:
+        return any(g.granted for g in (await self.current(person_id)).values())

@@ -1,0 +1,37 @@
+"""Who is staff, and in which roles: read from the configuration, keyed by person.
+
+Staff persons are synchronised from `[[staff]]` at start-up (`bot.staff`), so a
+handler only needs the person's `staff_id` to find the configured entry.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import Event
+from bot.router import Filter
+from bot.settings import StaffSettings
+
+
+def staff_of(ctx: Context) -> StaffSettings | None:
+    """The configured staff entry of the sender, or None for customers."""
+    person = ctx.person
+    if person is None or person.kind != "staff" or not person.staff_id:
+        return None
+    return ctx.settings.staff_by_id(person.staff_id)
+
+
+def has_role(ctx: Context, *roles: str) -> bool:
+    staff = staff_of(ctx)
+    return staff is not None and any(role in staff.roles for role in roles)
+
+
+def _is_staff(event: Event, ctx: Context) -> bool:
+    return staff_of(ctx) is not None
+
+
+def _is_customer(event: Event, ctx: Context) -> bool:
+    return ctx.person is not None and staff_of(ctx) is None
+
+
+is_staff = Filter(_is_staff, "is_staff")
+is_customer = Filter(_is_customer, "is_customer")
