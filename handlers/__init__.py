@@ -10,10 +10,12 @@ from bot.plugins import HandlerBundle
 from bot.router import Router
 from bot.settings import Settings
 from handlers import menu
+from handlers.commands import commands
 
 
 def build_root() -> Router:
     root = Router("root")
+    root.include_router(commands.router)  # staff only: commands and their confirmations
     root.include_router(menu.router)
     root.include_router(menu.fallback)
     return root
