@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import shlex
-from contextlib import suppress
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
