@@ -100,7 +100,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         inbox.start()
         for adapter in plugins.adapters:
             await adapter.start(_feed(inbox), media)
-        tasks = _start_workers(dispatcher, outbox, db.is_sqlite, settings) if run_workers else []
+        workers = run_workers and settings.server.role != "web"
+        tasks = _start_workers(dispatcher, outbox, db.is_sqlite, settings) if workers else []
         log.info("werkbot ready: channels %s", ", ".join(services.channels) or "none")
         try:
             yield

@@ -67,6 +67,7 @@ class ServerSettings:
     secret: str = ""  # signs media, consent and export links; generated under var/ if empty
     max_body_bytes: int = 1_048_576
     sandbox: bool = False
+    role: str = "all"  # all | web (store and acknowledge only) | worker (handle and send only)
     log_file: str = ""
     log_level: str = "INFO"
 
@@ -337,6 +338,8 @@ def validate(s: Settings) -> None:
     """Cross-field checks; each failure names its key."""
     if not re.match(r"^https?://[^/\s]+", s.server.public_url):
         raise SettingsError("server.public_url", "expected an http(s) URL")
+    if s.server.role not in {"all", "web", "worker"}:
+        raise SettingsError("server.role", "expected 'all', 'web' or 'worker'")
     if not 0 < s.server.port < 65536:
         raise SettingsError("server.port", "expected a port between 1 and 65535")
     if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
