@@ -46,6 +46,10 @@ class Signer:
         data = body.get("d")
         return data if isinstance(data, dict) else None
 
+    def pseudonym(self, text: str) -> str:
+        """A keyed, stable pseudonym of `text` (not reversible without the secret)."""
+        return hmac.new(self._key, f"pseudonym:{text}".encode(), hashlib.sha256).hexdigest()[:32]
+
     def _mac(self, raw: str) -> str:
         return _b64(hmac.new(self._key, raw.encode(), hashlib.sha256).digest()[:20])
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.addresses import Address
 from bot.storage.models import Base, BigId
+from bot.tokens import Signer
 
 # Purposes people consent to (GDPR Art. 6(1)(a)); each is asked and withdrawn on its own.
 REQUESTS = "requests"  # communication about requests and orders
@@ -70,17 +71,15 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def subject_pseudonym(person_id: int, secret: str) -> str:
-    """A stable pseudonym for a person, keyed so it cannot be reversed without the secret."""
-    return hashlib.sha256(f"{secret}:person:{person_id}".encode()).hexdigest()[:32]
-
-
 class ConsentLedger:
-    """Appends to and reads the ledger inside the caller's transaction."""
+    """Appends to and reads the ledger inside the caller's transaction.
 
-    def __init__(self, session: AsyncSession, secret: str) -> None:
+    `signer` (the app's `Signer`) makes the keyed pseudonym that stays after erasure.
+    """
+
+    def __init__(self, session: AsyncSession, signer: Signer) -> None:
         self.session = session
-        self._secret = secret
+        self._signer = signer
 
     async def record(self, *, person_id: int, address: Address | None, purposes: Iterable[str],
                      granted: bool, text: str, text_version: str, method: str, evidence: str,
@@ -94,7 +93,7 @@ class ConsentLedger:
             if purpose not in PURPOSES:
                 raise ValueError(f"unknown purpose {purpose!r}")
             rows.append(ConsentEntry(
-                person_id=person_id, subject=subject_pseudonym(person_id, self._secret),
+                person_id=person_id, subject=self._signer.pseudonym(f"person:{person_id}"),
                 channel=channel or (address.channel if address else ALL_CHANNELS),
                 address=str(address) if address else "", purpose=purpose, granted=granted,
                 lawful_basis=lawful_basis, text_version=text_version,
