@@ -35,7 +35,7 @@ CommandHandler = Callable[[tuple[str, ...], Context], Awaitable[None]]
 
 
 class UsageError(Exception):
-    """Bad arguments: `key` names a text under `commands.errors`, values fill it."""
+    """Bad arguments: `key` is a text key (plain names mean `commands.errors.<key>`)."""
 
     def __init__(self, key: str, **values: object) -> None:
         super().__init__(key)
@@ -149,8 +149,8 @@ class Commands:
         try:
             await spec.handler(args, ctx)
         except UsageError as exc:
-            await ctx.reply(ctx.t(f"commands.errors.{exc.key}", **exc.values) + "\n\n"
-                            + ctx.t(spec.help_key))
+            key = exc.key if "." in exc.key else f"commands.errors.{exc.key}"
+            await ctx.reply(ctx.t(key, **exc.values) + "\n\n" + ctx.t(spec.help_key))
             return
         await ctx.audit.record(actor, spec.name, ctx.clock.now(), detail=" ".join(args)[:200])
 
