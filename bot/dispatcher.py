@@ -32,6 +32,11 @@ from bot.storage.models import InboxRow
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 SYSTEM_CHANNELS = frozenset({"timer", "system"})
+STATUS_RETRY = timedelta(seconds=5)
+
+
+class StatusTooEarly(Exception):
+    """A provider's status for a message whose send werkbot has not recorded yet."""
 
 
 class Dispatcher:
@@ -86,7 +91,14 @@ class Dispatcher:
                         await self._dispatch(event, ctx)
                         if ctx.person is not None:
                             await ctx.states.save(ctx.person.id, ctx.state, now)
-                except Exception as exc:
+                except StatusTooEarly:
+                    row.attempts += 1
+                    if row.attempts >= MAX_ATTEMPTS:
+                        row.status, row.error, row.handled_at = "done", "no such message", now
+                    else:
+                        row.available_at = now + STATUS_RETRY
+                    return True
+                except Exception as exc:  # recorded and retried, never lost
                     self._record_failure(row, exc, now)
                     return True
                 row.status, row.handled_at = "done", now
@@ -129,8 +141,11 @@ class Dispatcher:
         ctx.address = event.sender
         if event.sender.channel in SYSTEM_CHANNELS:
             return
-        if isinstance(event, DeliveryStatus):
-            await apply_status(ctx.session, event, now)
+        reported_by_us = "outbox_id" in event.raw  # the sender's own failure report
+        if (isinstance(event, DeliveryStatus) and not reported_by_us
+                and not await apply_status(ctx.session, event, now)):
+            # The callback can overtake our own record of the send; look again shortly.
+            raise StatusTooEarly(event.provider_message_id)
         found = await ctx.people.by_address(event.sender)
         if found is None:
             if isinstance(event, DeliveryStatus | Unreachable):

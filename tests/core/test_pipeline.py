@@ -129,3 +129,18 @@ async def test_failing_handler_is_retried_then_marked_failed(harness: Harness) -
         assert row is not None and row.status == "failed" and row.error == "RuntimeError"
         assert await session.scalar(select(func.count()).select_from(OutboxRow)) == 0
     assert harness.all_sent() == []
+
+
+async def test_status_for_an_unrecorded_send_is_retried_then_dropped(harness: Harness) -> None:
+    await harness.feed(DeliveryStatus(
+        id="status:early", sender=CUSTOMER, received_at=harness.clock.now(),
+        provider_message_id="SMnot-yet-recorded", status="delivered"))
+    await harness.run()
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(InboxRow).where(InboxRow.kind == "DeliveryStatus"))
+        assert row is not None and row.status == "pending" and row.attempts == 1
+    for _ in range(5):
+        await harness.advance(timedelta(seconds=6))
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(InboxRow).where(InboxRow.kind == "DeliveryStatus"))
+        assert row is not None and row.status == "done" and row.error == "no such message"
