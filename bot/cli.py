@@ -1,4 +1,4 @@
-"""The `werkbot` command: serve, demo, check, db upgrade.
+"""The `werkbot` command: serve, demo, check, db upgrade (and subcommands of plug-ins).
 
 A bad configuration exits 1 with one line naming the key; nothing starts half-configured.
 """
@@ -11,8 +11,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from bot.storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 DEMO_CONFIG = Path("config/demo.toml")
+CLI_GROUP = "werkbot.cli"  # entry points adding subcommands: register(subparsers) -> None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply migrations")
     up.add_argument("--config", type=Path)
     up.set_defaults(run=_upgrade)
+    for ep in sorted(entry_points(group=CLI_GROUP), key=lambda e: e.name):
+        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = (
+            ep.load())
+        register(sub)  # e.g. `werkbot privacy-report`, contributed by the handlers
     return parser
 
 

@@ -5,13 +5,14 @@ lawful basis, the exact text shown (version and SHA-256), method, evidence and w
 recorded it. The current state is derived from the latest row per (person, channel,
 purpose); nothing is ever updated in place, so the history stays provable. On erasure
 the address is replaced by a keyed pseudonym and the evidence text dropped, keeping
-only what proves that consent existed and when it ended.
+only what proves that consent existed and when it ended; the retention sweep drops
+evidence the same way once `retention.consent_evidence` has passed after a withdrawal.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,7 +31,9 @@ EMERGENCY = "emergency"  # emergency alerts and the on-call fitter contacting th
 PURPOSES = (REQUESTS, PHOTOS, EMERGENCY)
 ALL_CHANNELS = "*"  # a grant or withdrawal for every channel of the person
 
-METHODS = frozenset({"chat", "button", "web-signature", "paper", "staff-commitment"})
+# provider-opt-out: the carrier told us the person opted out (Twilio 21610 after SMS STOP).
+METHODS = frozenset({"chat", "button", "web-signature", "paper", "staff-commitment",
+                     "provider-opt-out"})
 
 
 class ConsentEntry(Base):
@@ -65,6 +68,19 @@ class Grant:
     at: datetime
     method: str
     text_version: str
+    entry_id: int = 0  # orders rows recorded in the same instant
+
+    @property
+    def order(self) -> tuple[datetime, int]:
+        return (self.at, self.entry_id)
+
+
+def granted_in(state: Mapping[tuple[str, str], Grant], purpose: str, channel: str) -> bool:
+    """Does a `ConsentLedger.current` state grant `purpose` on `channel`? (No queries.)"""
+    specific = state.get((channel, purpose))
+    general = state.get((ALL_CHANNELS, purpose))
+    latest = max((g for g in (specific, general) if g), key=lambda g: g.order, default=None)
+    return bool(latest and latest.granted)
 
 
 def text_hash(text: str) -> str:
@@ -84,8 +100,13 @@ class ConsentLedger:
     async def record(self, *, person_id: int, address: Address | None, purposes: Iterable[str],
                      granted: bool, text: str, text_version: str, method: str, evidence: str,
                      recorded_by: str, now: datetime, lawful_basis: str = "consent",
-                     channel: str | None = None) -> list[ConsentEntry]:
-        """Append one row per purpose. `channel` defaults to the address's channel."""
+                     channel: str | None = None, text_sha256: str = ""
+                     ) -> list[ConsentEntry]:
+        """Append one row per purpose. `channel` defaults to the address's channel.
+
+        `text_sha256` records the hash of the text as it was shown when it was computed
+        earlier (at the time of asking); otherwise `text` is hashed now.
+        """
         if method not in METHODS:
             raise ValueError(f"unknown consent method {method!r}")
         rows = []
@@ -97,7 +118,7 @@ class ConsentLedger:
                 channel=channel or (address.channel if address else ALL_CHANNELS),
                 address=str(address) if address else "", purpose=purpose, granted=granted,
                 lawful_basis=lawful_basis, text_version=text_version,
-                text_sha256=text_hash(text), method=method, evidence=evidence,
+                text_sha256=text_sha256 or text_hash(text), method=method, evidence=evidence,
                 recorded_by=recorded_by, at=now))
         self.session.add_all(rows)
         await self.session.flush()
@@ -114,7 +135,8 @@ class ConsentLedger:
         state: dict[tuple[str, str], Grant] = {}
         for row in await self.history(person_id):
             state[(row.channel, row.purpose)] = Grant(row.channel, row.purpose, row.granted,
-                                                      row.at, row.method, row.text_version)
+                                                      row.at, row.method, row.text_version,
+                                                      row.id)
             if row.channel == ALL_CHANNELS and not row.granted:
                 for key in [k for k in state if k[1] == row.purpose]:
                     state[key] = state[(ALL_CHANNELS, row.purpose)]
@@ -122,11 +144,7 @@ class ConsentLedger:
 
     async def has(self, person_id: int, purpose: str, channel: str) -> bool:
         """Does the person currently consent to `purpose` on `channel`?"""
-        state = await self.current(person_id)
-        specific = state.get((channel, purpose))
-        general = state.get((ALL_CHANNELS, purpose))
-        latest = max((g for g in (specific, general) if g), key=lambda g: g.at, default=None)
-        return bool(latest and latest.granted)
+        return granted_in(await self.current(person_id), purpose, channel)
 
     async def any_consent(self, person_id: int) -> bool:
         return any(g.granted for g in (await self.current(person_id)).values())
