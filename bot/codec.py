@@ -80,7 +80,7 @@ def _decode(cls: Any, data: dict[str, Any]) -> Any:
 def _typed(hint: Any, value: Any) -> Any:
     if value is None:
         return None
-    if hint is Address:
+    if hint is Address or hint == (Address | None):
         return Address.parse(value)
     if hint is datetime:
         return datetime.fromisoformat(value)

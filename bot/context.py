@@ -9,7 +9,7 @@ in the same transaction through the delivery policy (the consent gate).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -101,7 +101,10 @@ class Context:
         """Answer the sender on the address they wrote from (through the gate)."""
         if self.address is None:
             raise RuntimeError("this event has no sender to reply to")
-        return await self.send(self.address, reply)
+        message = TextReply(text=reply) if isinstance(reply, str) else reply
+        if not message.thread and self.event.thread:
+            message = replace(message, thread=self.event.thread)  # stay in the forum topic
+        return await self.send(self.address, message)
 
     async def send(self, address: Address, reply: Reply | str, *,
                    person_id: int | None = None) -> bool:

@@ -146,12 +146,13 @@ class Dispatcher:
                 and not await apply_status(ctx.session, event, now)):
             # The callback can overtake our own record of the send; look again shortly.
             raise StatusTooEarly(event.provider_message_id)
-        found = await ctx.people.by_address(event.sender)
+        who = event.actor or event.sender  # in a group, the person is who wrote, not the group
+        found = await ctx.people.by_address(who)
         if found is None:
             if isinstance(event, DeliveryStatus | Unreachable):
                 return
             person, address_row = await ctx.people.create_customer(
-                event.sender, now, language=ctx.settings.business.language)
+                who, now, language=ctx.settings.business.language)
             ctx.is_new = True
         else:
             person, address_row = found
@@ -162,7 +163,7 @@ class Dispatcher:
             address_row.last_seen_at = now
             address_row.unreachable_at = None
             caps = ctx.capabilities(event.sender.channel)
-            if caps is not None and caps.window_hours:
+            if caps is not None and caps.window_hours and event.actor is None:
                 address_row.window_until = now + timedelta(hours=caps.window_hours)
         ctx.state = await ctx.states.load(person.id)
 

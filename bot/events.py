@@ -35,7 +35,8 @@ class Event:
     received_at: datetime
     sender_name: str = ""
     reply_to: str = ""  # provider id of the message this one answers
-    thread: str = ""  # e.g. a Telegram forum topic or group chat the message came from
+    thread: str = ""  # e.g. a Telegram forum topic the message came from
+    actor: Address | None = None  # who wrote, when `sender` is a group chat (replies go there)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -113,7 +113,7 @@ class TwilioSettings:
 class TelegramSettings:
     token: str = ""
     api_base: str = "https://api.telegram.org"
-    mode: str = "webhook"
+    mode: str = "webhook"  # or "polling"; "embedded" inside a host bot (see the plug-ins)
     webhook_secret: str = ""
     bot_username: str = ""
     office_chat: int = 0
@@ -362,8 +362,8 @@ def validate(s: Settings) -> None:
                 raise SettingsError(f"business.hours.{day}[{i}]", str(exc)) from exc
     if s.business.language not in {"de", "en"}:
         raise SettingsError("business.language", "expected 'de' or 'en'")
-    if s.telegram.mode not in {"webhook", "polling"}:
-        raise SettingsError("telegram.mode", "expected 'webhook' or 'polling'")
+    if s.telegram.mode not in {"webhook", "polling", "embedded"}:
+        raise SettingsError("telegram.mode", "expected 'webhook', 'polling' or 'embedded'")
     if s.telegram.token and s.telegram.mode == "webhook" and not s.telegram.webhook_secret:
         raise SettingsError("telegram.webhook_secret", "required in webhook mode")
     if (s.twilio.whatsapp_from or s.twilio.sms_from) and not (

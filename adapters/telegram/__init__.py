@@ -1,0 +1,27 @@
+"""The Telegram channel: an adapter on aiogram's Bot API client, and plug-ins for host bots.
+
+`build(settings)` is the entry point `werkbot.adapters:telegram`: it returns no adapter
+when `telegram.token` is empty, and it never imports aiogram itself (the adapter does, in
+`start()`), so a server without Telegram does not pay aiogram's memory.
+
+Modules: `parse` (Update JSON to events), `adapter` (webhook, polling, sends),
+`client` and `sender` (aiogram calls), `polling`, `memory`, `claim` (which updates the
+plug-ins take), `embed` (werkbot's core inside a host process), `aiogram_plugin` and
+`ptb_plugin`.
+"""
+
+from __future__ import annotations
+
+from bot.adapter import Adapter
+from bot.settings import Settings
+
+__all__ = ["build"]
+
+
+def build(settings: Settings) -> list[Adapter]:
+    """The Telegram adapter when a token is configured, else nothing."""
+    if not settings.telegram.token:
+        return []
+    from adapters.telegram.adapter import TelegramAdapter
+
+    return [TelegramAdapter(settings)]

@@ -1,0 +1,202 @@
+"""The Telegram adapter: webhook or long polling in, aiogram's `Bot` client out.
+
+- Webhook mode: `POST /webhooks/telegram`; the `X-Telegram-Bot-Api-Secret-Token` header is
+  compared in constant time (missing: 401, wrong: 403, nothing stored), the update is
+  stored through `feed` and only then answered 200. `start()` sets the webhook when
+  Telegram's `getWebhookInfo` differs from what werkbot wants.
+- Polling mode: no route; `start()` deletes any webhook and runs a getUpdates loop.
+- Embedded mode (the plug-ins): no route, no polling, no webhook; the host bot receives
+  updates and hands them to `accept`.
+
+In every mode `accept` parses, drops update ids already seen, feeds the events and answers
+callback queries, so a button never spins. aiogram is imported only in `start()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from adapters.telegram.memory import ChatMemory, SeenUpdates
+from adapters.telegram.parse import CHANNEL, Parsed, parse_update
+from bot.adapter import Feed, MediaAccess, Receipt, SendError
+from bot.addresses import Address
+from bot.capabilities import Capabilities
+from bot.clock import Clock
+from bot.events import ChoiceEvent, ContactEvent, Event, MediaRef, TextEvent
+from bot.replies import Reply
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.telegram.client import TelegramClient
+    from adapters.telegram.polling import Poller
+    from adapters.telegram.sender import ReplySender
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+CALLBACK_ANSWER_TIMEOUT = 5.0
+CAPABILITIES = Capabilities(
+    buttons=True, max_buttons=8, max_text=4096,
+    media_kinds=frozenset({"image", "document", "audio", "voice", "video"}),
+    max_media_bytes=50 * 1024 * 1024,  # the Bot API's upload limit
+    media_group=True, share_contact=True,
+)
+
+
+class _UTCClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class TelegramAdapter:
+    """The `telegram` channel. `embedded=True` is the plug-in mode (see module docstring)."""
+
+    name = CHANNEL
+    capabilities = CAPABILITIES
+
+    def __init__(self, settings: Settings, *, embedded: bool = False, clock: Clock | None = None,
+                 poll_timeout: int = 25) -> None:
+        self.settings = settings.telegram
+        self.embedded = embedded
+        self.webhook_url = settings.server.public_url.rstrip("/") + WEBHOOK_PATH
+        self.memory = ChatMemory()
+        self._clock: Clock = clock or _UTCClock()
+        self._poll_timeout = poll_timeout
+        self._seen = SeenUpdates()
+        self._feed: Feed | None = None
+        self._client: TelegramClient | None = None
+        self._sender: ReplySender | None = None
+        self._poller: Poller | None = None
+
+    @property
+    def polling(self) -> bool:
+        return not self.embedded and self.settings.mode == "polling"
+
+    def routes(self) -> Sequence[web.AbstractRouteDef]:
+        if self.embedded or self.polling:
+            return []  # no route means no unauthenticated way in (there may be no secret)
+        return [web.post(WEBHOOK_PATH, self._webhook)]
+
+    async def start(self, feed: Feed, media: MediaAccess) -> None:
+        # Deferred imports: aiogram loads only when Telegram is switched on.
+        from adapters.telegram.client import TelegramClient
+        from adapters.telegram.polling import Poller
+        from adapters.telegram.sender import ReplySender
+
+        self._feed = feed
+        client = TelegramClient(self.settings.token, self.settings.api_base)
+        self._client = client
+        self._sender = ReplySender(client, media, self.memory)
+        if self.embedded:
+            return
+        try:
+            if self.polling:
+                await client.delete_webhook()
+            elif await client.ensure_webhook(self.webhook_url, self.settings.webhook_secret):
+                log.info("telegram webhook set")
+        except SendError as exc:
+            # Telegram being down must not keep the other channels from starting.
+            log.error("telegram webhook set-up failed (%s); will serve anyway", exc.code)
+        if self.polling:
+            self._poller = Poller(client, self.accept, self._poll_timeout)
+            self._poller.start()
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> TelegramClient:
+        if self._client is None:
+            raise RuntimeError("the telegram adapter is not started")
+        return self._client
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            raise web.HTTPUnauthorized(text="missing secret token")
+        if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
+            raise web.HTTPForbidden(text="wrong secret token")
+        try:
+            update = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="body must be a JSON Update") from None
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            raise web.HTTPBadRequest(text="body must be a JSON Update")
+        try:
+            await self.accept([update])
+        except Exception:  # not stored: a 503 makes Telegram deliver it again
+            log.exception("telegram update could not be stored")
+            raise web.HTTPServiceUnavailable(text="try again") from None
+        return web.Response(status=200)
+
+    async def accept(self, updates: Sequence[Mapping[str, Any]]) -> list[Parsed]:
+        """Parse, de-duplicate and store updates (one `feed` call), then answer buttons."""
+        if self._feed is None:
+            raise RuntimeError("the telegram adapter is not started")
+        now = self._clock.now()
+        taken: list[Parsed] = []
+        for update in updates:
+            parsed = parse_update(update, now, self.settings.bot_username)
+            if parsed.update_id is None or not self._seen.first_time(parsed.update_id):
+                continue
+            parsed = dataclasses.replace(parsed, events=tuple(
+                self._with_keyboard(e) for e in parsed.events))
+            if not parsed.events:
+                log.info("telegram update %s (%s) acknowledged and ignored",
+                         parsed.update_id, parsed.kind or "empty")
+            taken.append(parsed)
+        try:
+            await self._feed([event for parsed in taken for event in parsed.events])
+        except BaseException:
+            for parsed in taken:
+                if parsed.update_id is not None:
+                    self._seen.forget(parsed.update_id)
+            raise
+        for parsed in taken:
+            if parsed.callback_id:
+                await self._answer(parsed.callback_id)
+        return taken
+
+    def _with_keyboard(self, event: Event) -> Event:
+        """A reply-keyboard press arrives as text: turn it back into the choice it was."""
+        if isinstance(event, ContactEvent):
+            self.memory.keyboard_done(event.sender.id)
+        if not isinstance(event, TextEvent):
+            return event
+        value = self.memory.keyboard_value(event.sender.id, event.text)
+        if value is None:
+            return event
+        self.memory.keyboard_done(event.sender.id)
+        return ChoiceEvent(id=event.id, sender=event.sender, received_at=event.received_at,
+                           sender_name=event.sender_name, reply_to=event.reply_to,
+                           thread=event.thread, raw=event.raw, value=value, label=event.text)
+
+    async def _answer(self, query_id: str) -> None:
+        try:
+            await asyncio.wait_for(self.client.answer_callback(query_id),
+                                   CALLBACK_ANSWER_TIMEOUT)
+        except TimeoutError:
+            log.warning("answerCallbackQuery timed out")
+
+    async def send(self, address: Address, reply: Reply) -> Receipt:
+        if self._sender is None:
+            raise SendError("telegram adapter not started", code="not-started", retryable=True)
+        return await self._sender.send(address.id, reply)
+
+    async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
+        data, content_type = await self.client.download(ref.ref, ref.size)
+        return data, ref.content_type or content_type

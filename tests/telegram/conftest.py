@@ -1,0 +1,78 @@
+"""Fixtures for the Telegram tests: the fake Bot API, settings pointing at it, the
+recorded fixture updates, and a harness whose `telegram` channel is the real adapter."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.telegram.adapter import TelegramAdapter
+from bot.clock import FrozenClock
+from bot.settings import Settings
+from bot.testing import Harness, make_settings
+from handlers import build_bundle
+from tests.telegram.fake_bot_api import FakeBotAPI
+
+TOKEN = "123456:TEST-token_abc"
+SECRET = "s3cret-Token_for-tests"
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram-updates.json"
+NOW = datetime.fromisoformat("2026-12-02T10:00:00+01:00")  # a Wednesday, office open
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    fake = FakeBotAPI(TOKEN)
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def make_tg_settings(tmp_path: Path, fake_api: FakeBotAPI) -> Callable[..., Settings]:
+    def make(**telegram: Any) -> Settings:
+        section = {"token": TOKEN, "api_base": fake_api.url, "webhook_secret": SECRET,
+                   "bot_username": "fitter_test_bot", **telegram}
+        return make_settings(tmp_path, telegram=section)
+
+    return make
+
+
+@pytest.fixture
+def tg_settings(make_tg_settings: Callable[..., Settings]) -> Settings:
+    return make_tg_settings()
+
+
+@pytest.fixture
+def updates() -> dict[str, dict[str, Any]]:
+    """The eight recorded updates, a fresh copy per test."""
+    data: dict[str, dict[str, Any]] = json.loads(FIXTURES.read_text(encoding="utf-8"))
+    return copy.deepcopy(data)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+async def open_harness(settings: Settings, clock: FrozenClock,
+                       **adapter_options: Any) -> tuple[Harness, TelegramAdapter]:
+    adapter = TelegramAdapter(settings, clock=clock, **adapter_options)
+    harness = Harness(settings, build_bundle(settings), channels=("whatsapp", "sms"),
+                      clock=clock, adapters=[adapter])
+    await harness.__aenter__()
+    return harness, adapter
+
+
+@pytest.fixture
+async def tg(tg_settings: Settings, clock: FrozenClock, fake_api: FakeBotAPI
+             ) -> AsyncIterator[tuple[Harness, TelegramAdapter]]:
+    """werkbot with the real Telegram adapter (webhook mode) against the fake Bot API."""
+    harness, adapter = await open_harness(tg_settings, clock)
+    yield harness, adapter
+    await harness.__aexit__(None, None, None)
