@@ -27,6 +27,7 @@ class Receipt:
 
     provider_id: str
     status: str = "sent"
+    thread: str = ""  # where it landed, e.g. a forum topic the adapter opened for it
 
 
 class SendError(Exception):

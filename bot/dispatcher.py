@@ -1,10 +1,11 @@
 """The dispatcher: claims due inbox rows and runs each through middlewares and the tree.
 
-Each event is handled in one transaction that also marks it done, so its effects
-(state, outbox rows, timers, ledger entries) commit together with "handled" or not at
-all: a crash half-way leaves the row pending and it is handled again, once. A handler
-that raises is rolled back to a savepoint, the error recorded and the event retried
-with backoff, then marked failed (visible in metrics and the row). On PostgreSQL rows
+Events are handled in batches, one transaction per batch (few commits under load) and
+a savepoint per event. An event's effects (state, outbox rows, timers, ledger entries)
+commit together with marking it handled, or not at all: a crash half-way leaves the
+rows pending and they are handled again, once. A handler that raises is rolled back to
+its savepoint, the error recorded and the event retried with backoff, then marked
+failed (visible in metrics and the row). On PostgreSQL rows
 are claimed `FOR UPDATE SKIP LOCKED`, in order per sender, so processes share the work.
 """
 
@@ -18,6 +19,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.codec import CodecError, loads_event
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 SYSTEM_CHANNELS = frozenset({"timer", "system"})
 STATUS_RETRY = timedelta(seconds=5)
+BATCH = 32
 
 
 class StatusTooEarly(Exception):
@@ -40,7 +43,7 @@ class StatusTooEarly(Exception):
 
 
 class Dispatcher:
-    """Handles stored events one transaction at a time."""
+    """Handles stored events in batches, one transaction per batch, a savepoint per event."""
 
     def __init__(self, services: Services, root: Router,
                  outer: Sequence[Middleware] = ()) -> None:
@@ -65,55 +68,69 @@ class Dispatcher:
     async def drain(self) -> int:
         """Handle everything due now (tests and scripted scenarios); returns the count."""
         count = 0
-        while await self.handle_next():
-            count += 1
+        while handled := await self.handle_batch():
+            count += handled
         return count
 
     async def handle_next(self) -> bool:
-        """Claim and handle one due row; False when nothing is due."""
+        """Claim and handle one batch of due rows; False when nothing is due."""
+        return await self.handle_batch() > 0
+
+    async def handle_batch(self, limit: int = BATCH) -> int:
+        """Handle up to `limit` due rows in one transaction (one commit for all of them).
+
+        Each event still has its own savepoint: one that raises is rolled back alone and
+        recorded for retry while the others commit. A crash loses the whole uncommitted
+        batch, which is then handled again, still once.
+        """
         services = self.services
         now = services.clock.now()
+        queued_sends = False
         async with services.db.session() as session:
-            row = await session.scalar(self._claim_query(now))
-            if row is None:
-                return False
-            with correlation(f"in-{row.id}"):
-                try:
-                    event = loads_event(row.payload)
-                except (CodecError, ValueError, TypeError) as exc:
-                    log.error("inbox row %s does not decode: %s", row.id, type(exc).__name__)
-                    row.status, row.error, row.handled_at = "failed", "undecodable", now
-                    return True
-                ctx = Context(services=services, session=session, event=event, inbox_id=row.id)
-                try:
-                    async with session.begin_nested():
-                        await self._prepare(ctx)
-                        await self._dispatch(event, ctx)
-                        if ctx.person is not None:
-                            await ctx.states.save(ctx.person.id, ctx.state, now)
-                except StatusTooEarly:
-                    row.attempts += 1
-                    if row.attempts >= MAX_ATTEMPTS:
-                        row.status, row.error, row.handled_at = "done", "no such message", now
-                    else:
-                        row.available_at = now + STATUS_RETRY
-                    return True
-                except Exception as exc:  # recorded and retried, never lost
-                    self._record_failure(row, exc, now)
-                    return True
-                row.status, row.handled_at = "done", now
-                services.metrics.handling_seconds.observe(
-                    max(0.0, (now - row.created_at).total_seconds()))
-        if ctx.sent:
+            rows = list((await session.scalars(self._claim_query(now, limit))).all())
+            for row in rows:
+                with correlation(f"in-{row.id}"):
+                    queued_sends |= await self._handle_row(session, row, now)
+        if queued_sends:
             services.wake_outbox()
-        return True
+        return len(rows)
 
-    def _claim_query(self, now: datetime) -> Select[InboxRow]:
+    async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime) -> bool:
+        """Handle one claimed row inside the batch; True if it queued outbound messages."""
+        try:
+            event = loads_event(row.payload)
+        except (CodecError, ValueError, TypeError) as exc:
+            log.error("inbox row %s does not decode: %s", row.id, type(exc).__name__)
+            row.status, row.error, row.handled_at = "failed", "undecodable", now
+            return False
+        ctx = Context(services=self.services, session=session, event=event, inbox_id=row.id)
+        try:
+            async with session.begin_nested():
+                await self._prepare(ctx)
+                await self._dispatch(event, ctx)
+                if ctx.person is not None:
+                    await ctx.states.save(ctx.person.id, ctx.state, now)
+        except StatusTooEarly:
+            row.attempts += 1
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status, row.error, row.handled_at = "done", "no such message", now
+            else:
+                row.available_at = now + STATUS_RETRY
+            return False
+        except Exception as exc:  # recorded and retried, never lost
+            self._record_failure(row, exc, now)
+            return False
+        row.status, row.handled_at = "done", now
+        self.services.metrics.handling_seconds.observe(
+            max(0.0, (now - row.created_at).total_seconds()))
+        return bool(ctx.sent)
+
+    def _claim_query(self, now: datetime, limit: int) -> Select[InboxRow]:
         query = (
             select(InboxRow)
             .where(InboxRow.status == "pending", InboxRow.available_at <= now)
             .order_by(InboxRow.id)
-            .limit(1)
+            .limit(limit)
         )
         if not self.services.db.is_sqlite:
             earlier = aliased(InboxRow)

@@ -156,6 +156,7 @@ class OutboxSender:
                 row.updated_at, row.lease_until = now, None
                 if isinstance(outcome, Receipt):
                     row.status, row.provider_id = outcome.status, outcome.provider_id
+                    row.thread = outcome.thread
                     metrics.replies_out.labels(channel).inc()
                     continue
                 row.error_code, row.error = outcome.code, str(outcome)[:500]

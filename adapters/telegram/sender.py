@@ -36,6 +36,8 @@ from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextRepl
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_BYTES = 64
+NEW_TOPIC = "new:"  # a reply thread "new:<key>" asks for a new forum topic (office inbox)
+TOPIC_NAME_MAX = 128
 ALBUM_MAX = 10
 # Telegram albums mix photos and videos; documents and audio only group with their own kind.
 _ALBUM_FAMILY = {"image": "visual", "video": "visual", "document": "document", "audio": "audio"}
@@ -53,12 +55,16 @@ class ReplySender:
         self._media = media
         self._memory = memory
         self._file_ids: OrderedDict[int, str] = OrderedDict()
+        self._topics: dict[str, str] = {}  # "<chat>/new:<key>" -> forum topic id
         self._cache_limit = cache_limit
 
     async def send(self, chat_id: str, reply: Reply) -> Receipt:
         where: dict[str, Any] = {"chat_id": chat_id}
-        if reply.thread.isdigit():
-            where["message_thread_id"] = int(reply.thread)
+        thread = reply.thread
+        if thread.startswith(NEW_TOPIC):
+            thread = await self._topic(chat_id, thread, reply)
+        if thread.isdigit():
+            where["message_thread_id"] = int(thread)
         if reply.reply_to:
             target = reply.reply_to.rsplit(":", 1)[-1]
             if target.isdigit():
@@ -76,7 +82,18 @@ class ReplySender:
             raise SendError(f"cannot render {type(reply).__name__}", code="unsupported")
         for message in sent:
             self._memory.remember_sent(chat_id, message.message_id)
-        return Receipt(provider_id=f"{chat_id}:{sent[0].message_id}")
+        return Receipt(provider_id=f"{chat_id}:{sent[0].message_id}", thread=thread)
+
+    async def _topic(self, chat_id: str, marker: str, reply: Reply) -> str:
+        """The forum topic for a `new:<key>` marker, opened on first use (named after the
+        first line of the message, which the office inbox makes a header)."""
+        key = f"{chat_id}/{marker}"
+        if key not in self._topics:
+            first_line = (_text_of(reply).strip().splitlines() or ["werkbot"])[0]
+            topic = await self._client.call(lambda: self._bot.create_forum_topic(
+                chat_id=chat_id, name=first_line[:TOPIC_NAME_MAX] or "werkbot"))
+            self._topics[key] = str(topic.message_thread_id)
+        return self._topics[key]
 
     async def _send_text(self, text: str, where: dict[str, Any],
                          markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
@@ -214,4 +231,14 @@ def _file_id_of(message: Message) -> str:
     for item in (message.document, message.voice, message.audio, message.video):
         if item is not None:
             return item.file_id
+    return ""
+
+
+def _text_of(reply: Reply) -> str:
+    if isinstance(reply, TextReply | ChoicesReply):
+        return reply.text
+    if isinstance(reply, MediaReply):
+        return reply.caption
+    if isinstance(reply, TemplateReply):
+        return reply.fallback_text
     return ""

@@ -114,6 +114,7 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
     provider_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    thread: Mapped[str] = mapped_column(String(64), default="")
     error_code: Mapped[str] = mapped_column(String(32), default="")
     error: Mapped[str] = mapped_column(Text, default="")
     inbound_id: Mapped[int | None] = mapped_column(BigId)

@@ -115,7 +115,7 @@ class OutboxRepo:
         rows = [
             OutboxRow(address=str(address), person_id=person_id, kind=r.kind,
                       payload=dumps_reply(r), status="queued", attempts=0, next_attempt_at=now,
-                      inbound_id=inbound_id, created_at=now, updated_at=now)
+                      inbound_id=inbound_id, created_at=now, updated_at=now, thread="")
             for r in replies
         ]
         self.session.add_all(rows)

@@ -186,6 +186,9 @@ class FakeBotAPI:
             return await self._get_updates(p)
         if method in ("answerCallbackQuery", "setMyCommands", "deleteMessage"):
             return True
+        if method == "createForumTopic":
+            return {"message_thread_id": 1000 + next(self._file_ids), "name": p["name"],
+                    "icon_color": 7322096}
         if method == "getFile":
             return self._get_file(str(p["file_id"]))
         if method == "sendMessage":

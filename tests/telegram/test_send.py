@@ -72,6 +72,19 @@ async def test_text_goes_to_the_chat_thread_and_replied_message(
     assert receipt.provider_id.startswith("-1001234567890:")
 
 
+async def test_new_topic_marker_opens_one_forum_topic_and_reports_it(
+        adapter: Adapter, fake_api: FakeBotAPI) -> None:
+    tg, _ = adapter
+    group = Address("telegram", "-1001234567890")
+    first = await tg.send(group, TextReply(text="Kunde wh***67 (WhatsApp)\nHallo", thread="new:5"))
+    second = await tg.send(group, TextReply(text="Noch ein Foto", thread="new:5"))
+    (topic,) = fake_api.calls_of("createForumTopic")
+    assert topic.params["name"] == "Kunde wh***67 (WhatsApp)"
+    sends = fake_api.calls_of("sendMessage")
+    assert sends[0].params["message_thread_id"] == sends[1].params["message_thread_id"]
+    assert first.thread == second.thread == sends[0].params["message_thread_id"]
+
+
 async def test_template_falls_back_to_its_text(adapter: Adapter, fake_api: FakeBotAPI) -> None:
     tg, _ = adapter
     await tg.send(ALICE, TemplateReply(template="alert", fallback_text="Rohrbruch!"))

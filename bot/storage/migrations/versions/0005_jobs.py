@@ -1,4 +1,4 @@
-"""jobs, job staff, photo batches, job media, signing requests
+"""jobs, job staff, photo batches, job media, notes, signing requests
 
 Revision ID: 0005
 Revises: 0002
@@ -87,6 +87,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_job_media_job", "job_media", ["job_id", "media_id"])
     op.create_table(
+        "job_notes",
+        sa.Column("id", _ID, nullable=False),
+        sa.Column("job_id", _ID, nullable=False),
+        sa.Column("person_id", _ID, nullable=True),
+        sa.Column("origin", sa.String(length=16), nullable=False),
+        sa.Column("staff_id", sa.String(length=64), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", _AT, nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_job_notes_job_id", "job_notes", ["job_id"])
+    op.create_table(
         "job_signatures",
         sa.Column("id", _ID, nullable=False),
         sa.Column("job_id", _ID, nullable=False),
@@ -109,6 +123,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_job_signatures_request_id", table_name="job_signatures")
     op.drop_table("job_signatures")
+    op.drop_index("ix_job_notes_job_id", table_name="job_notes")
+    op.drop_table("job_notes")
     op.drop_index("ix_job_media_job", table_name="job_media")
     op.drop_table("job_media")
     op.drop_index("ix_job_batches_person_id", table_name="job_batches")
