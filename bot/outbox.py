@@ -36,6 +36,7 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 SEND_TIMEOUT = 30.0
 BATCH = 32
+FORGOTTEN_PAYLOAD = '{"type":"TextReply","text":""}'
 
 
 def backoff(attempts: int) -> timedelta:
@@ -158,6 +159,7 @@ class OutboxSender:
                     row.status, row.provider_id = outcome.status, outcome.provider_id
                     row.thread = outcome.thread
                     metrics.replies_out.labels(channel).inc()
+                    _forget_if_ephemeral(row)
                     continue
                 row.error_code, row.error = outcome.code, str(outcome)[:500]
                 if outcome.retryable and row.attempts < MAX_ATTEMPTS:
@@ -169,7 +171,8 @@ class OutboxSender:
                 row.status = "failed"
                 metrics.send_failures.labels(channel, "yes").inc()
                 log.warning("outbox row %s failed for good: %s", row.id, outcome.code)
-                reports.append(_report_for(row, outcome, now))
+                if not _forget_if_ephemeral(row):
+                    reports.append(_report_for(row, outcome, now))
         if reports:
             await self._report(reports)
 
@@ -183,3 +186,16 @@ def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStat
                           provider_message_id=row.provider_id or f"outbox-{row.id}",
                           status="failed", error_code=error.code,
                           raw={"outbox_id": row.id, "kind": row.kind})
+
+
+def _forget_if_ephemeral(row: OutboxRow) -> bool:
+    """Blank the address and content of an ephemeral reply once it is done with."""
+    try:
+        ephemeral = loads_reply(row.payload).ephemeral
+    except (ValueError, TypeError):
+        return False
+    if ephemeral:
+        row.address = f"forgotten:{row.id}"
+        row.payload = FORGOTTEN_PAYLOAD
+        row.error = ""
+    return ephemeral

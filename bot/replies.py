@@ -25,6 +25,7 @@ class Reply:
     kind: str = "reply"
     reply_to: str = ""  # provider id of the message this answers, where the channel threads
     thread: str = ""  # target thread (a Telegram forum topic), where the channel has them
+    ephemeral: bool = False  # forget address and content once sent (e.g. erasure's last word)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

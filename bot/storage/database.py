@@ -79,8 +79,13 @@ class Database:
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file, so deleted data leaves no readable copy there."""
         if self.is_sqlite:
+            # On the driver connection, outside any transaction: SQLite refuses a checkpoint
+            # inside the BEGIN IMMEDIATE that every SQLAlchemy transaction here starts with.
             async with self._writer(), self.engine.connect() as conn:
-                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                raw = await conn.get_raw_connection()
+                driver: Any = raw.driver_connection
+                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await cursor.close()
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -10,10 +10,11 @@ from bot.adapter import SendError
 from bot.addresses import Address
 from bot.context import Context
 from bot.events import DeliveryStatus, Event, TextEvent
-from bot.replies import ChoicesReply
+from bot.replies import ChoicesReply, TextReply
 from bot.router import Router
 from bot.server import DISPATCHER
 from bot.storage.models import InboxRow, OutboxRow
+from bot.storage.repos import OutboxRepo
 from bot.testing import Harness, text
 
 CUSTOMER = Address("whatsapp", "+491701234567")
@@ -144,3 +145,16 @@ async def test_status_for_an_unrecorded_send_is_retried_then_dropped(harness: Ha
     async with harness.services.db.session() as session:
         row = await session.scalar(select(InboxRow).where(InboxRow.kind == "DeliveryStatus"))
         assert row is not None and row.status == "done" and row.error == "no such message"
+
+
+async def test_an_ephemeral_reply_is_forgotten_once_sent(harness: Harness) -> None:
+    async with harness.services.db.session() as session:
+        await OutboxRepo(session).enqueue(
+            CUSTOMER, [TextReply(text="Ihre Daten sind gelöscht.", ephemeral=True)],
+            harness.clock.now())
+    await harness.run()
+    assert harness.adapter("whatsapp").to(CUSTOMER)[0].text == "Ihre Daten sind gelöscht."
+    async with harness.services.db.session() as session:
+        row = await session.scalar(select(OutboxRow))
+        assert row is not None and row.status == "sent"
+        assert "+49" not in row.address and "gelöscht" not in row.payload
