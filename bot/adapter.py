@@ -59,6 +59,10 @@ class MediaTooLarge(Exception):
     """Inbound media over the channel's size limit."""
 
 
+class MediaUnavailable(Exception):
+    """Inbound media that cannot be fetched (gone, refused host, provider error)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMedia:
     """Bytes of stored media as an adapter needs them for an upload."""

@@ -1,7 +1,7 @@
 """Turns events and replies into JSON and back, for the durable inbox and outbox.
 
 One generic codec driven by the dataclasses' type hints: addresses become their string
-form, datetimes ISO 8601, tuples lists. A `type` field names the class, looked up in
+form, datetimes ISO 8601, tuples lists. A `$type` field names the class, looked up in
 `EVENT_TYPES` / `REPLY_TYPES` (no arbitrary class loading from stored data).
 """
 
@@ -19,6 +19,7 @@ from bot.events import EVENT_TYPES, Event, MediaRef
 from bot.replies import REPLY_TYPES, Choice, Reply
 
 T = TypeVar("T")
+TAG = "$type"  # not a field name any event or reply can have
 _NESTED: dict[str, type[Any]] = {"MediaRef": MediaRef, "Choice": Choice}
 
 
@@ -27,7 +28,7 @@ class CodecError(ValueError):
 
 
 def dumps_event(event: Event) -> str:
-    return json.dumps({"type": type(event).__name__, **_encode(event)}, separators=(",", ":"))
+    return json.dumps({TAG: type(event).__name__, **_encode(event)}, separators=(",", ":"))
 
 
 def loads_event(text: str) -> Event:
@@ -35,7 +36,7 @@ def loads_event(text: str) -> Event:
 
 
 def dumps_reply(reply: Reply) -> str:
-    return json.dumps({"type": type(reply).__name__, **_encode(reply)}, separators=(",", ":"))
+    return json.dumps({TAG: type(reply).__name__, **_encode(reply)}, separators=(",", ":"))
 
 
 def loads_reply(text: str) -> Reply:
@@ -44,7 +45,7 @@ def loads_reply(text: str) -> Reply:
 
 def _decode_tagged(text: str, registry: dict[str, type[T]]) -> T:
     data = json.loads(text)
-    cls = registry.get(data.pop("type", ""))
+    cls = registry.get(str(data.pop(TAG, "")))
     if cls is None:
         raise CodecError("unknown stored type")
     return typing.cast(T, _decode(cls, data))

@@ -24,7 +24,14 @@ from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextRepl
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage.models import AddressRow, Person
-from bot.storage.repos import AuditRepo, OutboxRepo, PeopleRepo, StateRepo, TimerRepo
+from bot.storage.repos import (
+    AuditRepo,
+    OutboxRepo,
+    PeopleRepo,
+    StateRepo,
+    TimerRepo,
+    remember_numbered_choices,
+)
 from bot.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -126,6 +133,8 @@ class Context:
                 return False
             message = as_template(message)
         parts = degrade(message, caps, _Linker(self.services))
+        if isinstance(message, ChoicesReply) and not isinstance(parts[-1], ChoicesReply):
+            await remember_numbered_choices(self.session, address, message)
         owner = person_id if person_id is not None else self._person_for(address)
         await self.outbox.enqueue(address, parts, self.clock.now(), person_id=owner,
                                   inbound_id=self.inbox_id)

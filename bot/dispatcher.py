@@ -24,12 +24,13 @@ from sqlalchemy.orm import aliased
 
 from bot.codec import CodecError, loads_event
 from bot.context import Context
-from bot.events import DeliveryStatus, Event, TimerEvent, Unreachable
+from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent, TimerEvent, Unreachable
 from bot.logs import correlation
 from bot.outbox import apply_status
 from bot.router import Match, Middleware, Router
 from bot.services import Services
 from bot.storage.models import InboxRow
+from bot.storage.repos import numbered_choice
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -107,7 +108,7 @@ class Dispatcher:
         try:
             async with session.begin_nested():
                 await self._prepare(ctx)
-                await self._dispatch(event, ctx)
+                await self._dispatch(ctx.event, ctx)
                 if ctx.person is not None:
                     await ctx.states.save(ctx.person.id, ctx.state, now)
         except StatusTooEarly:
@@ -176,6 +177,8 @@ class Dispatcher:
         ctx.person = person
         if isinstance(event, Unreachable):
             address_row.unreachable_at = now
+        elif isinstance(event, DeliveryStatus) and event.raw.get("window_closed"):
+            address_row.window_until = None  # the provider says so: templates from now on
         elif not isinstance(event, DeliveryStatus):
             address_row.last_seen_at = now
             address_row.unreachable_at = None
@@ -183,6 +186,14 @@ class Dispatcher:
             if caps is not None and caps.window_hours and event.actor is None:
                 address_row.window_until = now + timedelta(hours=caps.window_hours)
         ctx.state = await ctx.states.load(person.id)
+        if isinstance(event, TextEvent):
+            value = await numbered_choice(ctx.session, event.sender, event.text)
+            if value is not None:  # '2' on a channel without buttons means the second choice
+                ctx.event = ChoiceEvent(id=event.id, sender=event.sender,
+                                        received_at=event.received_at,
+                                        sender_name=event.sender_name, reply_to=event.reply_to,
+                                        thread=event.thread, actor=event.actor, raw=event.raw,
+                                        value=value, label=event.text)
 
     async def _dispatch(self, event: Event, ctx: Context) -> None:
         match = await self.root.resolve(event, ctx, self.outer)

@@ -36,7 +36,7 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 SEND_TIMEOUT = 30.0
 BATCH = 32
-FORGOTTEN_PAYLOAD = '{"type":"TextReply","text":""}'
+FORGOTTEN_PAYLOAD = '{"$type":"TextReply","text":""}'
 
 
 def backoff(attempts: int) -> timedelta:

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.addresses import Address
 from bot.codec import dumps_event, dumps_reply
 from bot.events import Event, TimerEvent
-from bot.replies import Reply
+from bot.replies import ChoicesReply, Reply
 from bot.storage.models import (
     AddressRow,
     AuditRow,
     ConversationState,
     InboxRow,
+    KeyValue,
     OutboxRow,
     Person,
 )
@@ -182,3 +183,31 @@ def inbox_values(event: Event, now: datetime) -> dict[str, Any]:
     return {"dedup_key": event.id, "kind": type(event).__name__, "sender": str(event.sender),
             "payload": dumps_event(event), "status": "pending", "available_at": now,
             "created_at": now, "attempts": 0, "error": ""}
+
+
+def _choices_key(address: Address) -> str:
+    return f"choices:{address}"
+
+
+async def remember_numbered_choices(session: AsyncSession, address: Address,
+                                    reply: ChoicesReply) -> None:
+    """Remember what '1', '2', ... mean for an address that got choices as numbered text."""
+    values = json.dumps([c.value for c in reply.choices]).encode()
+    row = await session.get(KeyValue, _choices_key(address))
+    if row is None:
+        session.add(KeyValue(key=_choices_key(address), value=values))
+    else:
+        row.value = values
+
+
+async def numbered_choice(session: AsyncSession, address: Address, text: str) -> str | None:
+    """The choice value a typed number stands for, if the address was offered choices."""
+    number = text.strip().rstrip(".)")
+    if not number.isdigit() or len(number) > 2:
+        return None
+    row = await session.get(KeyValue, _choices_key(address))
+    if row is None:
+        return None
+    values = json.loads(row.value)
+    index = int(number) - 1
+    return str(values[index]) if 0 <= index < len(values) else None

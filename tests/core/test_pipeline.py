@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 from bot.adapter import SendError
 from bot.addresses import Address
 from bot.context import Context
-from bot.events import DeliveryStatus, Event, TextEvent
+from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent
 from bot.replies import ChoicesReply, TextReply
 from bot.router import Router
 from bot.server import DISPATCHER
 from bot.storage.models import InboxRow, OutboxRow
 from bot.storage.repos import OutboxRepo
 from bot.testing import Harness, text
+from handlers import build_root
 
 CUSTOMER = Address("whatsapp", "+491701234567")
 
@@ -158,3 +159,20 @@ async def test_an_ephemeral_reply_is_forgotten_once_sent(harness: Harness) -> No
         row = await session.scalar(select(OutboxRow))
         assert row is not None and row.status == "sent"
         assert "+49" not in row.address and "gelöscht" not in row.payload
+
+
+async def test_a_typed_number_answers_choices_sent_as_numbered_text(harness: Harness) -> None:
+    picked: list[str] = []
+
+    async def on_choice(event: ChoiceEvent, ctx: Context) -> None:
+        picked.append(event.value)
+
+    tree = Router("choices")
+    tree.on(ChoiceEvent)(on_choice)
+    tree.include_router(build_root())
+    harness.app[DISPATCHER].root = tree
+    sms = Address("sms", "+491701234567")
+    await harness.say(sms, "hilfe")  # the menu arrives as "1) Notfall ..." on SMS
+    await harness.say(sms, "2")
+    await harness.say(sms, "7")  # not a choice: stays text, answered with the menu
+    assert picked == ["auskunft"]

@@ -1,0 +1,118 @@
+"""Outbound messages: a reply becomes one `POST .../Messages.json` through twilio-python.
+
+Every message names `From` (the configured sender) and `StatusCallback`
+(`{public_url}/webhooks/{channel}/status`); media goes as `MediaUrl`s that are signed
+public links from the media store; a WhatsApp template goes as `ContentSid` plus
+`ContentVariables` (JSON) and no `Body`. Twilio's errors are mapped to `SendError` so
+the outbox knows whether to retry (429/20429, 5xx, network), mark the address
+unreachable (21610: the SMS recipient sent STOP) or fail for good with the code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import ClientError
+from twilio.base.exceptions import (
+    TwilioRestException,
+    TwilioServiceException,
+)
+
+from adapters.twilio.client import TwilioApi
+from adapters.twilio.segments import count_segments
+from bot.adapter import MediaAccess, Receipt, SendError
+from bot.addresses import Address
+from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+
+log = logging.getLogger(__name__)
+
+RETRY_CODES = frozenset({20429})
+UNREACHABLE_CODES = frozenset({21610})
+
+
+class Outbound:
+    """Renders replies for one channel (`whatsapp` or `sms`) and sends them."""
+
+    def __init__(self, channel: str, api: TwilioApi, sender: str, public_url: str,
+                 templates: Mapping[str, str]) -> None:
+        self.channel = channel
+        self._api = api
+        self.sender = sender
+        self._callback = f"{public_url.rstrip('/')}/webhooks/{channel}/status"
+        self._templates = dict(templates)
+        self.media: MediaAccess | None = None
+
+    def recipient(self, address: Address) -> str:
+        return f"whatsapp:{address.id}" if self.channel == "whatsapp" else address.id
+
+    def params(self, address: Address, reply: Reply) -> dict[str, Any]:
+        """The keyword arguments of `client.messages.create_async` for this reply."""
+        params: dict[str, Any] = {"to": self.recipient(address), "from_": self.sender,
+                                  "status_callback": self._callback}
+        if isinstance(reply, TemplateReply):
+            if self.channel != "whatsapp":
+                params["body"] = reply.fallback_text
+                return params
+            content_sid = self._templates.get(reply.template, "")
+            if not content_sid:
+                raise SendError(f"no ContentSid configured for template {reply.template!r}",
+                                code="no-template", unreachable=True)
+            params["content_sid"] = content_sid
+            params["content_variables"] = json.dumps(reply.variables, ensure_ascii=False)
+            return params
+        if isinstance(reply, MediaReply):
+            if self.media is None:
+                raise SendError("media access not started", code="not-started", retryable=True)
+            params["media_url"] = [self.media.link(media_id) for media_id in reply.media_ids]
+            if reply.caption:
+                params["body"] = reply.caption
+            return params
+        if isinstance(reply, ChoicesReply):
+            # Reached only if the core did not degrade it: numbered text is what
+            # WhatsApp (without Content templates) and SMS can both carry.
+            lines = [reply.text, *(f"{i}) {c.label}" for i, c in enumerate(reply.choices, 1))]
+            params["body"] = "\n".join(lines)
+            return params
+        if isinstance(reply, TextReply):
+            params["body"] = reply.text
+            return params
+        raise SendError(f"cannot render {type(reply).__name__}", code="unsupported")
+
+    async def send(self, address: Address, reply: Reply) -> Receipt:
+        params = self.params(address, reply)
+        if self.channel == "sms" and "body" in params:
+            segments = count_segments(params["body"])
+            log.debug("sms to %s: %d %s segment(s)", address.masked(), segments.count,
+                      segments.encoding)
+        try:
+            message = await self._api.client.messages.create_async(**params)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            # twilio-python raises TwilioServiceException (not a TwilioRestException) for
+            # RFC 9457 problem bodies; both carry `status` and `code`.
+            raise classify(exc) from None
+        except (ClientError, TimeoutError) as exc:
+            raise SendError(f"network error {type(exc).__name__}", code="network",
+                            retryable=True) from None
+        sid = str(getattr(message, "sid", "") or "")
+        if not sid:
+            raise SendError("Twilio accepted the message without a sid", code="no-sid",
+                            retryable=False)
+        log.info("%s %s to %s accepted as %s", self.channel, reply.kind, address.masked(), sid)
+        # "accepted", not "queued": an outbox row in "queued" would be claimed and sent again.
+        return Receipt(provider_id=sid, status="accepted")
+
+
+def classify(exc: Exception) -> SendError:
+    """Twilio's answer as a SendError the outbox understands."""
+    status = int(getattr(exc, "status", 0) or 0)
+    code = getattr(exc, "code", None)
+    label = str(code) if code else f"http-{status}"
+    message = f"Twilio answered {status} ({label})"
+    if status == 429 or code in RETRY_CODES or status >= 500:
+        return SendError(message, code=label, retryable=True)
+    if code in UNREACHABLE_CODES:
+        return SendError(message, code=label, unreachable=True)
+    return SendError(message, code=label)

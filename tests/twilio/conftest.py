@@ -1,0 +1,174 @@
+"""Fixtures for the Twilio adapters: the recording fake Twilio, settings pointing at it,
+the whole app (real Twilio adapters, SQLite, help handler) and Prism on Twilio's spec.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from sqlalchemy import select
+from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
+
+from adapters.twilio import TwilioAdapter, build
+from bot.settings import Settings
+from bot.storage.models import InboxRow
+from bot.testing import Harness, make_settings
+from handlers import build_bundle
+from tests.services import free_port
+from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.twilio.payloads import BUSINESS_SMS, BUSINESS_WA
+
+REPO = Path(__file__).resolve().parents[2]
+PRISM_VERSION = "5.14.2"
+MENU_TEMPLATE = "HX" + "a" * 32
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTwilio]:
+    twilio = await FakeTwilio().start()
+    yield twilio
+    await twilio.close()
+
+
+def twilio_section(api_base: str, **overrides: Any) -> dict[str, Any]:
+    section: dict[str, Any] = {
+        "account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base": api_base,
+        "whatsapp_from": BUSINESS_WA, "sms_from": BUSINESS_SMS,
+        "templates": {"menu": MENU_TEMPLATE},
+    }
+    section.update(overrides)
+    return section
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake: FakeTwilio) -> Settings:
+    return make_settings(tmp_path, twilio=twilio_section(fake.base_url))
+
+
+class App:
+    """The whole werkbot app with the real Twilio adapters, posting as Twilio would."""
+
+    def __init__(self, harness: Harness, fake: FakeTwilio) -> None:
+        self.h = harness
+        self.fake = fake
+
+    @property
+    def base_url(self) -> str:
+        assert self.h.client is not None
+        return str(self.h.client.make_url("")).rstrip("/")
+
+    def adapter(self, name: str) -> TwilioAdapter:
+        adapter = self.h.adapters[name]
+        assert isinstance(adapter, TwilioAdapter)
+        return adapter
+
+    async def post(self, path: str, form: dict[str, str], **kwargs: Any) -> ClientResponse:
+        return await self.fake.post(self.base_url, path, form,
+                                    public_url=self.h.settings.server.public_url, **kwargs)
+
+    async def inbox(self) -> list[InboxRow]:
+        async with self.h.services.db.session() as session:
+            return list((await session.scalars(select(InboxRow).order_by(InboxRow.id))).all())
+
+
+@pytest.fixture
+async def app(settings: Settings, fake: FakeTwilio) -> AsyncIterator[App]:
+    async with Harness(settings, build_bundle(settings), channels=(),
+                       adapters=build(settings)) as harness:
+        yield App(harness, fake)
+
+
+class HeaderHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """twilio-python's async client plus extra request headers (Prism's `Prefer`):
+    its `create_async` takes no headers, so they are added where the request is made."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=10)
+        self.extra_headers: dict[str, str] = {}
+        self.requests: list[tuple[str, Any]] = []  # (url, form data) as sent
+
+    async def request(self, method: str, url: str, params: Any = None, data: Any = None,
+                      headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        merged = {**(headers or {}), **self.extra_headers}
+        self.requests.append((url, data))
+        return await super().request(method, url, params=params, data=data, headers=merged,
+                                     **kwargs)
+
+
+def _shared_dir() -> Path:
+    env = os.environ.get("WERKBOT_SHARED")
+    return Path(env) if env else (REPO / ".." / "shared").resolve()
+
+
+def _ensure_prism() -> Path:
+    binary = REPO / "node_modules" / ".bin" / "prism"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is not installed; Prism tests need Node and npm")
+        subprocess.run([npm, "install", "--no-audit", "--no-fund",
+                        f"@stoplight/prism-cli@{PRISM_VERSION}"], cwd=REPO, check=True,
+                       timeout=300)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def prism() -> Iterator[str]:
+    """Prism mocking Twilio's API v2010 (patched spec) on a free loopback port."""
+    spec = _shared_dir() / "specs" / "twilio_api_v2010.prism.json"
+    if not spec.exists():
+        raise RuntimeError(f"Twilio spec for Prism not found at {spec}")
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(_ensure_prism()), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(proc, "Prism is listening", timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for(proc: subprocess.Popen[str], marker: str, timeout: float) -> None:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=deadline - time.monotonic()):
+                break
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if marker in line:
+                # Keep draining Prism's log so a full pipe never blocks it.
+                _drain_in_background(proc)
+                return
+    proc.kill()
+    raise RuntimeError("Prism did not start:\n" + "".join(seen[-20:]))
+
+
+def _drain_in_background(proc: subprocess.Popen[str]) -> None:
+    def drain() -> None:
+        assert proc.stdout is not None
+        for _ in proc.stdout:
+            pass
+
+    threading.Thread(target=drain, daemon=True, name="prism-log").start()
