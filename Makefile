@@ -33,6 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# pytest exits 5 when it collected no test: make treats that (like any non-zero) as failure.
 pytest: $(STAMP) services
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
@@ -41,8 +42,10 @@ test: lint typecheck pytest
 fuzz: $(STAMP)
 	WERKBOT_FUZZ_EXAMPLES=100000 $(VENV)/bin/pytest -q -p no:cacheprovider -m fuzz tests
 
-bench: $(STAMP) services
-	$(PY) -m bench.run
+# The pipeline benchmark (bench/README.md): werkbot next to bare aiohttp, aiogram and PTB.
+bench: $(STAMP)
+	bash scripts/install-test-services.sh --bench
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var node_modules

@@ -1,1 +1,69 @@
-"""Consent: the append-only ledger, the gate, and the dialogues around them."""
+"""Consent: the append-only ledger, the gate, and the dialogues around them.
+
+What the lead wires (see `handlers/__init__.py`):
+
+- `words_router(yield_to=(rights.erasure_pending,))` (or the plain `words`): yes / no /
+  other ways / stop / stop everything / start, before the rights router; `gate`: the
+  catch-all for customers without consent, after it. `gate` also carries the consent
+  timers and the delivery fallback.
+- `build_policy(services)`: the `DeliveryPolicy` for `HandlerBundle.policy`.
+- `setup(services)`: records staff commitments and schedules the daily retention sweep.
+
+What other handlers call:
+
+- `ask_consent(ctx)`: send the consent request on the sender's channel (emergencies).
+- `consent_status(session, person_id)`: the whole picture, for admin commands.
+- `may_share(session, customer_id, purpose)`: may this customer's data reach staff?
+- `release_held(session, person_id, now)`: re-dispatch held messages (after a web
+  consent); `forget(session, person_id)`: drop held messages and open requests (erasure;
+  `erase_consent_records` is the same for `rights.erasers.add("consent", ...)`).
+- `kinds`: the message kinds the gate knows (exempt kinds, purposes, staff data).
+- `consent_hooks(services)`: `on_granted` (run after a chat consent, e.g. emergency
+  details to the fitter) and `keep_media` (media a job still needs) for a `setup`.
+"""
+
+from __future__ import annotations
+
+from bot.services import Services
+from handlers.consent import kinds
+from handlers.consent.commitments import record_commitments
+from handlers.consent.dialogue import ask_consent
+from handlers.consent.gate import router as gate
+from handlers.consent.holds import erase_consent_records, forget, is_released, release_held
+from handlers.consent.hooks import ConsentHooks, consent_hooks
+from handlers.consent.policy import ConsentPolicy, build_policy
+from handlers.consent.retention import evidence_media, schedule_next, sweep
+from handlers.consent.status import ChannelStatus, ConsentStatus, consent_status, may_share
+from handlers.consent.words import router as words
+from handlers.consent.words import words_router
+
+__all__ = [
+    "ChannelStatus",
+    "ConsentHooks",
+    "ConsentPolicy",
+    "ConsentStatus",
+    "ask_consent",
+    "build_policy",
+    "consent_hooks",
+    "consent_status",
+    "erase_consent_records",
+    "evidence_media",
+    "forget",
+    "gate",
+    "is_released",
+    "kinds",
+    "may_share",
+    "release_held",
+    "setup",
+    "sweep",
+    "words",
+    "words_router",
+]
+
+
+async def setup(services: Services) -> None:
+    """Start-up: staff commitments on record, today's retention sweep scheduled."""
+    consent_hooks(services)
+    await record_commitments(services)
+    async with services.db.session() as session:
+        await schedule_next(session, services, services.clock.now(), today=True)

@@ -125,22 +125,11 @@ class ConsentLedger:
         return rows
 
     async def history(self, person_id: int) -> Sequence[ConsentEntry]:
-        result = await self.session.scalars(
-            select(ConsentEntry).where(ConsentEntry.person_id == person_id)
-            .order_by(ConsentEntry.at, ConsentEntry.id))
-        return result.all()
+        return await load_history(self.session, person_id)
 
     async def current(self, person_id: int) -> dict[tuple[str, str], Grant]:
         """The latest word per (channel, purpose); '*' rows apply to every channel."""
-        state: dict[tuple[str, str], Grant] = {}
-        for row in await self.history(person_id):
-            state[(row.channel, row.purpose)] = Grant(row.channel, row.purpose, row.granted,
-                                                      row.at, row.method, row.text_version,
-                                                      row.id)
-            if row.channel == ALL_CHANNELS and not row.granted:
-                for key in [k for k in state if k[1] == row.purpose]:
-                    state[key] = state[(ALL_CHANNELS, row.purpose)]
-        return state
+        return await load_current(self.session, person_id)
 
     async def has(self, person_id: int, purpose: str, channel: str) -> bool:
         """Does the person currently consent to `purpose` on `channel`?"""
@@ -148,3 +137,24 @@ class ConsentLedger:
 
     async def any_consent(self, person_id: int) -> bool:
         return any(g.granted for g in (await self.current(person_id)).values())
+
+
+async def load_history(session: AsyncSession, person_id: int) -> Sequence[ConsentEntry]:
+    """Every ledger row of a person, oldest first (reading needs no signer)."""
+    result = await session.scalars(
+        select(ConsentEntry).where(ConsentEntry.person_id == person_id)
+        .order_by(ConsentEntry.at, ConsentEntry.id))
+    return result.all()
+
+
+async def load_current(session: AsyncSession, person_id: int) -> dict[tuple[str, str], Grant]:
+    """The latest word per (channel, purpose); a '*' withdrawal overrides every channel."""
+    state: dict[tuple[str, str], Grant] = {}
+    for row in await load_history(session, person_id):
+        grant = Grant(row.channel, row.purpose, row.granted, row.at, row.method,
+                      row.text_version, row.id)
+        state[(row.channel, row.purpose)] = grant
+        if row.channel == ALL_CHANNELS and not row.granted:
+            for key in [k for k in state if k[1] == row.purpose]:
+                state[key] = grant
+    return state
