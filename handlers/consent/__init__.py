@@ -17,6 +17,8 @@ What other handlers call:
 - `release_held(session, person_id, now)`: re-dispatch held messages (after a web
   consent); `forget(session, person_id)`: drop held messages and open requests (erasure;
   `erase_consent_records` is the same for `rights.erasers.add("consent", ...)`).
+- `send_or_tell_office(ctx, person_id, reply)`: reach a person on an allowed channel,
+  or tell the office (content-free) that it was not possible; `tell_office` alone.
 - `kinds`: the message kinds the gate knows (exempt kinds, purposes, staff data).
 - `consent_hooks(services)`: `on_granted` (run after a chat consent, e.g. emergency
   details to the fitter) and `keep_media` (media a job still needs) for a `setup`.
@@ -27,6 +29,7 @@ from __future__ import annotations
 from bot.services import Services
 from handlers.consent import kinds
 from handlers.consent.commitments import record_commitments
+from handlers.consent.delivery import send_or_tell_office, tell_office
 from handlers.consent.dialogue import ask_consent
 from handlers.consent.gate import router as gate
 from handlers.consent.holds import erase_consent_records, forget, is_released, release_held
@@ -54,8 +57,10 @@ __all__ = [
     "kinds",
     "may_share",
     "release_held",
+    "send_or_tell_office",
     "setup",
     "sweep",
+    "tell_office",
     "words",
     "words_router",
 ]

@@ -1,0 +1,173 @@
+"""Fallback after failed deliveries: the next allowed channel, else the office is told.
+
+Handles `DeliveryStatus` failed/undelivered (a provider's callback such as 63016, or
+the outbox's own report with `raw={"outbox_id", "kind"}`) and `Unreachable` (Twilio
+21610, a blocked Telegram bot). The failed outbox row's payload is re-sent to the
+person's next allowed address (`ConsentPolicy.candidates`), skipping every address the
+message already failed on; with none left, the office and admins get a short notice
+naming only the contact number and outbox reference. Never dropped silently; each
+failure is acted on once (the audit log remembers). 21610 also records a withdrawal
+for SMS in the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot.addresses import Address
+from bot.codec import CodecError, loads_reply
+from bot.context import Context
+from bot.events import DeliveryStatus, Event, Unreachable
+from bot.replies import Reply, TextReply
+from bot.router import Filter, Router
+from bot.storage.models import AuditRow, OutboxRow
+from handlers.consent import kinds
+from handlers.consent.dialogue import record_opt_out
+from handlers.consent.models import DeliveryFallback
+from handlers.consent.policy import ConsentPolicy
+
+log = logging.getLogger(__name__)
+
+router = Router("consent.delivery")
+FAILED = frozenset({"failed", "undelivered"})
+OPTED_OUT = "21610"
+_ACTIONS = ("delivery.fallback", "delivery.undeliverable", "delivery.dropped")
+
+
+def _failure(event: Event, ctx: Context) -> bool:
+    if isinstance(event, DeliveryStatus):
+        return event.status.lower() in FAILED
+    return isinstance(event, Unreachable)
+
+
+@router.on(DeliveryStatus, Unreachable, filters=(Filter(_failure, "delivery_failed"),))
+async def failed(event: Event, ctx: Context) -> None:
+    if isinstance(event, DeliveryStatus):
+        code = event.error_code
+    else:
+        code = event.reason if isinstance(event, Unreachable) else ""
+    if code == OPTED_OUT and event.sender.channel == "sms":
+        await record_opt_out(ctx, event.sender, evidence=event.id)
+    row = await _outbox_row(ctx, event)
+    if row is None:
+        return  # nothing of ours failed (e.g. a bot blocked without a pending message)
+    if await _handled(ctx, row.id):
+        return
+    await fall_back(ctx, row)
+
+
+async def fall_back(ctx: Context, row: OutboxRow) -> None:
+    """Re-send a failed outbox row on the next allowed channel, or tell the office."""
+    if row.kind in kinds.NO_FALLBACK_KINDS:
+        await _audit(ctx, "delivery.dropped", row.id, f"kind {row.kind} is bound to its channel")
+        log.info("outbox row %s (%s) failed; not re-sent elsewhere", row.id, row.kind)
+        return
+    chain = await ctx.session.get(DeliveryFallback, row.id)
+    origin = chain.origin_id if chain else row.id
+    tried = await _tried(ctx, origin)
+    person = row.person_id or await _owner(ctx, row.address)
+    try:
+        reply = loads_reply(row.payload)
+    except (CodecError, ValueError, TypeError):
+        reply = None
+    if person is not None and reply is not None:
+        policy = ConsentPolicy()
+        for address in await policy.candidates(ctx, person, reply, exclude=tried):
+            before = await _last_outbox_id(ctx)
+            if await ctx.send(address, reply, person_id=person):
+                await _chain(ctx, address, origin, row.id, person, before)
+                await _audit(ctx, "delivery.fallback", row.id, f"to {address.channel}")
+                log.info("outbox row %s re-sent on %s", row.id, address.channel)
+                return
+    await _tell_office(ctx, row, person)
+
+
+async def send_or_tell_office(ctx: Context, person_id: int, reply: Reply
+                              ) -> Address | None:
+    """`ctx.send_to_person`, and if no channel is allowed, the office is told instead."""
+    address = await ctx.send_to_person(person_id, reply)
+    if address is None:
+        await tell_office(ctx, person_id, reply.kind)
+    return address
+
+
+async def tell_office(ctx: Context, person: int | None, kind: str,
+                      outbox_id: int | None = None) -> int:
+    """Tell office and admin staff that a message could not go out; no personal content,
+    only the contact number, the kind and the outbox reference. Returns how many were told."""
+    told = 0
+    for staff in ctx.settings.staff:
+        if not {"office", "admin"} & set(staff.roles):
+            continue
+        member = await ctx.people.by_staff_id(staff.id)
+        if member is None:
+            continue
+        text = ctx.texts.get("consent.undeliverable", member.language, kind=kind,
+                             person=person if person is not None else "?")
+        if outbox_id is not None:
+            text += ctx.texts.get("consent.undeliverable_ref", member.language, ref=outbox_id)
+        if await ctx.send_to_person(member.id, TextReply(kind=kinds.OFFICE_NOTICE, text=text)):
+            told += 1
+    if told:
+        log.info("message (%s) for person %s undeliverable; office told", kind, person)
+    else:
+        log.warning("message (%s) for person %s undeliverable; no office staff reachable",
+                    kind, person)
+    return told
+
+
+async def _tell_office(ctx: Context, row: OutboxRow, person: int | None) -> None:
+    told = await tell_office(ctx, person, row.kind, row.id)
+    await _audit(ctx, "delivery.undeliverable", row.id, f"office told: {told}")
+
+
+async def _outbox_row(ctx: Context, event: Event) -> OutboxRow | None:
+    outbox_id = event.raw.get("outbox_id")
+    if isinstance(outbox_id, int):
+        return await ctx.session.get(OutboxRow, outbox_id)
+    if isinstance(event, DeliveryStatus) and event.provider_message_id:
+        return await ctx.session.scalar(select(OutboxRow).where(
+            OutboxRow.provider_id == event.provider_message_id))
+    return None
+
+
+async def _handled(ctx: Context, outbox_id: int) -> bool:
+    found = await ctx.session.scalar(select(AuditRow.id).where(
+        AuditRow.subject == f"outbox:{outbox_id}", AuditRow.action.in_(_ACTIONS)))
+    return found is not None
+
+
+async def _tried(ctx: Context, origin: int) -> set[str]:
+    ids = [origin, *(await ctx.session.scalars(select(DeliveryFallback.outbox_id).where(
+        DeliveryFallback.origin_id == origin))).all()]
+    return set((await ctx.session.scalars(
+        select(OutboxRow.address).where(OutboxRow.id.in_(ids)))).all())
+
+
+async def _owner(ctx: Context, address: str) -> int | None:
+    found = await ctx.people.by_address(Address.parse(address))
+    return found[0].id if found else None
+
+
+async def _last_outbox_id(ctx: Context) -> int:
+    return int(await ctx.session.scalar(select(OutboxRow.id).order_by(OutboxRow.id.desc())
+                                        .limit(1)) or 0)
+
+
+async def _chain(ctx: Context, address: Address, origin: int, failed_id: int, person: int,
+                 after: int) -> None:
+    """Link the rows this event just queued for `address` to the failed message's chain."""
+    new = await ctx.session.scalars(select(OutboxRow.id).where(
+        OutboxRow.id > after, OutboxRow.address == str(address),
+        OutboxRow.inbound_id == ctx.inbox_id))
+    for outbox_id in new:
+        ctx.session.add(DeliveryFallback(outbox_id=outbox_id, origin_id=origin,
+                                         failed_id=failed_id, person_id=person,
+                                         at=ctx.clock.now()))
+
+
+async def _audit(ctx: Context, action: str, outbox_id: int, detail: str) -> None:
+    await ctx.audit.record("consent", action, ctx.clock.now(), subject=f"outbox:{outbox_id}",
+                           detail=detail)

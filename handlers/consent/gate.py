@@ -1,0 +1,88 @@
+"""The consent gate router: what customers without consent on a channel write goes no further.
+
+Placed after the consent words and the rights router, before every business flow:
+
+- **No decision yet** (never asked, or asked and not answered): the message is held
+  (`holds.hold`), the consent request goes out the first time and again at most once a
+  day (`REASK_AFTER`); nothing reaches staff.
+- **Declined or withdrawn on this channel**: silence. The inbox row is blanked at once,
+  nothing is forwarded, nothing answered.
+- **Consent**, staff, and the office's own chats pass untouched.
+
+The router also carries the consent handlers for timers (held messages expiring, the
+daily retention sweep) and for failed deliveries (`delivery.router`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.context import Context
+from bot.events import (
+    ChoiceEvent,
+    CommandEvent,
+    ContactEvent,
+    Event,
+    LocationEvent,
+    MediaEvent,
+    TextEvent,
+    TimerEvent,
+    UnknownEvent,
+)
+from bot.router import Filter, Router
+from handlers.consent import delivery, retention
+from handlers.consent.dialogue import ask_consent
+from handlers.consent.holds import HOLD_EXPIRED, blank_inbox_row, expire_held, hold
+from handlers.consent.models import ConsentAsk
+from handlers.consent.status import ChannelStatus, channel_status, is_customer
+
+log = logging.getLogger(__name__)
+
+router = Router("consent.gate")
+REASK_AFTER = timedelta(days=1)
+_HELD_KINDS = (TextEvent, MediaEvent, LocationEvent, ContactEvent)  # content worth keeping
+_INBOUND = (*_HELD_KINDS, ChoiceEvent, CommandEvent, UnknownEvent)
+
+
+async def _without_consent(event: Event, ctx: Context) -> dict[str, ChannelStatus] | None:
+    if not is_customer(ctx):
+        return None
+    assert ctx.person is not None and ctx.address is not None
+    status = await channel_status(ctx.session, ctx.person.id, ctx.address.channel)
+    return None if status is ChannelStatus.GRANTED else {"consent_status": status}
+
+
+@router.on(*_INBOUND, filters=(Filter(_without_consent, "without_consent"),))
+async def gate(event: Event, ctx: Context) -> None:
+    status = ctx.match["consent_status"]
+    if status is ChannelStatus.REFUSED:
+        await blank_inbox_row(ctx)  # silence: keep nothing of what was said
+        log.info("message from person %s dropped: no consent on this channel",
+                 ctx.person.id if ctx.person else "-")
+        return
+    if isinstance(event, _HELD_KINDS):
+        await hold(ctx)
+    if status is ChannelStatus.UNKNOWN:
+        await ask_consent(ctx)
+        return
+    assert ctx.person is not None and ctx.address is not None
+    ask = await ctx.session.get(ConsentAsk, (ctx.person.id, ctx.address.channel))
+    if ask is None or ctx.clock.now() - ask.asked_at >= REASK_AFTER:
+        await ask_consent(ctx, again=True)
+
+
+def _timer(name: str) -> Filter:
+    return Filter(lambda event, ctx: isinstance(event, TimerEvent) and event.name == name,
+                  f"timer({name})")
+
+
+@router.on(TimerEvent, filters=(_timer(HOLD_EXPIRED),))
+async def held_expired(event: Event, ctx: Context) -> None:
+    """A held message's time is up: delete whatever of that person has expired."""
+    assert isinstance(event, TimerEvent)
+    await expire_held(ctx.session, ctx.clock.now())
+
+
+router.include_router(retention.router)
+router.include_router(delivery.router)
