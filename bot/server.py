@@ -167,7 +167,8 @@ async def _healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "down", "database": "unreachable"}, status=503)
     async with services.db.engine.connect() as conn:
         pending = await conn.scalar(select(func.count()).select_from(InboxRow)
-                                    .where(InboxRow.status == "pending"))
+                                    .where(InboxRow.status == "pending",
+                                           InboxRow.available_at <= services.clock.now()))
         queued = await conn.scalar(select(func.count()).select_from(OutboxRow)
                                    .where(OutboxRow.status.in_(("queued", "sending"))))
     return web.json_response({"status": "ok", "channels": sorted(services.channels),
@@ -176,12 +177,14 @@ async def _healthz(request: web.Request) -> web.Response:
 
 async def _metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    async with services.db.engine.connect() as conn:
-        for queue, table, states in (("inbox", InboxRow, ("pending",)),
-                                     ("outbox", OutboxRow, ("queued", "sending"))):
-            depth = await conn.scalar(select(func.count()).select_from(table)
-                                      .where(table.status.in_(states)))
-            services.metrics.queue_depth.labels(queue).set(depth or 0)
+    now = services.clock.now()
+    async with services.db.engine.connect() as conn:  # work due now; future timers wait
+        inbox = await conn.scalar(select(func.count()).select_from(InboxRow).where(
+            InboxRow.status == "pending", InboxRow.available_at <= now))
+        outbox = await conn.scalar(select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.status.in_(("queued", "sending")), OutboxRow.next_attempt_at <= now))
+    services.metrics.queue_depth.labels("inbox").set(inbox or 0)
+    services.metrics.queue_depth.labels("outbox").set(outbox or 0)
     body = generate_latest(services.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -1,27 +1,61 @@
-"""werkbot's handlers: one router per module, their order fixed here.
+"""werkbot's handlers: one router per feature, their order fixed here.
 
-Order matters (first match wins): consent and safety come before business flows, and
-the fallback that answers anything with the menu comes last.
+First match wins, so the order is the policy:
+
+1. office replies: messages in the office's forum group and staff replies to forwarded
+   customer messages (they must never meet the consent gate or the menu);
+2. staff commands and their confirmations (staff only);
+3. emergency: safety advice and the on-call number come before anything else, even
+   before consent (vital interests), plus staff acknowledgements;
+4. consent words (yes / no / other ways / stop), yielding to a pending erasure's `ja`;
+5. data-subject rights (export, erasure): open to everyone, consented or not;
+6. the consent gate: holds whatever a customer without consent writes;
+7. the menu, 8. job photos and `#code` notes, 9. the office inbox;
+10. the fallback that answers anything left with the menu.
 """
 
 from __future__ import annotations
 
 from bot.plugins import HandlerBundle
 from bot.router import Router
+from bot.services import Services
 from bot.settings import Settings
-from handlers import menu
+from handlers import admin, consent, emergency, jobs, menu, office, rights
 from handlers.commands import commands
+
+__all__ = ["admin", "build_bundle", "build_root", "setup"]
 
 
 def build_root() -> Router:
     root = Router("root")
-    root.include_router(commands.router)  # staff only: commands and their confirmations
-    root.include_router(menu.router)
-    root.include_router(menu.fallback)
+    for router in (
+        office.replies_router,
+        commands.router,
+        emergency.router,
+        consent.words_router(yield_to=(rights.erasure_pending,)),
+        rights.router,
+        consent.gate,
+        menu.router,
+        jobs.router,
+        office.router,
+        menu.fallback,
+    ):
+        root.include_router(router)
     return root
+
+
+async def setup(services: Services) -> None:
+    """Start-up work of the features, in dependency order."""
+    await consent.setup(services)
+    await rights.setup(services)
+    consent.consent_hooks(services).on_granted.append(emergency.on_consent_granted)
+
+
+rights.erasers.add("consent", consent.erase_consent_records)
 
 
 def build_bundle(settings: Settings) -> HandlerBundle:
     """The handler bundle werkbot's entry point `werkbot.handlers:default` names."""
     del settings
-    return HandlerBundle(router=build_root())
+    return HandlerBundle(router=build_root(), policy=consent.build_policy, setup=setup,
+                         routes=rights.routes, seed_demo=jobs.seed_demo)

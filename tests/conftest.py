@@ -8,12 +8,23 @@ from pathlib import Path
 
 import pytest
 
+from bot.plugins import HandlerBundle
+from bot.router import Router
 from bot.settings import Settings
 from bot.testing import Harness, make_settings
-from handlers import build_bundle
+from handlers import build_bundle, menu
 from tests.services import create_database, postgres_server
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def menu_bundle() -> HandlerBundle:
+    """Only the menu: for tests of the core and the adapters, where every text gets the
+    menu (the full handler set asks a new contact for consent first)."""
+    root = Router("menu-only")
+    root.include_router(menu.router)
+    root.include_router(menu.fallback)
+    return HandlerBundle(router=root)
 
 
 @pytest.fixture

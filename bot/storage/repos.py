@@ -210,4 +210,15 @@ async def numbered_choice(session: AsyncSession, address: Address, text: str) ->
         return None
     values = json.loads(row.value)
     index = int(number) - 1
-    return str(values[index]) if 0 <= index < len(values) else None
+    if not 0 <= index < len(values):
+        return None
+    await session.delete(row)  # a number answers the question once; later it is just text
+    return str(values[index])
+
+
+async def forget_numbered_choices(session: AsyncSession, address: Address,
+                                  values: Sequence[str] | None = None) -> None:
+    """Drop the remembered choices of an address (only if they are `values`, when given)."""
+    row = await session.get(KeyValue, _choices_key(address))
+    if row is not None and (values is None or json.loads(row.value) == list(values)):
+        await session.delete(row)

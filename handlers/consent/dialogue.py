@@ -8,7 +8,6 @@ not at all. The routers in `words` and `gate` decide which step an event means;
 
 from __future__ import annotations
 
-import json
 import logging
 
 from sqlalchemy import select
@@ -17,8 +16,8 @@ from bot.addresses import Address
 from bot.context import Context
 from bot.events import ChoiceEvent
 from bot.replies import Choice, ChoicesReply, TextReply
-from bot.storage.models import AddressRow, KeyValue
-from bot.storage.repos import _choices_key  # the core's key of remembered numbered choices
+from bot.storage.models import AddressRow
+from bot.storage.repos import forget_numbered_choices
 from handlers.consent import kinds
 from handlers.consent.holds import discard_held, release_held
 from handlers.consent.hooks import consent_hooks
@@ -219,9 +218,7 @@ async def _anything_to_withdraw(ctx: Context, person: int, address: Address,
 async def _forget_numbers(ctx: Context, address: Address) -> None:
     """Once the request is answered, '1' / '2' / '3' typed later (or released) mean no more
     yes / no / other: drop the core's memory of the request's numbered choices."""
-    row = await ctx.session.get(KeyValue, _choices_key(address))
-    if row is not None and json.loads(row.value) == list(CHOICE_VALUES):
-        await ctx.session.delete(row)
+    await forget_numbered_choices(ctx.session, address, CHOICE_VALUES)
 
 
 def _sender(ctx: Context) -> tuple[int, Address]:

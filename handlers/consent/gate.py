@@ -36,10 +36,13 @@ from handlers.consent.dialogue import ask_consent
 from handlers.consent.holds import HOLD_EXPIRED, blank_inbox_row, expire_held, hold
 from handlers.consent.models import ConsentAsk
 from handlers.consent.status import ChannelStatus, channel_status, is_customer
+from handlers.filters import word
+from handlers.menu import menu_reply
 
 log = logging.getLogger(__name__)
 
 router = Router("consent.gate")
+_HELP = word("help")
 REASK_AFTER = timedelta(days=1)
 _HELD_KINDS = (TextEvent, MediaEvent, LocationEvent, ContactEvent)  # content worth keeping
 _INBOUND = (*_HELD_KINDS, ChoiceEvent, CommandEvent, UnknownEvent)
@@ -61,10 +64,13 @@ async def gate(event: Event, ctx: Context) -> None:
         log.info("message from person %s dropped: no consent on this channel",
                  ctx.person.id if ctx.person else "-")
         return
-    if isinstance(event, _HELD_KINDS):
+    asks_for_help = await _HELP.check(event, ctx) is not None
+    if isinstance(event, _HELD_KINDS) and not asks_for_help:  # 'hilfe' holds nothing personal
         await hold(ctx)
     if status is ChannelStatus.UNKNOWN:
         await ask_consent(ctx)
+        if asks_for_help:
+            await ctx.reply(menu_reply(ctx))  # the consent request first, then the menu
         return
     assert ctx.person is not None and ctx.address is not None
     ask = await ctx.session.get(ConsentAsk, (ctx.person.id, ctx.address.channel))

@@ -56,6 +56,8 @@ _ART7 = "Art. 7 GDPR (consent dialogue)"
 _VITAL = "Art. 6(1)(d) GDPR (vital interests)"
 _RIGHTS = "Art. 6(1)(c), Art. 12 GDPR (data-subject rights)"
 
+MENU = "menu"
+
 EXEMPT_KINDS: Mapping[str, str] = MappingProxyType({
     CONSENT_REQUEST: _ART7,
     CONSENT_CONFIRMATION: _ART7,
@@ -67,6 +69,8 @@ EXEMPT_KINDS: Mapping[str, str] = MappingProxyType({
     WITHDRAWAL_CONFIRMATION: "Art. 7(3) GDPR (withdrawal)",
     SAFETY: _VITAL,
     ONCALL_NUMBER: _VITAL,
+    EMERGENCY_UPDATE: _VITAL,  # who is coming to the burst pipe
+    MENU: "Art. 6(1)(b) GDPR (answering the person's own request; the menu holds no data)",
     RIGHTS: _RIGHTS,
     EXPORT_LINK: _RIGHTS,
     ERASURE_CONFIRM: _RIGHTS,

@@ -1,9 +1,16 @@
-"""The durable path end to end on the in-process harness: inbox, dispatcher, outbox."""
+"""The durable path end to end on the in-process harness: inbox, dispatcher, outbox.
+
+These tests run the core with the menu handlers only (`menu_only`), so they show what the
+core does; the full handler set (consent first) is exercised at the end and in the
+feature suites.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.adapter import SendError
@@ -13,10 +20,19 @@ from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent
 from bot.replies import ChoicesReply, TextReply
 from bot.router import Router
 from bot.server import DISPATCHER
+from bot.settings import Settings
 from bot.storage.models import InboxRow, OutboxRow
 from bot.storage.repos import OutboxRepo
 from bot.testing import Harness, text
-from handlers import build_root
+from handlers import build_bundle, menu
+from tests.conftest import menu_bundle
+
+
+@pytest.fixture
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    """The core with the menu handlers only: every text gets the menu."""
+    async with Harness(settings, menu_bundle()) as h:
+        yield h
 
 CUSTOMER = Address("whatsapp", "+491701234567")
 
@@ -169,10 +185,18 @@ async def test_a_typed_number_answers_choices_sent_as_numbered_text(harness: Har
 
     tree = Router("choices")
     tree.on(ChoiceEvent)(on_choice)
-    tree.include_router(build_root())
+    tree.include_router(menu.fallback)
     harness.app[DISPATCHER].root = tree
     sms = Address("sms", "+491701234567")
     await harness.say(sms, "hilfe")  # the menu arrives as "1) Notfall ..." on SMS
     await harness.say(sms, "2")
     await harness.say(sms, "7")  # not a choice: stays text, answered with the menu
     assert picked == ["auskunft"]
+
+
+async def test_first_contact_gets_the_consent_request_first_then_the_menu(
+        settings: Settings) -> None:
+    async with Harness(settings, build_bundle(settings)) as h:
+        got = await h.say(CUSTOMER, "hilfe")
+    assert "Sanitär Maier GmbH" in got[0].text and got[0].reply.kind == "consent_request"
+    assert "Willkommen bei Sanitär Maier GmbH" in got[-1].text

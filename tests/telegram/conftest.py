@@ -16,7 +16,7 @@ from adapters.telegram.adapter import TelegramAdapter
 from bot.clock import FrozenClock
 from bot.settings import Settings
 from bot.testing import Harness, make_settings
-from handlers import build_bundle
+from tests.conftest import menu_bundle
 from tests.telegram.fake_bot_api import FakeBotAPI
 
 TOKEN = "123456:TEST-token_abc"
@@ -63,7 +63,7 @@ def clock() -> FrozenClock:
 async def open_harness(settings: Settings, clock: FrozenClock,
                        **adapter_options: Any) -> tuple[Harness, TelegramAdapter]:
     adapter = TelegramAdapter(settings, clock=clock, **adapter_options)
-    harness = Harness(settings, build_bundle(settings), channels=("whatsapp", "sms"),
+    harness = Harness(settings, menu_bundle(), channels=("whatsapp", "sms"),
                       clock=clock, adapters=[adapter])
     await harness.__aenter__()
     return harness, adapter

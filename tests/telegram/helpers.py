@@ -29,9 +29,10 @@ class HasApp(Protocol):
 
 
 async def stored_events(owner: HasApp) -> list[Event]:
-    """Every event in the inbox of a harness's or an embedded werkbot's app, in order."""
+    """Every event the channel stored in the inbox of an app, in order (timers left out)."""
     async with owner.app[SERVICES].db.session() as session:
-        rows = (await session.scalars(select(InboxRow).order_by(InboxRow.id))).all()
+        rows = (await session.scalars(select(InboxRow).where(InboxRow.kind != "TimerEvent")
+                                      .order_by(InboxRow.id))).all()
         return [loads_event(row.payload) for row in rows]
 
 

@@ -58,13 +58,14 @@ async def test_ptb_example_host_start_and_werkbot_hilfe(tmp_path: Path,
     try:
         for update_id, said in ((21, "/start"), (22, "hilfe")):
             await app.process_update(Update.de_json(text_update(update_id, said), app.bot))
-        sent = await fake_api.wait_for("sendMessage", 2)
+        sent = await fake_api.wait_for("sendMessage", 3)
     finally:
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
         await app.shutdown()
     replies = [str(c.params["text"]) for c in sent]
     assert any(s.startswith("Hallo! Ich bin der Bot der Firma") for s in replies)
+    assert any("brauchen wir Ihre Einwilligung" in s for s in replies)  # consent first
     assert any("Willkommen bei Sanitär Maier GmbH" in s for s in replies)
     assert not any(s.startswith("Der Host-Bot hat gelesen") for s in replies)  # hilfe was ours
     assert len(app.handlers[-1000]) == 1  # werkbot sits in its own early group

@@ -38,6 +38,7 @@ from tests.telegram.helpers import blocked_update, stored_events, text_update
 
 HOST_START = "Hallo vom Host-Bot"
 MENU = "Willkommen bei Sanitär Maier GmbH"
+CONSENT = "brauchen wir Ihre Einwilligung"
 
 
 @pytest.fixture
@@ -85,10 +86,11 @@ async def test_aiogram_host_keeps_its_start_while_werkbot_answers_hilfe(
     try:
         for update_id, said in ((1, "/start"), (2, "hilfe"), (3, "Wann kommt ihr?")):
             await dp.feed_webhook_update(bot, text_update(update_id, said))
-        sent = await fake_api.wait_for("sendMessage", 3)
+        sent = await fake_api.wait_for("sendMessage", 4)
     finally:
         await bot.session.close()
     assert HOST_START in texts(sent)
+    assert any(CONSENT in t for t in texts(sent))  # werkbot's consent dialogue, first contact
     assert any(MENU in t for t in texts(sent))
     assert echoed == ["Wann kommt ihr?"]  # werkbot's word never reached the host's echo
     assert [e.id for e in await stored_events(werkbot)] == ["telegram:2"]
@@ -147,10 +149,11 @@ async def test_ptb_host_keeps_its_start_while_werkbot_answers_hilfe(
         for update_id, said in ((11, "/start"), (12, "HILFE"), (13, "Wann kommt ihr?")):
             await app.process_update(Update.de_json(text_update(update_id, said), app.bot))
         await app.process_update(Update.de_json(blocked_update(14), app.bot))
-        sent = await fake_api.wait_for("sendMessage", 3)
+        sent = await fake_api.wait_for("sendMessage", 4)
     finally:
         await app.shutdown()
     assert HOST_START in texts(sent)
+    assert any(CONSENT in t for t in texts(sent))  # werkbot's consent dialogue, first contact
     assert any(MENU in t for t in texts(sent))
     assert echoed == ["Wann kommt ihr?"]
     assert [e.id for e in await stored_events(werkbot)] == ["telegram:12", "telegram:14"]

@@ -23,7 +23,7 @@ from adapters.twilio import TwilioAdapter, build
 from bot.settings import Settings
 from bot.storage.models import InboxRow
 from bot.testing import Harness, make_settings
-from handlers import build_bundle
+from tests.conftest import menu_bundle
 from tests.services import free_port
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.twilio.payloads import BUSINESS_SMS, BUSINESS_WA
@@ -77,13 +77,16 @@ class App:
                                     public_url=self.h.settings.server.public_url, **kwargs)
 
     async def inbox(self) -> list[InboxRow]:
+        """What the webhooks stored (timers the handlers schedule at start-up left out)."""
         async with self.h.services.db.session() as session:
-            return list((await session.scalars(select(InboxRow).order_by(InboxRow.id))).all())
+            return list((await session.scalars(
+                select(InboxRow).where(InboxRow.kind != "TimerEvent").order_by(InboxRow.id)
+            )).all())
 
 
 @pytest.fixture
 async def app(settings: Settings, fake: FakeTwilio) -> AsyncIterator[App]:
-    async with Harness(settings, build_bundle(settings), channels=(),
+    async with Harness(settings, menu_bundle(), channels=(),
                        adapters=build(settings)) as harness:
         yield App(harness, fake)
 

@@ -20,7 +20,7 @@ from bot.replies import MediaReply, Reply, TemplateReply, TextReply
 from bot.settings import Settings
 from bot.storage.models import AddressRow, OutboxRow
 from bot.testing import Harness, make_settings
-from handlers import build_bundle
+from tests.conftest import menu_bundle
 from tests.twilio import payloads
 from tests.twilio.conftest import MENU_TEMPLATE, App, HeaderHttpClient, twilio_section
 from tests.twilio.fake_twilio import FakeTwilio
@@ -135,7 +135,7 @@ async def prism_app(tmp_path: Path, prism: str) -> AsyncIterator[tuple[App, Pris
     made = PrismChannels(settings)
     fake = await FakeTwilio().start()  # only to sign and post webhooks
     try:
-        async with Harness(settings, build_bundle(settings), channels=(),
+        async with Harness(settings, menu_bundle(), channels=(),
                            adapters=list(made.adapters.values())) as harness:
             yield App(harness, fake), made
     finally:

@@ -1,0 +1,11 @@
+"""Admin and office commands: consent, export, erase, staff, close, stats, audit.
+
+Importing this package registers the commands with `handlers.commands.commands`; the
+root includes the registry's router, so nothing else needs wiring.
+"""
+
+from __future__ import annotations
+
+from handlers.admin import people, reports
+
+__all__ = ["people", "reports"]

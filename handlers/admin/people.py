@@ -1,0 +1,121 @@
+"""Admin commands about people: consent status and links, export, erasure, staff, close.
+
+`/consent <person>` reads the ledger (channels × purposes, when, how); `/consent link`,
+`/export` and `/erase` act on the person's behalf through the rights feature. Erasure
+asks for confirmation first (the registry does that). Staff persons are not erased here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.context import Context
+from bot.staff import staff_addresses
+from handlers.admin.persons import one_person_arg, resolve_person
+from handlers.commands import ADMIN_OFFICE, UsageError, commands
+from handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger
+from handlers.office.hooks import optional
+from handlers.office.models import CLOSED
+from handlers.office.store import latest_for_person
+
+RIGHTS = {"create_consent_link": "handlers.rights.signing",
+          "export_link": "handlers.rights.export", "erase_person": "handlers.rights.erasure"}
+
+
+def _when(ctx: Context, at: datetime) -> str:
+    return at.astimezone(ZoneInfo(ctx.settings.business.timezone)).strftime("%d.%m.%Y %H:%M")
+
+
+def _actor(ctx: Context) -> str:
+    return f"staff:{ctx.person.staff_id}" if ctx.person and ctx.person.staff_id else "staff"
+
+
+async def _rights(name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the rights feature's `name`; a `UsageError` if it is not installed."""
+    found = optional(RIGHTS[name], name)
+    if found is None:
+        raise UsageError("office.errors.unavailable")
+    result = found(*args, **kwargs)
+    return await result if inspect.isawaitable(result) else result
+
+
+@commands.command("consent", aliases=("einwilligung",), roles=ADMIN_OFFICE,
+                  help_key="office.help.consent")
+async def consent_command(args: tuple[str, ...], ctx: Context) -> None:
+    if args and args[0].lower() == "link":
+        person = await resolve_person(ctx, one_person_arg(args[1:], ctx.t("office.what.person")))
+        channels = sorted({row.channel for row in await ctx.people.addresses(person.id)})
+        link = await _rights("create_consent_link", ctx, person.id, channels,
+                             created_by=_actor(ctx))
+        await ctx.reply(ctx.t("office.consent.link", person=person.id, link=link))
+        return
+    person = await resolve_person(ctx, one_person_arg(args, ctx.t("office.what.person")))
+    current = await ConsentLedger(ctx.session, ctx.services.signer).current(person.id)
+    channels = [row.channel for row in await ctx.people.addresses(person.id)]
+    channels += sorted({c for c, _ in current} - set(channels))
+    lines = [ctx.t("office.consent.title", person=person.id)]
+    for channel in channels:
+        parts = []
+        for purpose in PURPOSES:
+            grant = current.get((channel, purpose)) or current.get((ALL_CHANNELS, purpose))
+            name = ctx.t(f"office.purposes.{purpose}")
+            if grant is None:
+                parts.append(ctx.t("office.consent.never", purpose=name))
+            else:
+                key = "office.consent.granted" if grant.granted else "office.consent.withdrawn"
+                parts.append(ctx.t(key, purpose=name, at=_when(ctx, grant.at),
+                                   method=grant.method))
+        label = ctx.t("office.channels.all") if channel == ALL_CHANNELS else channel
+        lines.append(f"{label}: " + "; ".join(parts))
+    if not current:
+        lines.append(ctx.t("office.consent.none"))
+    await ctx.reply("\n".join(lines))
+
+
+@commands.command("export", aliases=("auskunft",), roles=ADMIN_OFFICE,
+                  help_key="office.help.export")
+async def export_command(args: tuple[str, ...], ctx: Context) -> None:
+    person = await resolve_person(ctx, one_person_arg(args, ctx.t("office.what.person")))
+    link = await _rights("export_link", ctx, person.id)
+    await ctx.reply(ctx.t("office.export_link", person=person.id, link=link))
+
+
+@commands.command("erase", aliases=("loeschen", "löschen"), roles=ADMIN_OFFICE,
+                  help_key="office.help.erase", confirm=lambda args: bool(args))
+async def erase_command(args: tuple[str, ...], ctx: Context) -> None:
+    person = await resolve_person(ctx, one_person_arg(args, ctx.t("office.what.person")))
+    if person.kind == "staff":
+        raise UsageError("office.errors.staff_person", person=args[0])
+    await _rights("erase_person", ctx.session, ctx.services, person.id, actor=_actor(ctx),
+                  current_inbox_id=ctx.inbox_id)
+    await ctx.reply(ctx.t("office.erased", person=person.id))
+
+
+@commands.command("staff", aliases=("mitarbeiter", "team"), roles=ADMIN_OFFICE,
+                  help_key="office.help.staff")
+async def staff_command(args: tuple[str, ...], ctx: Context) -> None:
+    if args:
+        raise UsageError("bad_value", value=" ".join(args), why=ctx.t("office.errors.no_args"))
+    lines = [ctx.t("office.staff.title")]
+    for staff in sorted(ctx.settings.staff, key=lambda s: s.id):
+        roles = ", ".join(ctx.t(f"office.roles.{r}") for r in staff.roles) or "–"
+        channels = ", ".join(a.channel for a in staff_addresses(staff)) or "–"
+        lines.append(ctx.t("office.staff.line", id=staff.id, name=staff.name or staff.id,
+                           roles=roles, channels=channels))
+    await ctx.reply("\n".join(lines))
+
+
+@commands.command("close", aliases=("schliessen", "schließen"), roles=ADMIN_OFFICE,
+                  help_key="office.help.close")
+async def close_command(args: tuple[str, ...], ctx: Context) -> None:
+    person = await resolve_person(ctx, one_person_arg(args, ctx.t("office.what.person")))
+    conv = await latest_for_person(ctx.session, person.id)
+    if conv is None or conv.status == CLOSED:
+        raise UsageError("office.errors.no_open_conversation", person=args[0])
+    conv.status, conv.closed_at = CLOSED, ctx.clock.now()
+    staff_id = ctx.person.staff_id if ctx.person and ctx.person.staff_id else ""
+    conv.closed_by = staff_id
+    await ctx.reply(ctx.t("office.closed", person=person.id))

@@ -1,0 +1,97 @@
+"""Emergency routing (issue 6): opening hours, the away answer, on-call, alerts, incidents.
+
+`router` sits at position 1 of the root (after the staff commands): staff
+acknowledgements and answers to alerts, customers' emergencies (the word, the button,
+an emergency phrase anywhere), customers' further messages during an active incident,
+and the escalation timers. Importing this package registers `/oncall`, `/hours`,
+`/incident` and `/reply` with the command registry.
+
+For others: `send_away_answer(ctx)` and `office_is_open(ctx)` (office inbox),
+`on_consent_granted(ctx)` (consent: call after a customer's grant), `BusinessCalendar`,
+`load_calendar` and `load_rota` (who is on call, e.g. for statistics).
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import (
+    ChoiceEvent,
+    CommandEvent,
+    ContactEvent,
+    Event,
+    LocationEvent,
+    MediaEvent,
+    TextEvent,
+    TimerEvent,
+)
+from bot.router import Filter, Router
+from handlers.emergency import alerts, hours_commands, incident_commands, oncall_commands
+from handlers.emergency import incidents as store
+from handlers.emergency.answer import (
+    follow_up,
+    office_is_open,
+    on_consent_granted,
+    raise_emergency,
+    send_away_answer,
+)
+from handlers.emergency.calendar import BusinessCalendar, load_calendar
+from handlers.emergency.detect import emergency, reserved_word
+from handlers.emergency.fitter import ack_choice, ack_word, acknowledge, answers_alert, relay
+from handlers.emergency.rota import Rota, load_rota
+from handlers.staff import is_customer, is_staff
+
+__all__ = [
+    "BusinessCalendar",
+    "Rota",
+    "load_calendar",
+    "load_rota",
+    "office_is_open",
+    "on_consent_granted",
+    "router",
+    "send_away_answer",
+]
+_COMMANDS = (hours_commands, incident_commands, oncall_commands)  # registered on import
+
+router = Router("emergency")
+
+
+async def _active(event: Event, ctx: Context) -> dict[str, int] | None:
+    if ctx.person is None:
+        return None
+    incident = await store.active_of(ctx.session, ctx.person.id, ctx.clock.now())
+    return {"incident": incident.id} if incident else None
+
+
+def _escalation_timer(event: Event, ctx: Context) -> bool:
+    return isinstance(event, TimerEvent) and event.name == alerts.TIMER
+
+
+active_incident = Filter(_active, "active_incident")
+
+router.on(ChoiceEvent, filters=(is_staff, ack_choice))(acknowledge)
+router.on(TextEvent, CommandEvent, filters=(is_staff, ack_word))(acknowledge)
+router.on(TextEvent, MediaEvent, filters=(is_staff, answers_alert))(relay)
+router.on(TextEvent, CommandEvent, ChoiceEvent, MediaEvent,
+          filters=(is_customer, emergency))(raise_emergency)
+
+
+@router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent,
+           filters=(is_customer, ~reserved_word, active_incident))
+async def further_message(event: Event, ctx: Context) -> None:
+    incident = await store.lock(ctx.session, int(ctx.match["incident"]))
+    if incident is not None:
+        await follow_up(event, ctx, incident)
+
+
+@router.on(TimerEvent, filters=(_escalation_timer,))
+async def escalate(event: Event, ctx: Context) -> None:
+    """The acknowledgement deadline of a stage passed: next stage, unless acknowledged."""
+    assert isinstance(event, TimerEvent)
+    incident = await store.lock(ctx.session, int(event.payload["incident"]))
+    if incident is None or incident.status != "open":
+        return
+    stage = int(event.payload["stage"])
+    await alerts.share_details(ctx, incident)
+    await store.add_step(ctx.session, incident, "escalated", ctx.clock.now(),
+                         detail=f"stage {stage}")
+    await alerts.run_stages(ctx, incident, stage)

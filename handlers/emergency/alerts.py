@@ -1,0 +1,268 @@
+"""Alerts to staff: one stage at a time, each followed by a durable acknowledgement timer.
+
+A stage alerts its people together; if nothing could be queued (nobody reachable) the
+next stage follows at once. Otherwise a timer keyed `emergency:<incident>:<next stage>`
+fires after `oncall.ack_timeout`; the timer rows live in the inbox, so a restart neither
+loses nor doubles a step, and the incident row is locked while a step or an
+acknowledgement runs. An alert carries the customer's details only with their consent;
+before that it says that an emergency came in and nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import select
+
+from bot.addresses import Address, AddressError, normalize_phone
+from bot.codec import CodecError, loads_event
+from bot.context import Context
+from bot.events import (
+    CommandEvent,
+    ContactEvent,
+    Event,
+    LocationEvent,
+    MediaEvent,
+    TextEvent,
+)
+from bot.replies import Choice, ChoicesReply, MediaReply, Reply, TextReply
+from bot.staff import staff_addresses
+from bot.storage.models import InboxRow, Person
+from handlers.emergency import consent as kinds
+from handlers.emergency import incidents as store
+from handlers.emergency.consent import may_share
+from handlers.emergency.models import Incident
+
+log = logging.getLogger(__name__)
+TIMER = "emergency.escalate"
+
+
+def timer_key(incident_id: int, stage: int) -> str:
+    return f"emergency:{incident_id}:{stage}"
+
+
+def _lang(ctx: Context, staff_id: str) -> str:
+    staff = ctx.settings.staff_by_id(staff_id)
+    return staff.language if staff else ctx.settings.business.language
+
+
+def staff_name(ctx: Context, staff_id: str) -> str:
+    staff = ctx.settings.staff_by_id(staff_id)
+    return (staff.name or staff.id) if staff else staff_id
+
+
+async def customer_language(ctx: Context, incident: Incident) -> str:
+    person = await ctx.session.get(Person, incident.customer_id) if incident.customer_id else None
+    return person.language if person else ctx.settings.business.language
+
+
+async def run_stages(ctx: Context, incident: Incident, index: int) -> None:
+    """Alert stage `index`, or the first later stage that reaches anybody."""
+    plan, now = store.plan_of(incident), ctx.clock.now()
+    share = await _may_share(ctx, incident)
+    while index < len(plan):
+        reached = [await alert(ctx, incident, staff, Address.parse(address), index, share)
+                   for staff, address in plan[index]]
+        incident.step = index
+        if any(reached):
+            at = now + ctx.settings.oncall.ack_timeout
+            await ctx.timers.schedule(timer_key(incident.id, index + 1), TIMER, at, now,
+                                      {"incident": incident.id, "stage": index + 1})
+            return
+        index += 1
+    await _exhaust(ctx, incident)
+
+
+async def _may_share(ctx: Context, incident: Incident) -> bool:
+    if incident.customer_id is None:
+        return False
+    share = await may_share(ctx, incident.customer_id)
+    if share and incident.details_at is None:
+        incident.details_at = ctx.clock.now()
+    return share
+
+
+async def alert(ctx: Context, incident: Incident, staff_id: str, address: Address, stage: int,
+                share: bool, *, header: str = "", action: str = "alerted") -> bool:
+    """Queue one alert (and its media) for one staff address; record it on the timeline."""
+    lang = _lang(ctx, staff_id)
+    lines = [header or _header(ctx, incident, stage, staff_id, lang)]
+    media: list[int] = []
+    if share:
+        text, media = await details(ctx, incident, lang)
+        lines.append(text)
+    else:
+        lines.append(ctx.texts.get("emergency.alert.content_free", lang, id=incident.id,
+                                   channel=incident.channel))
+    lines.append(ctx.texts.get("emergency.alert.hint", lang, id=incident.id))
+    replies: list[Reply] = [ChoicesReply(
+        kind=kinds.ALERT_DETAILS if share else kinds.ALERT,
+        text="\n\n".join(line for line in lines if line),
+        choices=(Choice(ctx.texts.get("emergency.alert.ack_button", lang),
+                        f"ack:{incident.id}"),))]
+    if media:
+        replies.append(MediaReply(kind=kinds.ALERT_DETAILS, media_ids=tuple(media),
+                                  caption=f"#{incident.id}"))
+    return await send_recorded(ctx, incident, staff_id, address, replies, action,
+                               detail=f"stage {stage}")
+
+
+async def send_recorded(ctx: Context, incident: Incident, staff_id: str, address: Address,
+                        replies: list[Reply], action: str, detail: str = "") -> bool:
+    """Send to a staff address and note it (with the outbox ids, to map answers back)."""
+    before, now = await store.last_outbox_id(ctx.session), ctx.clock.now()
+    queued = False
+    for reply in replies:
+        queued = await ctx.send(address, reply) or queued
+    outbox = await store.outbox_since(ctx.session, before, str(address))
+    await store.add_step(ctx.session, incident, action if queued else "unreachable", now,
+                         staff=staff_id, channel=address.channel, detail=detail, outbox=outbox)
+    return queued
+
+
+def _header(ctx: Context, incident: Incident, stage: int, staff_id: str, lang: str) -> str:
+    plan = store.plan_of(incident)
+    earlier = [s for st in plan[:stage] for s, _ in st]
+    if staff_id in earlier:
+        return ctx.texts.get("emergency.alert.repeat", lang)
+    if earlier:
+        minutes = int(ctx.settings.oncall.ack_timeout.total_seconds() // 60)
+        who = ", ".join(dict.fromkeys(staff_name(ctx, s) for s in earlier))
+        return ctx.texts.get("emergency.alert.escalated", lang, who=who, minutes=minutes)
+    if incident.mode in ("fallback", "office"):
+        return ctx.texts.get(f"emergency.alert.{incident.mode}", lang)
+    return ""
+
+
+async def details(ctx: Context, incident: Incident, lang: str) -> tuple[str, list[int]]:
+    """The customer's message, location and how to reach them; the stored media ids."""
+    texts, located = [], []
+    for _, event in await incident_events(ctx, incident):
+        if isinstance(event, TextEvent | CommandEvent) and event.text:
+            texts.append(event.text)
+        elif isinstance(event, MediaEvent) and event.caption:
+            texts.append(event.caption)
+        elif isinstance(event, LocationEvent):
+            located.append(ctx.texts.get("emergency.alert.location", lang,
+                                         lat=f"{event.latitude:.6f}",
+                                         lon=f"{event.longitude:.6f}"))
+        elif isinstance(event, ContactEvent):
+            texts.append(event.phone)
+    person = await ctx.session.get(Person, incident.customer_id) if incident.customer_id else None
+    contact = [ctx.texts.get("emergency.alert.contact_phone", lang, phone=a.id)
+               if a.is_phone else ctx.texts.get("emergency.alert.contact_chat", lang,
+                                                 id=incident.id)
+               for a in await customer_addresses(ctx, incident)]
+    danger = ctx.texts.get(f"emergency.dangers.{incident.danger}", lang) if incident.danger else ""
+    body = ctx.texts.get(
+        "emergency.alert.full", lang, id=incident.id, danger=danger,
+        name=(person.display_name if person and person.display_name
+              else ctx.texts.get("emergency.alert.unknown_name", lang)),
+        contact=", ".join(dict.fromkeys(contact)),
+        text="\n".join(texts) or ctx.texts.get("emergency.alert.no_text", lang))
+    media = [int(item[1]) for item in store.ids_of(incident.media_ids)]
+    return "\n".join([body, *located]), media
+
+
+async def incident_events(ctx: Context, incident: Incident) -> list[tuple[int, Event]]:
+    ids = [int(i) for i in store.ids_of(incident.inbox_ids)]
+    if not ids:
+        return []
+    rows = (await ctx.session.scalars(
+        select(InboxRow).where(InboxRow.id.in_(ids)).order_by(InboxRow.id))).all()
+    events = []
+    for row in rows:
+        try:
+            events.append((row.id, loads_event(row.payload)))
+        except (CodecError, ValueError, TypeError):
+            log.warning("incident %s: inbox row %s does not decode", incident.id, row.id)
+    return events
+
+
+async def customer_addresses(ctx: Context, incident: Incident) -> list[Address]:
+    """The customer's addresses, the one the emergency came from first."""
+    if incident.customer_id is None:
+        return []
+    rows = await ctx.people.addresses(incident.customer_id)
+    found = [Address.parse(r.address) for r in rows if r.unreachable_at is None]
+    return sorted(found, key=lambda a: a.channel != incident.channel)
+
+
+async def to_customer(ctx: Context, incident: Incident, reply: Reply) -> bool:
+    """Tell the customer something about their emergency, where they wrote from."""
+    for address in await customer_addresses(ctx, incident):
+        if await ctx.send(address, reply, person_id=incident.customer_id):
+            return True
+    return False
+
+
+async def share_details(ctx: Context, incident: Incident) -> None:
+    """Once the customer consents, everyone already alerted gets the details."""
+    if incident.details_at is not None or not await _may_share(ctx, incident):
+        return
+    for staff_id, channel in await store.alerted(ctx.session, incident.id):
+        staff = ctx.settings.staff_by_id(staff_id)
+        address = next((a for a in _staff_addresses(ctx, staff_id) if a.channel == channel),
+                       None)
+        if staff is None or address is None:
+            continue
+        header = ctx.texts.get("emergency.alert.details", staff.language)
+        await alert(ctx, incident, staff_id, address, incident.step, True, header=header,
+                    action="details")
+
+
+def _staff_addresses(ctx: Context, staff_id: str) -> list[Address]:
+    staff = ctx.settings.staff_by_id(staff_id)
+    return staff_addresses(staff) if staff else []
+
+
+def phone_values(phone: str) -> dict[str, str]:
+    """A phone number as shown and as a tap-to-call link (`tel:` needs E.164)."""
+    try:
+        e164 = normalize_phone(phone) if phone else ""
+    except AddressError:
+        e164 = "".join(c for c in phone if c.isdigit() or c == "+")
+    return {"phone": phone, "tel": f"tel:{e164}"}
+
+
+async def _exhaust(ctx: Context, incident: Incident) -> None:
+    """Nobody took it: the timeline says so and the customer gets the office number."""
+    now = ctx.clock.now()
+    await store.add_step(ctx.session, incident, "exhausted", now)
+    log.warning("incident %s: nobody acknowledged", incident.id)
+    lang = await customer_language(ctx, incident)
+    text = ctx.texts.get("emergency.customer.unanswered", lang,
+                         **phone_values(ctx.settings.business.phone))
+    await to_customer(ctx, incident, TextReply(kind=kinds.ONCALL_NUMBER, text=text))
+
+
+def add_inbox(incident: Incident, inbox_id: int | None) -> None:
+    ids = store.ids_of(incident.inbox_ids)
+    if inbox_id is not None and inbox_id not in ids:
+        incident.inbox_ids = json.dumps([*ids, inbox_id])
+
+
+async def collect_media(ctx: Context, incident: Incident) -> list[int]:
+    """Store the media of the incident's messages for the customer; the new media ids.
+
+    Called in the customer's own context only, so the stored media belong to them (and
+    go with their erasure). A failed download never stops the emergency.
+    """
+    stored = store.ids_of(incident.media_ids)
+    done = {int(item[0]) for item in stored}
+    new: list[int] = []
+    for inbox_id, event in await incident_events(ctx, incident):
+        if inbox_id in done or not isinstance(event, MediaEvent):
+            continue
+        for ref in event.media:
+            try:
+                saved = await ctx.download(ref, channel=event.sender.channel)
+            except Exception as exc:  # a provider hiccup must not lose the emergency
+                log.warning("incident %s: media not fetched (%s)", incident.id,
+                            type(exc).__name__)
+                continue
+            stored.append([inbox_id, saved.id])
+            new.append(saved.id)
+    incident.media_ids = json.dumps(stored)
+    return new

@@ -1,0 +1,80 @@
+"""`/incident`: the latest emergencies, one incident's timeline, closing an incident.
+
+For the admin and the office; the timeline holds who was alerted on which channel,
+who acknowledged, escalations and replies, never what the customer wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.context import Context
+from handlers.commands import ADMIN_OFFICE, UsageError, commands
+from handlers.emergency import alerts
+from handlers.emergency import incidents as store
+from handlers.emergency.models import Incident
+from handlers.staff import staff_of
+
+LIST_LENGTH = 10
+
+
+def _at(ctx: Context, at: datetime) -> str:
+    return at.astimezone(ZoneInfo(ctx.settings.business.timezone)).strftime("%d.%m. %H:%M")
+
+
+def _status(ctx: Context, incident: Incident) -> str:
+    return ctx.t(f"emergency.incident.status.{incident.status}")
+
+
+async def list_incidents(args: tuple[str, ...], ctx: Context) -> None:
+    rows = (await ctx.session.scalars(
+        select(Incident).order_by(Incident.id.desc()).limit(LIST_LENGTH))).all()
+    if not rows:
+        await ctx.reply(ctx.t("emergency.incident.none"))
+        return
+    lines = [ctx.t("emergency.incident.header")]
+    for row in rows:
+        who = f" {alerts.staff_name(ctx, row.acked_by)}" if row.acked_by else ""
+        lines.append(ctx.t("emergency.incident.line", id=row.id, at=_at(ctx, row.created_at),
+                           status=_status(ctx, row), who=who, mode=row.mode))
+    await ctx.reply("\n".join(lines))
+
+
+@commands.command("incident", aliases=("einsatz", "notfälle"), roles=ADMIN_OFFICE,
+                  help_key="emergency.help.incident")
+async def incident(args: tuple[str, ...], ctx: Context) -> None:
+    if not args:
+        await list_incidents(args, ctx)
+        return
+    number = args[0].lstrip("#")
+    if not number.isdigit():
+        raise UsageError("bad_value", value=args[0], why="#<Nr>")
+    row = await store.lock(ctx.session, int(number))
+    if row is None:
+        raise UsageError("emergency.errors.no_incident", id=number)
+    if len(args) > 1:
+        if args[1].lower() not in ctx.texts.words("emergency.incident.words_close"):
+            raise UsageError("unknown_action", action=args[1])
+        await close(ctx, row)
+        return
+    lines = [ctx.t("emergency.incident.timeline", id=row.id, mode=row.mode,
+                   status=_status(ctx, row))]
+    for step in await store.steps_of(ctx.session, row.id):
+        lines.append(" ".join(ctx.t(
+            "emergency.incident.step", at=_at(ctx, step.at),
+            action=ctx.t(f"emergency.incident.actions.{step.action}"),
+            staff=alerts.staff_name(ctx, step.staff_id) if step.staff_id else "",
+            channel=step.channel, detail=step.detail).split()))
+    await ctx.reply("\n".join(lines))
+
+
+async def close(ctx: Context, row: Incident) -> None:
+    now, staff = ctx.clock.now(), staff_of(ctx)
+    if row.status != "closed":
+        row.status, row.closed_at = "closed", now
+        await ctx.timers.cancel(alerts.timer_key(row.id, row.step + 1))
+        await store.add_step(ctx.session, row, "closed", now, staff=staff.id if staff else "")
+    await ctx.reply(ctx.t("emergency.incident.closed", id=row.id))

@@ -1,0 +1,59 @@
+"""Jobs: short codes, photo intake from every channel, batches, reports and signatures.
+
+The root includes `router` after the consent gate and the menu, before the office inbox:
+customers without consent never reach it. It takes media from customers and staff, the
+answers to its two questions (photo consent, which job), texts naming `#A-1042` and its
+batch timer. On import, `/job` registers with the staff command registry (`command`) and
+the jobs exporter, eraser and signing hook with the rights feature (`privacy`,
+`paperwork`).
+Other features use `job_by_code`, `open_jobs_for`, `job_label` and `code_in`.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerEvent
+from bot.router import Filter, Router
+from handlers.jobs import asking, batches, command, intake, notes, privacy
+from handlers.jobs.demo import seed_demo
+from handlers.jobs.repo import code_in, job_by_code, job_label, open_jobs_for
+
+__all__ = ["code_in", "command", "job_by_code", "job_label", "open_jobs_for", "privacy",
+           "router", "seed_demo"]
+
+router = Router("jobs")
+
+
+def _batch_timer(event: Event, ctx: Context) -> bool:
+    return isinstance(event, TimerEvent) and event.name == batches.TIMER
+
+
+def _held_timer(event: Event, ctx: Context) -> bool:
+    return isinstance(event, TimerEvent) and event.name == asking.HELD_TIMER
+
+
+async def _on_held_expired(event: Event, ctx: Context) -> None:
+    assert isinstance(event, TimerEvent)
+    await asking.on_held_expired(event, ctx)
+
+
+def _has_person(event: Event, ctx: Context) -> bool:
+    return ctx.person is not None and ctx.address is not None
+
+
+async def _on_timer(event: Event, ctx: Context) -> None:
+    assert isinstance(event, TimerEvent)
+    await batches.on_timer(event, ctx)
+
+
+async def _on_media(event: Event, ctx: Context) -> None:
+    assert isinstance(event, MediaEvent)
+    await intake.on_media(event, ctx)
+
+
+router.on(TimerEvent, filters=(Filter(_batch_timer, "jobs.batch_timer"),))(_on_timer)
+router.on(TimerEvent, filters=(Filter(_held_timer, "jobs.held_timer"),))(_on_held_expired)
+router.on(ChoiceEvent, TextEvent, filters=(asking.consent_answer,))(asking.on_consent_answer)
+router.on(ChoiceEvent, TextEvent, filters=(asking.which_answer,))(asking.on_which_answer)
+router.on(TextEvent, filters=(notes.filed_text,))(notes.on_filed_text)
+router.on(MediaEvent, filters=(Filter(_has_person, "has_person"),))(_on_media)

@@ -1,0 +1,183 @@
+"""Intake: media from customers and staff, checked, stored and added to a batch.
+
+The job is found from `#A-1042` in the caption, a reply to a message that named a job,
+the person's only open job, or else the bot asks which job (choices). A customer with no
+open job at all starts one (a request the office then assigns). Each file is checked
+before anything is stored (`images.check_file`); a refused file is answered at once with
+the reason, the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.adapter import MediaTooLarge
+from bot.codec import CodecError, loads_reply
+from bot.context import Context
+from bot.events import MediaEvent, MediaRef
+from bot.media import safe_filename
+from bot.replies import ChoicesReply, MediaReply, TemplateReply, TextReply
+from bot.settings import StaffSettings
+from bot.storage.models import OutboxRow, Person
+from handlers.jobs import asking
+from handlers.jobs.batches import has_photo_consent, open_batch, restart_window, try_flush
+from handlers.jobs.images import Checked, Refused, check_file, check_name
+from handlers.jobs.models import CUSTOMER, STAFF, Job, JobBatch, JobMedia
+from handlers.jobs.repo import (
+    all_open_jobs,
+    code_in,
+    create_job,
+    job_by_code,
+    may_file,
+    open_jobs_for,
+)
+from handlers.staff import staff_of
+
+log = logging.getLogger(__name__)
+
+
+async def on_media(event: MediaEvent, ctx: Context) -> None:
+    person, address = ctx.person, ctx.address
+    if person is None or address is None:
+        return
+    staff = staff_of(ctx)
+    origin = STAFF if staff else CUSTOMER
+    strip = origin == CUSTOMER and not ctx.settings.jobs.keep_gps
+    checked: list[tuple[MediaRef, Checked]] = []
+    for ref in event.media:
+        try:
+            checked.append((ref, await _fetch_and_check(ctx, ref, strip)))
+        except Refused as refused:
+            limit = ctx.settings.jobs.max_photo_bytes // (1024 * 1024)
+            await ctx.reply(TextReply(kind="job_refused", text=ctx.t(
+                f"jobs.refused.{refused.key}", limit=f"{limit} MB")))
+    if not checked:
+        return
+    batch = await open_batch(ctx, person.id)
+    if batch is not None and batch.job_id is not None:
+        batch = await _close_if_other_job(ctx, batch, event, person, staff)
+    job: Job | None = None
+    candidates: list[Job] = []
+    if batch is None or batch.job_id is None:
+        job, candidates = await find_job(ctx, event, person, staff)
+        if job is None and not candidates:
+            await ctx.reply(TextReply(kind="job_refused", text=ctx.t("jobs.which.none")))
+            return
+    if batch is None:
+        now = ctx.clock.now()
+        batch = JobBatch(person_id=person.id, origin=origin, address=str(address),
+                         status="open", items=0, created_at=now, updated_at=now)
+        ctx.session.add(batch)
+    if job is not None:
+        batch.job_id = job.id
+    await ctx.session.flush()
+    await _store(ctx, event, batch, checked, staff)
+    await restart_window(ctx, batch)
+    if origin == CUSTOMER and not await has_photo_consent(ctx, batch):
+        await asking.ask_consent(ctx, batch)
+    elif batch.job_id is None and candidates and not asking.pending_which(ctx):
+        await asking.ask_which(ctx, batch, candidates)
+
+
+async def _close_if_other_job(ctx: Context, batch: JobBatch, event: MediaEvent, person: Person,
+                              staff: StaffSettings | None) -> JobBatch | None:
+    """A caption naming another job ends the open batch: the new files start their own."""
+    code = code_in(event.caption)
+    job = await job_by_code(ctx.session, code) if code else None
+    if job is None or job.id == batch.job_id or not may_file(job, person, staff):
+        return batch
+    batch.quiet_at = ctx.clock.now()
+    await try_flush(ctx, batch)  # if consent is missing it stays held, flushed on yes
+    return None
+
+
+async def _fetch_and_check(ctx: Context, ref: MediaRef, strip_gps: bool) -> Checked:
+    limit = ctx.settings.jobs.max_photo_bytes
+    check_name(ref.filename)
+    if ref.size is not None and ref.size > limit:
+        raise Refused("too_large")  # refused before a byte is downloaded
+    channel = ctx.address.channel if ctx.address else ""
+    fetch = ctx.services.fetchers.get(channel)
+    if fetch is None:
+        raise Refused("bad_type")
+    try:
+        data, provider_type = await fetch(ref)
+    except MediaTooLarge:
+        raise Refused("too_large") from None
+    return check_file(data, ref.content_type or provider_type, max_bytes=limit,
+                      strip_gps=strip_gps, local_tz=ZoneInfo(ctx.settings.business.timezone))
+
+
+async def _store(ctx: Context, event: MediaEvent, batch: JobBatch,
+                 checked: list[tuple[MediaRef, Checked]], staff: StaffSettings | None) -> None:
+    store, now = ctx.services.media, ctx.clock.now()
+    owner = ctx.person.id if ctx.person else None
+    in_batch = set((await ctx.session.scalars(
+        select(JobMedia.media_id).where(JobMedia.batch_id == batch.id))).all())
+    for ref, item in checked:
+        name = safe_filename(ref.filename) if ref.filename else ""
+        saved = await store.save(ctx.session, item.data, filename=name, person_id=owner,
+                                 now=now)
+        if saved.id in in_batch:
+            continue  # the same file twice in one batch: kept once
+        in_batch.add(saved.id)
+        thumb = None
+        if item.thumbnail:
+            thumb = (await store.save(ctx.session, item.thumbnail, person_id=owner,
+                                      now=now)).id
+        ctx.session.add(JobMedia(
+            job_id=None, batch_id=batch.id, media_id=saved.id, thumb_id=thumb,
+            person_id=owner, origin=batch.origin, staff_id=staff.id if staff else "",
+            kind=saved.kind, caption=event.caption.strip()[:1000],
+            captured_at=item.captured_at or event.received_at, created_at=now))
+    await ctx.session.flush()
+
+
+async def find_job(ctx: Context, event: MediaEvent, person: Person,
+                   staff: StaffSettings | None) -> tuple[Job | None, list[Job]]:
+    """The job the media belongs to, or the candidates to ask about."""
+    code = code_in(event.caption) or await _code_replied_to(ctx, event.reply_to)
+    if code:
+        job = await job_by_code(ctx.session, code)
+        if job is not None and may_file(job, person, staff):
+            if staff is None and job.customer_id is None:
+                job.customer_id = person.id  # the customer was given the code to use
+            return job, []
+        await ctx.reply(TextReply(kind="job_refused",
+                                  text=ctx.t("jobs.errors.unknown_code", code=code)))
+    jobs = await open_jobs_for(ctx.session, person, staff)
+    if len(jobs) == 1:
+        return jobs[0], []
+    if not jobs and staff is None:
+        title = event.caption.strip()[:80] or ctx.t("jobs.default_title")
+        job = await create_job(ctx.session, ctx.settings, title=title, now=ctx.clock.now(),
+                               customer_id=person.id, created_by="customer")
+        return job, []
+    return None, jobs[:8] or await all_open_jobs(ctx.session)
+
+
+async def _code_replied_to(ctx: Context, reply_to: str) -> str | None:
+    """The job code in the message the person answered, if werkbot sent it."""
+    if not reply_to:
+        return None
+    payload = await ctx.session.scalar(select(OutboxRow.payload).where(
+        OutboxRow.provider_id == reply_to).limit(1))
+    if payload is None:
+        return None
+    try:
+        reply = loads_reply(payload)
+    except (CodecError, ValueError):
+        return None
+    if isinstance(reply, TextReply | ChoicesReply):
+        return code_in(reply.text)
+    if isinstance(reply, MediaReply):
+        return code_in(reply.caption)
+    if isinstance(reply, TemplateReply):
+        return code_in(reply.fallback_text)
+    return None
+
+
+

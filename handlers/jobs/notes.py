@@ -1,0 +1,65 @@
+"""Texts filed to a job: `#A-1042` anywhere in a message (contract §5).
+
+The note is kept with the job (it appears in the photo report) and forwarded to the
+job's staff, or to the office when no fitter is assigned; a staff member's note goes to
+the job's other staff. Customers reach only their own jobs (or one without a customer,
+which they then become the customer of); an unknown code is said so and filed nowhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Context
+from bot.events import Event, TextEvent
+from bot.replies import TextReply
+from bot.router import Filter
+from handlers.jobs.batches import sender_label
+from handlers.jobs.models import CUSTOMER, STAFF, JobNote
+from handlers.jobs.repo import code_in, job_by_code, may_file, recipients
+from handlers.rights.forwarding import send_about
+from handlers.staff import staff_of
+
+
+def _filed_text(event: Event, ctx: Context) -> dict[str, Any] | None:
+    if not isinstance(event, TextEvent) or ctx.person is None or event.text.startswith("/"):
+        return None
+    code = code_in(event.text)
+    return {"note_code": code} if code else None
+
+
+filed_text = Filter(_filed_text, "jobs.filed_text")
+
+
+async def on_filed_text(event: Event, ctx: Context) -> None:
+    assert isinstance(event, TextEvent) and ctx.person is not None
+    person, staff = ctx.person, staff_of(ctx)
+    code: str = ctx.match["note_code"]
+    job = await job_by_code(ctx.session, code)
+    if job is None or not may_file(job, person, staff):
+        await ctx.reply(TextReply(kind="job_refused",
+                                  text=ctx.t("jobs.errors.unknown_code", code=code)))
+        return
+    if staff is None and job.customer_id is None:
+        job.customer_id = person.id
+    note = JobNote(job_id=job.id, person_id=person.id, origin=STAFF if staff else CUSTOMER,
+                   staff_id=staff.id if staff else "", text=event.text[:4000],
+                   created_at=ctx.clock.now())
+    ctx.session.add(note)
+    await ctx.session.flush()
+    targets = await recipients(ctx.session, ctx.settings, job, origin_customer=staff is None,
+                               sender_staff=staff.id if staff else "")
+    for staff_id in targets:
+        target, member = await ctx.people.by_staff_id(staff_id), ctx.settings.staff_by_id(
+            staff_id)
+        if target is None or member is None:
+            continue
+        who = sender_label(ctx, note, member.language)
+        text = ctx.texts.get("jobs.note.forward", member.language, code=job.code,
+                             title=job.title, sender=who, text=note.text)
+        if staff is None:
+            await send_about(ctx, person.id, TextReply(kind="forward", text=text),
+                             to_person=target.id)
+        else:
+            await ctx.send_to_person(target.id, TextReply(kind="job_note", text=text))
+    await ctx.reply(TextReply(kind="job_receipt", text=ctx.t("jobs.note.saved", code=job.code)))

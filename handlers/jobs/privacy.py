@@ -1,0 +1,60 @@
+"""The jobs feature's part in data-subject rights: what it exports and what it erases.
+
+Registered with the rights feature on import. The export lists a customer's jobs and
+what they filed. Erasure removes what the customer sent (their media rows are deleted by
+the rights feature; the filing rows, notes and batches here), unlinks them from their
+jobs and blanks the site address, which is where they live. Staff's own site photos stay
+with the job: they are the business's records of its work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import Services
+from bot.storage.models import MediaRow
+from handlers.jobs.models import Job, JobBatch, JobMedia, JobNote
+from handlers.rights.registry import erasers, exporters
+
+
+async def export_jobs(session: AsyncSession, person_id: int) -> Any:
+    jobs = (await session.scalars(select(Job).where(Job.customer_id == person_id)
+                                  .order_by(Job.id))).all()
+    media = (await session.scalars(select(JobMedia).where(JobMedia.person_id == person_id)
+                                   .order_by(JobMedia.id))).all()
+    notes = (await session.scalars(select(JobNote).where(JobNote.person_id == person_id)
+                                   .order_by(JobNote.id))).all()
+    codes = {j.id: j.code for j in jobs}
+    for job_id in {m.job_id for m in media} | {n.job_id for n in notes}:
+        if job_id is not None and job_id not in codes:
+            job = await session.get(Job, job_id)
+            codes[job_id] = job.code if job else ""
+    return {
+        "jobs": [{"code": j.code, "title": j.title, "site": j.site, "status": j.status,
+                  "created_at": j.created_at.isoformat()} for j in jobs],
+        "files": [{"job": codes.get(m.job_id or 0, ""), "kind": m.kind, "caption": m.caption,
+                   "captured_at": m.captured_at.isoformat(), "media_id": m.media_id}
+                  for m in media],
+        "notes": [{"job": codes.get(n.job_id, ""), "text": n.text,
+                   "at": n.created_at.isoformat()} for n in notes],
+    }
+
+
+async def erase_jobs(session: AsyncSession, services: Services, person_id: int) -> None:
+    del services
+    await session.execute(delete(JobMedia).where(JobMedia.person_id == person_id))
+    # rows whose file the rights feature already deleted (SQLite may not cascade)
+    await session.execute(delete(JobMedia).where(
+        ~JobMedia.media_id.in_(select(MediaRow.id))))
+    await session.execute(delete(JobNote).where(JobNote.person_id == person_id))
+    await session.execute(delete(JobBatch).where(JobBatch.person_id == person_id))
+    for job in (await session.scalars(select(Job).where(Job.customer_id == person_id))).all():
+        job.customer_id, job.site = None, ""
+    await session.flush()
+
+
+exporters.add("jobs", export_jobs)
+erasers.add("jobs", erase_jobs)

@@ -1,0 +1,122 @@
+"""Job lookups and changes inside the caller's transaction, and who receives what.
+
+Other handlers use `job_by_code`, `open_jobs_for` and `job_label` (e.g. the office inbox
+header naming a customer's open job). Codes are the prefix, a dash and four or more
+random digits: short to type on a phone, and not a count of the business's orders.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings, StaffSettings
+from bot.storage.models import Person
+from handlers.jobs.models import OPEN, Job, JobStaff
+
+CODE_IN_TEXT = re.compile(r"#([A-Za-z]{1,8}-\d{1,9})\b")
+CODE_ALONE = re.compile(r"^#?([A-Za-z]{1,8}-\d{1,9})$")
+
+
+def code_in(text: str) -> str | None:
+    """The first `#A-1042` in a text, upper-cased, or None."""
+    found = CODE_IN_TEXT.search(text or "")
+    return found.group(1).upper() if found else None
+
+
+def as_code(word: str) -> str | None:
+    """A code given as a command argument, with or without '#'."""
+    found = CODE_ALONE.match(word.strip())
+    return found.group(1).upper() if found else None
+
+
+async def new_code(session: AsyncSession, prefix: str) -> str:
+    digits = 4
+    for attempt in range(40):
+        if attempt and attempt % 10 == 0:
+            digits += 1  # crowded: widen rather than loop forever
+        number = 10 ** (digits - 1) + secrets.randbelow(9 * 10 ** (digits - 1))
+        code = f"{prefix.upper()}-{number}"
+        if await session.scalar(select(Job.id).where(Job.code == code)) is None:
+            return code
+    raise RuntimeError("no free job code found")
+
+
+async def create_job(session: AsyncSession, settings: Settings, *, title: str, now: datetime,
+                     customer_id: int | None = None, site: str = "", created_by: str = "",
+                     staff_ids: Sequence[str] = ()) -> Job:
+    job = Job(code=await new_code(session, settings.jobs.code_prefix), title=title[:200],
+              customer_id=customer_id, site=site[:300], status=OPEN, created_by=created_by,
+              created_at=now)
+    session.add(job)
+    await session.flush()
+    await assign(session, job, staff_ids, now)
+    return job
+
+
+async def assign(session: AsyncSession, job: Job, staff_ids: Sequence[str],
+                 now: datetime) -> list[str]:
+    """Add staff to a job; returns the ids that were new."""
+    have = set(await staff_of_job(session, job.id))
+    added = [s for s in dict.fromkeys(staff_ids) if s not in have]
+    session.add_all(JobStaff(job_id=job.id, staff_id=s, assigned_at=now) for s in added)
+    await session.flush()
+    return added
+
+
+async def job_by_code(session: AsyncSession, code: str) -> Job | None:
+    return await session.scalar(select(Job).where(Job.code == code.upper()))
+
+
+async def staff_of_job(session: AsyncSession, job_id: int) -> list[str]:
+    rows = await session.scalars(select(JobStaff.staff_id).where(JobStaff.job_id == job_id)
+                                 .order_by(JobStaff.id))
+    return list(rows.all())
+
+
+async def open_jobs_for(session: AsyncSession, person: Person,
+                        staff: StaffSettings | None = None) -> list[Job]:
+    """Open jobs a person belongs to: a customer's own, a fitter's assigned ones.
+
+    Office and admin staff belong to every open job.
+    """
+    query = select(Job).where(Job.status == OPEN).order_by(Job.created_at.desc(), Job.id.desc())
+    if staff is None:
+        query = query.where(Job.customer_id == person.id)
+    elif not {"office", "admin"} & set(staff.roles):
+        query = query.join(JobStaff, JobStaff.job_id == Job.id).where(
+            JobStaff.staff_id == staff.id)
+    return list((await session.scalars(query)).all())
+
+
+async def all_open_jobs(session: AsyncSession, limit: int = 8) -> list[Job]:
+    rows = await session.scalars(select(Job).where(Job.status == OPEN)
+                                 .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
+    return list(rows.all())
+
+
+def job_label(job: Job) -> str:
+    """'A-1042 Badsanierung': what people see on a button or in a header."""
+    return f"{job.code} {job.title}"[:60]
+
+
+def may_file(job: Job, person: Person, staff: StaffSettings | None) -> bool:
+    """Staff may file to any open job; a customer to their own or a job without customer."""
+    if job.status != OPEN:
+        return False
+    return staff is not None or job.customer_id in (None, person.id)
+
+
+async def recipients(session: AsyncSession, settings: Settings, job: Job, *,
+                     origin_customer: bool, sender_staff: str = "") -> list[str]:
+    """Staff ids a batch goes to: the job's staff; a customer's go to the office if none."""
+    assigned = [s for s in await staff_of_job(session, job.id) if s != sender_staff]
+    if assigned or not origin_customer:
+        return assigned
+    office = [s.id for s in settings.staff if "office" in s.roles]
+    return office or [s.id for s in settings.staff if "admin" in s.roles]

@@ -1,0 +1,33 @@
+"""The office inbox (human takeover): customers' messages reach the office, answers return.
+
+Two routers, because the two sides sit at different places in the root:
+
+- `replies_router` goes FIRST (before the staff commands): messages in the office's
+  Telegram forum group and staff replies to forwarded messages. The group's sender is
+  the group chat, which is no staff member and must never meet the consent gate.
+- `router` goes at position 7 (after consent gate, menu and jobs): consented customers'
+  messages, forwarded to the office.
+
+`erase_office_records` is for the rights feature's eraser registry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import Services
+from handlers.office.hooks import optional
+from handlers.office.inbox import router
+from handlers.office.replies import router as replies_router
+from handlers.office.store import erase_office_records, learn_topic
+
+__all__ = ["erase_office_records", "learn_topic", "replies_router", "router"]
+
+
+async def _erase(session: AsyncSession, services: Services, person_id: int) -> None:
+    await erase_office_records(session, person_id)
+
+
+_erasers = optional("handlers.rights.registry", "erasers")
+if _erasers is not None:
+    _erasers.add("office", _erase)

@@ -1,0 +1,149 @@
+"""Customer messages to the office: a header, the content, one topic per customer.
+
+With `office.telegram_group` set (and Telegram on), everything goes to that forum group,
+one topic per customer. A topic that does not exist yet is addressed by the marker
+thread `new:<conversation id>`: the Telegram adapter creates the topic the first time it
+sees a marker (named after the message's first line, the header) and sends every later
+message with the same marker into it; the receipt reports the topic id. Without a group,
+each office and admin staff member gets the message on their own channel, and answers
+by replying to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot.addresses import Address, mask
+from bot.context import Context
+from bot.events import Event, LocationEvent, MediaEvent, TextEvent
+from bot.replies import MediaReply, Reply, TextReply
+from bot.storage.models import Person
+from handlers.office.hooks import JOB_LOOKUP, optional, provided
+from handlers.office.models import TO_OFFICE, Conversation
+from handlers.office.store import add_forwards, outbox_mark, resolve_topic, rows_since
+
+log = logging.getLogger(__name__)
+FORWARD = "forward"  # the consent gate's kind for customer data going to staff
+NOTICE = "office_notice"
+NEW_TOPIC = "new:"
+OFFICE_ROLES = frozenset({"office", "admin"})
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the customer sent, as a text part and stored media."""
+
+    text: str
+    media_ids: tuple[int, ...] = ()
+    media_kinds: tuple[str, ...] = ()
+
+    def reply(self, prefix: str, *, kind: str = FORWARD, thread: str = "") -> Reply:
+        text = "\n\n".join(p for p in (prefix, self.text) if p)
+        if self.media_ids:
+            return MediaReply(kind=kind, media_ids=self.media_ids, caption=text,
+                              media_kinds=self.media_kinds, thread=thread)
+        return TextReply(kind=kind, text=text, thread=thread)
+
+
+def office_group(ctx: Context) -> Address | None:
+    """The office's forum group, if configured and Telegram is on."""
+    group = ctx.settings.office.telegram_group
+    if not group or ctx.capabilities("telegram") is None:
+        return None
+    return Address("telegram", str(group))
+
+
+async def content_of(event: Event, ctx: Context) -> Content:
+    """The event's text and media (downloaded into the media store)."""
+    if isinstance(event, TextEvent):
+        return Content(event.text)
+    if isinstance(event, LocationEvent):
+        label = " ".join(p for p in (event.label, event.address) if p)
+        return Content(ctx.t("office.location", lat=f"{event.latitude:.5f}",
+                             lon=f"{event.longitude:.5f}", label=label).strip())
+    if isinstance(event, MediaEvent):
+        ids: list[int] = []
+        kinds: list[str] = []
+        failed = 0
+        for ref in event.media:
+            try:
+                saved = await ctx.download(ref)
+            except Exception:  # too large, gone at the provider: say so, never drop silently
+                log.warning("media of an office message could not be fetched", exc_info=True)
+                failed += 1
+                continue
+            ids.append(saved.id)
+            kinds.append(ref.kind if ref.kind in ("voice", "audio", "video") else saved.kind)
+        note = ctx.t("office.media_failed", count=failed) if failed else ""
+        text = "\n".join(p for p in (event.caption, note) if p)
+        return Content(text, tuple(ids), tuple(kinds))
+    return Content("")
+
+
+async def header(ctx: Context, person: Person, channel: str) -> str:
+    who = person.display_name or (mask(ctx.address.id) if ctx.address else f"#{person.id}")
+    parts = [ctx.t("office.header", who=who, channel=ctx.t(f"office.channels.{channel}"),
+                   person=person.id)]
+    job = await job_of(ctx, person)
+    if job:
+        parts.append(ctx.t("office.header_job", job=job))
+    return " · ".join(parts)
+
+
+async def job_of(ctx: Context, person: Person) -> str:
+    lookup = provided(ctx.services, JOB_LOOKUP)
+    if lookup is not None:
+        return str(await lookup(ctx.session, person.id))
+    open_jobs = optional("handlers.jobs.repo", "open_jobs_for")
+    if open_jobs is None:
+        return ""
+    jobs = await open_jobs(ctx.session, person)
+    return str(jobs[0].code) if jobs else ""
+
+
+async def to_office(ctx: Context, conv: Conversation, content: Content, *,
+                    after_hours: bool) -> int:
+    """Forward to the office; returns how many recipients it was queued for."""
+    assert ctx.person is not None and ctx.address is not None
+    now = ctx.clock.now()
+    head = await header(ctx, ctx.person, ctx.address.channel)
+    mark = ctx.t("office.after_hours_mark") if after_hours else ""
+    group = office_group(ctx)
+    if group is not None:
+        topic = await resolve_topic(ctx.session, conv)
+        thread = topic or f"{NEW_TOPIC}{conv.id}"
+        before = await outbox_mark(ctx.session)
+        if not topic and conv.topic_outbox_id is None:
+            if not await ctx.send(group, TextReply(kind=FORWARD, text=head, thread=thread)):
+                return 0
+            opened = await rows_since(ctx, group, before)
+            conv.topic_outbox_id = opened[0] if opened else None
+        if not await ctx.send(group, content.reply(mark, thread=thread)):
+            return 0
+        add_forwards(ctx.session, conv, await rows_since(ctx, group, before),
+                     direction=TO_OFFICE, now=now, after_hours=after_hours)
+        return 1
+    prefix = "\n".join(p for p in (mark, head) if p)
+    sent = 0
+    for person_id in await office_staff(ctx):
+        before = await outbox_mark(ctx.session)
+        address = await ctx.send_to_person(person_id, content.reply(prefix))
+        if address is None:
+            continue
+        add_forwards(ctx.session, conv, await rows_since(ctx, address, before),
+                     direction=TO_OFFICE, now=now, after_hours=after_hours)
+        sent += 1
+    return sent
+
+
+async def office_staff(ctx: Context) -> list[int]:
+    """Person ids of the office and admin staff (synchronised from `[[staff]]`)."""
+    ids = [s.id for s in ctx.settings.staff if OFFICE_ROLES & set(s.roles)]
+    if not ids:
+        return []
+    rows = await ctx.session.scalars(
+        select(Person.id).where(Person.staff_id.in_(ids)).order_by(Person.id))
+    return list(rows.all())

@@ -1,0 +1,51 @@
+"""The customer side of the office inbox: consented customers' messages reach a human.
+
+Position 7 in the root (after the consent gate, menu and jobs): whatever a consented
+customer writes that no earlier feature took goes to the office. Inside opening hours
+the customer gets an acknowledgement once per conversation; outside them the away
+answer, and the message is forwarded at once marked "received outside opening hours"
+(nothing waits in werkbot: the office sees it first thing, and no queue can be lost).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import Context
+from bot.events import Event, LocationEvent, MediaEvent, TextEvent
+from bot.replies import TextReply
+from bot.router import Filter, Router
+from handlers.office.forward import content_of, to_office
+from handlers.office.hours import office_open, send_away
+from handlers.office.people import is_office_address
+from handlers.office.store import open_conversation
+from handlers.staff import staff_of
+
+log = logging.getLogger(__name__)
+ACK = "office_ack"
+
+router = Router("office")
+
+
+def _from_customer(event: Event, ctx: Context) -> bool:
+    if ctx.person is None or ctx.person.kind == "staff" or staff_of(ctx) is not None:
+        return False
+    return not is_office_address(ctx.settings, event.sender)
+
+
+from_customer = Filter(_from_customer, "from_customer")
+
+
+@router.on(TextEvent, MediaEvent, LocationEvent, filters=(from_customer,))
+async def to_the_office(event: Event, ctx: Context) -> None:
+    assert ctx.person is not None
+    conv, _ = await open_conversation(ctx.session, ctx.person.id, ctx.clock.now())
+    open_now = await office_open(ctx)
+    if not open_now:
+        await send_away(ctx)
+    elif not conv.acknowledged:
+        conv.acknowledged = True
+        await ctx.reply(TextReply(kind=ACK, text=ctx.t("office.ack")))
+    content = await content_of(event, ctx)
+    if not await to_office(ctx, conv, content, after_hours=not open_now):
+        log.warning("an office message reached nobody (conversation %s)", conv.id)

@@ -1,0 +1,47 @@
+"""Who is who around the office: the office's own chats, and who answered in them.
+
+In a Telegram group the event's sender is the group (the adapter's addressing rule);
+the staff member who wrote is the message's author, matched to `[[staff]] telegram`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.addresses import Address
+from bot.context import Context
+from bot.settings import Settings
+from handlers.staff import staff_of
+
+GROUP_ACTOR = "office-group"
+
+
+def is_office_address(settings: Settings, address: Address) -> bool:
+    """The office's forum group or office chat: never a customer."""
+    if address.channel != "telegram":
+        return False
+    chats = {settings.office.telegram_group, settings.telegram.office_chat} - {0}
+    return address.id in {str(chat) for chat in chats}
+
+
+def is_group(ctx: Context) -> bool:
+    group = ctx.settings.office.telegram_group
+    return bool(group) and ctx.event.sender == Address("telegram", str(group))
+
+
+def actor_id(ctx: Context) -> str:
+    """The staff id of whoever wrote, or `office-group` for an unknown group member."""
+    staff = staff_of(ctx)
+    if staff is not None:
+        return staff.id
+    author = _author(ctx.event.raw)
+    found = next((s for s in ctx.settings.staff if author and s.telegram == author), None)
+    return found.id if found else GROUP_ACTOR
+
+
+def _author(raw: dict[str, Any]) -> int:
+    # Until events carry an author field, the group member is in the update's "from".
+    message = raw.get("message")
+    user = message.get("from") if isinstance(message, dict) else None
+    ident = user.get("id") if isinstance(user, dict) else None
+    return ident if isinstance(ident, int) else 0

@@ -1,0 +1,114 @@
+"""The office side: answers in a customer's topic or replies to a forwarded message.
+
+Goes first in the root (before the staff commands), with a narrow filter: a message in
+the office's forum group, or a staff member's reply to a message werkbot forwarded.
+The answer reaches the customer through `send_to_person` (consent gate, channel choice,
+WhatsApp window); a refusal is told to the office. `/close` or `erledigt`/`done` ends
+the conversation. Every answer and close is audited (who, what, when; never content).
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.events import CommandEvent, Event, MediaEvent, TextEvent
+from bot.replies import TextReply
+from bot.router import Filter, Router
+from handlers.filters import spoken
+from handlers.office.forward import NOTICE, content_of
+from handlers.office.models import CLOSED, OPEN, TO_CUSTOMER, Conversation
+from handlers.office.people import actor_id, is_group
+from handlers.office.store import (
+    add_forwards,
+    by_reply,
+    by_topic,
+    learn_topic,
+    outbox_mark,
+    rows_since,
+)
+from handlers.staff import staff_of
+
+ANSWER = "office_reply"
+CLOSE_COMMANDS = frozenset({"close", "schliessen", "schließen"})
+
+router = Router("office_replies")
+
+
+async def _office_message(event: Event, ctx: Context) -> dict[str, object] | None:
+    if is_group(ctx):
+        if event.thread and event.reply_to:
+            await learn_topic(ctx.session, event.reply_to, event.thread)
+        conv = await by_topic(ctx.session, event.thread) or await by_reply(ctx.session,
+                                                                         event.reply_to)
+        return {"conversation": conv}  # the group is never a customer, even off-topic
+    if staff_of(ctx) is None or not event.reply_to:
+        return None
+    if isinstance(event, CommandEvent) and event.name not in CLOSE_COMMANDS:
+        return None
+    conv = await by_reply(ctx.session, event.reply_to)
+    return None if conv is None else {"conversation": conv}
+
+
+office_message = Filter(_office_message, "office_message")
+
+
+def _wants_close(event: Event, ctx: Context) -> bool:
+    if isinstance(event, CommandEvent):
+        return event.name in CLOSE_COMMANDS
+    return spoken(event) in ctx.texts.words("words.close")
+
+
+async def _tell_office(ctx: Context, key: str, **values: object) -> None:
+    await ctx.reply(TextReply(kind=NOTICE, text=ctx.t(key, **values), thread=ctx.event.thread))
+
+
+@router.on(TextEvent, MediaEvent, CommandEvent, filters=(office_message,))
+async def office_answers(event: Event, ctx: Context) -> None:
+    conv: Conversation | None = ctx.match["conversation"]
+    if conv is None:
+        if isinstance(event, CommandEvent) or event.thread:
+            await _tell_office(ctx, "office.no_conversation")
+        return
+    if _wants_close(event, ctx):
+        await close_conversation(ctx, conv)
+        return
+    if isinstance(event, CommandEvent):
+        await _tell_office(ctx, "office.group_commands")
+        return
+    await answer_customer(event, ctx, conv)
+
+
+async def close_conversation(ctx: Context, conv: Conversation) -> None:
+    actor = actor_id(ctx)
+    if conv.status == CLOSED:
+        await _tell_office(ctx, "office.already_closed", person=conv.person_id)
+        return
+    conv.status, conv.closed_at, conv.closed_by = CLOSED, ctx.clock.now(), actor
+    await ctx.audit.record(f"staff:{actor}", "office_close", ctx.clock.now(),
+                           subject=f"person:{conv.person_id}")
+    await _tell_office(ctx, "office.closed", person=conv.person_id)
+
+
+async def answer_customer(event: Event, ctx: Context, conv: Conversation) -> None:
+    now, actor = ctx.clock.now(), actor_id(ctx)
+    customer = await ctx.people.get(conv.person_id)
+    if customer is None or customer.erased_at is not None:
+        await _tell_office(ctx, "office.customer_gone", person=conv.person_id)
+        return
+    content = await content_of(event, ctx)
+    if not content.text and not content.media_ids:
+        return
+    before = await outbox_mark(ctx.session)
+    address = await ctx.send_to_person(conv.person_id, content.reply("", kind=ANSWER))
+    if address is None:
+        await ctx.audit.record(f"staff:{actor}", "office_reply_refused", now,
+                               subject=f"person:{conv.person_id}")
+        await _tell_office(ctx, "office.refused", person=conv.person_id)
+        return
+    add_forwards(ctx.session, conv, await rows_since(ctx, address, before),
+                 direction=TO_CUSTOMER, now=now, staff_id=actor)
+    if conv.first_response_at is None:
+        conv.first_response_at, conv.first_responder = now, actor
+    if conv.status == CLOSED:
+        conv.status, conv.closed_at, conv.closed_by = OPEN, None, ""
+    await ctx.audit.record(f"staff:{actor}", "office_reply", now,
+                           subject=f"person:{conv.person_id}", detail=address.channel)

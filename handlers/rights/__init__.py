@@ -1,0 +1,57 @@
+"""Data-subject rights and web signatures: export, erasure, consent pages, privacy report.
+
+Exports `router` (root position 3, after the consent words and before the consent gate:
+people without consent can still use their rights), `routes` (the pages) and `setup`.
+The public API other features use is re-exported here.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.router import Router
+from bot.services import Services
+from handlers.rights import chat, notify
+from handlers.rights.chat import erasure_pending
+from handlers.rights.checkpoint import wait_for_checkpoints
+from handlers.rights.erasure import Erasure, NotErasable, erase_person
+from handlers.rights.export import export_link, export_page
+from handlers.rights.flyer import deep_links, flyer_link, qr_page, qr_png
+from handlers.rights.forwarding import send_about
+from handlers.rights.pages import page_handlers
+from handlers.rights.privacy_report import register_cli, write_privacy_report
+from handlers.rights.registry import (
+    PROVIDER_ERASERS,
+    ProviderBusy,
+    ProviderEraser,
+    ProviderErasers,
+    erasers,
+    exporters,
+    provider_erasers,
+    signing_hooks,
+)
+from handlers.rights.signing import create_consent_link, create_signing_request
+
+__all__ = [
+    "PROVIDER_ERASERS", "Erasure", "NotErasable", "ProviderBusy", "ProviderEraser",
+    "ProviderErasers", "create_consent_link", "create_signing_request", "deep_links",
+    "erase_person", "erasers", "erasure_pending", "export_link", "exporters", "flyer_link",
+    "provider_erasers", "qr_png", "register_cli", "router", "routes", "send_about", "setup",
+    "signing_hooks", "wait_for_checkpoints", "write_privacy_report",
+]
+
+router = Router("rights-root")
+router.include_router(chat.router)
+router.include_router(notify.router)
+
+routes: list[web.RouteDef] = [
+    web.get("/consent/qr/{token}", qr_page),
+    *page_handlers("consent"),
+    *page_handlers("sign"),
+    web.get("/export/{token}", export_page),
+]
+
+
+async def setup(services: Services) -> None:
+    """Make sure the provider-eraser registry exists (adapters' wiring fills it)."""
+    provider_erasers(services)

@@ -1,0 +1,55 @@
+"""The record of processing (Art. 30) from the configuration, as Markdown and PDF."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from bot.testing import Harness, make_settings
+from handlers.rights import deep_links, flyer_link, qr_png, write_privacy_report
+from tests.rights.helpers import path_of
+
+
+def test_report_names_providers_transfers_and_retention(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, twilio={"account_sid": "AC" + "0" * 32, "auth_token": "x" * 32,
+                          "whatsapp_from": "whatsapp:+498912345", "sms_from": "+498912345"},
+        telegram={"token": "123:ABC", "webhook_secret": "s" * 20},
+        retention={"messages": "90d", "held": "72h"})
+    md_path, pdf_path = write_privacy_report(settings, tmp_path / "out")
+    markdown = md_path.read_text(encoding="utf-8")
+    for expected in ("Art. 30", "Twilio", "Meta Platforms", "Telegram", "USA",
+                     "Nachrichten: 90 Tage", "72 Stunden", "Sanitär Maier GmbH"):
+        assert expected in markdown, expected
+    text = "".join(p.extract_text() for p in PdfReader(pdf_path).pages)
+    assert "Twilio" in text and "90 Tage" in text
+
+
+def test_report_without_channels_names_no_providers(tmp_path: Path) -> None:
+    md_path, _ = write_privacy_report(make_settings(tmp_path), tmp_path)
+    markdown = md_path.read_text(encoding="utf-8")
+    assert "Twilio" not in markdown.split("## Übermittlungen")[0].split("## Empfänger")[1]
+    assert "Meta Platforms" not in markdown
+
+
+async def test_flyer_links_and_qr_page_for_staff_tokens_only(tmp_path: Path) -> None:
+    from tests.rights.conftest import rights_bundle
+
+    settings = make_settings(
+        tmp_path, twilio={"account_sid": "AC" + "0" * 32, "auth_token": "x" * 32,
+                          "whatsapp_from": "whatsapp:+49 89 12345"},
+        telegram={"token": "123:ABC", "bot_username": "maier_bot", "webhook_secret": "s" * 20})
+    links = deep_links(settings)
+    assert links["whatsapp"] == "https://wa.me/498912345"
+    assert links["telegram"].startswith("https://t.me/maier_bot?start=")
+    assert qr_png(links["whatsapp"]).startswith(b"\x89PNG")
+    async with Harness(settings, rights_bundle()) as h:
+        assert h.client is not None
+        good = await h.client.get(path_of(flyer_link(h.services, "whatsapp")))
+        assert good.status == 200 and good.headers["Content-Type"] == "image/png"
+        export_token = h.services.signer.sign("export", {"p": 1}, timedelta(hours=1),
+                                              h.clock.now())
+        refused = await h.client.get(f"/consent/qr/{export_token}")
+        assert refused.status == 404
