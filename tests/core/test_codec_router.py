@@ -1,0 +1,327 @@
+"""The codec (events and replies to JSON and back), the router tree and `degrade`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.addresses import Address
+from bot.capabilities import Capabilities, MediaLinker, degrade, split_text
+from bot.codec import CodecError, dumps_event, dumps_reply, loads_event, loads_reply
+from bot.context import Context
+from bot.events import (
+    EVENT_TYPES,
+    ChoiceEvent,
+    CommandEvent,
+    ContactEvent,
+    DeliveryStatus,
+    Event,
+    LocationEvent,
+    MediaEvent,
+    MediaRef,
+    TextEvent,
+    TimerEvent,
+    UnknownEvent,
+    Unreachable,
+)
+from bot.replies import (
+    REPLY_TYPES,
+    Choice,
+    ChoicesReply,
+    MediaReply,
+    Reply,
+    TemplateReply,
+    TextReply,
+)
+from bot.router import Filter, Match, Router
+
+AT = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=UTC)
+WA = Address("whatsapp", "+491701234567")
+TG = Address("telegram", "-100123")
+COMMON: dict[str, Any] = {"sender": WA, "received_at": AT, "sender_name": "Änne",
+                          "reply_to": "SMprev", "thread": "t1", "raw": {"Body": "x", "n": [1]}}
+
+EVENTS: list[Event] = [
+    TextEvent(id="e1", text="Grüß Gott 🚿\nzweite Zeile", **COMMON),
+    MediaEvent(id="e2", caption="Bild", group="g1", **COMMON, media=(
+        MediaRef(kind="image", content_type="image/jpeg", ref="https://x/y", filename="a.jpg",
+                 size=12),
+        MediaRef(kind="voice", content_type="audio/ogg", stored_id=7),
+    )),
+    LocationEvent(id="e3", latitude=48.137154, longitude=11.576124, label="Praxis",
+                  address="Marienplatz 1", **COMMON),
+    ContactEvent(id="e4", phone="+491709999999", name="Karl", own=True, **COMMON),
+    ChoiceEvent(id="e5", value="notfall", label="Notfall", **COMMON),
+    CommandEvent(id="e6", name="job", args=("new", "Bad", "@karl"), text="/job new Bad @karl",
+                 **COMMON),
+    DeliveryStatus(id="e7", provider_message_id="SM1", status="failed", error_code="63016",
+                   **COMMON),
+    Unreachable(id="e8", reason="blocked", **COMMON),
+    UnknownEvent(id="e9", type="poll", **COMMON),  # a field named `type`: not the codec's tag
+    TimerEvent(id="timer:x", name="escalate", payload={"incident": 4, "step": "chef"},
+               **{**COMMON, "sender": Address("timer", "escalate")}),
+]
+REPLIES: list[Reply] = [
+    TextReply(text="Hallo\n\nWelt", kind="menu", reply_to="SM1", thread="42"),
+    ChoicesReply(text="Bitte wählen", choices=(Choice("Ja", "ja"), Choice("Nein", "nein")),
+                 share_contact=True, kind="consent_request"),
+    MediaReply(media_ids=(3, 4), caption="Fotos", media_kinds=("image", "document")),
+    TemplateReply(template="alert", variables={"1": "Müller", "2": "A-1042"},
+                  fallback_text="Alarm", kind="alert"),
+]
+
+
+def test_every_event_type_is_covered() -> None:
+    assert {type(e).__name__ for e in EVENTS} == set(EVENT_TYPES)
+
+
+def test_every_reply_type_is_covered() -> None:
+    assert {type(r).__name__ for r in REPLIES} == set(REPLY_TYPES)
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
+def test_events_round_trip(event: Event) -> None:
+    back = loads_event(dumps_event(event))
+    assert type(back) is type(event)
+    assert back == event
+    assert back.raw == event.raw  # compare=False on raw: check it explicitly
+    assert back.received_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("reply", REPLIES, ids=lambda r: type(r).__name__)
+def test_replies_round_trip(reply: Reply) -> None:
+    back = loads_reply(dumps_reply(reply))
+    assert type(back) is type(reply) and back == reply
+
+
+def test_stored_data_names_only_known_types() -> None:
+    with pytest.raises(CodecError):
+        loads_event('{"type": "os.system", "id": "x"}')
+    with pytest.raises(CodecError):
+        loads_reply('{"text": "no type"}')
+    with pytest.raises(CodecError):
+        loads_reply(dumps_event(EVENTS[0]))  # an event is not a reply
+
+
+# ---------------------------------------------------------------- router
+
+
+def _text(body: str, sender: Address = WA) -> TextEvent:
+    return TextEvent(id=body, sender=sender, received_at=AT, text=body)
+
+
+CTX: Any = object()  # filters below never look at the context
+
+
+def starts(prefix: str) -> Filter:
+    return Filter(lambda e, _c: isinstance(e, TextEvent) and e.text.startswith(prefix),
+                  f"starts({prefix})")
+
+
+def on_channel(channel: str) -> Filter:
+    async def check(event: Event, _ctx: Context) -> bool:  # async filters work too
+        return event.sender.channel == channel
+
+    return Filter(check, channel)
+
+
+def extract(key: str) -> Filter:
+    return Filter(lambda e, _c: {key: e.text.split()[-1]} if isinstance(e, TextEvent) else None)
+
+
+async def _resolve(root: Router, event: Event) -> Match | None:
+    return await root.resolve(event, CTX)
+
+
+async def _name(root: Router, event: Event) -> str | None:
+    match = await _resolve(root, event)
+    return None if match is None else match.handler.__name__
+
+
+def _handler(name: str) -> Any:
+    async def handler(event: Event, ctx: Context) -> None:
+        return None
+
+    handler.__name__ = name
+    return handler
+
+
+async def test_filters_compose_with_and_or_not() -> None:
+    root = Router("root")
+    root.on(TextEvent, filters=(starts("a") & on_channel("whatsapp"),))(_handler("a_wa"))
+    root.on(TextEvent, filters=(starts("b") | starts("c"),))(_handler("b_or_c"))
+    root.on(TextEvent, filters=(~starts("z"),))(_handler("not_z"))
+    assert await _name(root, _text("apfel")) == "a_wa"
+    assert await _name(root, _text("apfel", TG)) == "not_z"  # & needs both
+    assert await _name(root, _text("birne")) == "b_or_c"
+    assert await _name(root, _text("cola")) == "b_or_c"
+    assert await _name(root, _text("dattel")) == "not_z"
+    assert await _name(root, _text("zitrone")) is None
+    nested = ~(starts("a") | starts("b")) & on_channel("telegram")
+    assert await nested.check(_text("x", TG), CTX) == {}
+    assert await nested.check(_text("a", TG), CTX) is None
+    assert await nested.check(_text("x"), CTX) is None
+
+
+async def test_extracted_values_are_merged_into_the_match() -> None:
+    root = Router("root")
+    root.on(TextEvent, filters=(starts("job") & extract("code"), extract("last")))(
+        _handler("job"))
+    match = await _resolve(root, _text("job A-1042"))
+    assert match is not None
+    assert match.values == {"code": "A-1042", "last": "A-1042"}
+    negated = ~extract("code")  # a negated match extracts nothing
+    assert await negated.check(ChoiceEvent(id="c", sender=WA, received_at=AT, value="v"),
+                               CTX) == {}
+
+
+async def test_first_match_wins_depth_first_in_registration_order() -> None:
+    root, first, second, inner = Router("root"), Router("first"), Router("second"), Router("in")
+    root.include_router(first)
+    root.include_router(second)
+    first.include_router(inner)
+    inner.on(TextEvent, filters=(starts("x"),))(_handler("inner_x"))
+    first.on(TextEvent, filters=(starts("xy"),))(_handler("first_xy"))
+    second.on(TextEvent)(_handler("second_any"))
+    root.on(ChoiceEvent)(_handler("root_choice"))
+    assert await _name(root, _text("xy")) == "first_xy"  # a node's own handlers first
+    assert await _name(root, _text("xz")) == "inner_x"  # then its children
+    assert await _name(root, _text("q")) == "second_any"
+    choice = ChoiceEvent(id="c", sender=WA, received_at=AT, value="v")
+    assert await _name(root, choice) == "root_choice"
+    assert (await _resolve(root, _text("q")) or Match(_handler(""), {}, (), "")).router == \
+        "second"
+
+
+def test_a_router_cannot_contain_itself() -> None:
+    a, b = Router("a"), Router("b")
+    a.include_router(b)
+    with pytest.raises(ValueError, match="contain itself"):
+        b.include_router(a)
+    with pytest.raises(ValueError, match="contain itself"):
+        a.include_router(a)
+
+
+async def test_inner_middlewares_wrap_the_matched_handler_outer_first() -> None:
+    calls: list[str] = []
+
+    def mw(name: str) -> Any:
+        async def middleware(nxt: Any, event: Event, ctx: Context) -> None:
+            calls.append(f"{name}>")
+            await nxt(event, ctx)
+            calls.append(f"<{name}")
+
+        return middleware
+
+    root, child, other = Router("root"), Router("child"), Router("other")
+    root.inner_middleware(mw("root"))
+    root.include_router(other)
+    root.include_router(child)
+    child.inner_middleware(mw("child1"))
+    child.inner_middleware(mw("child2"))
+    other.inner_middleware(mw("other"))  # not on the matched path: never runs
+
+    @child.on(TextEvent)
+    async def handle(event: Event, ctx: Context) -> None:
+        calls.append("handler")
+
+    match = await root.resolve(_text("x"), CTX, (mw("outer"),))
+    assert match is not None
+    from bot.dispatcher import _call_chain
+
+    await _call_chain(match, _text("x"), CTX)
+    assert calls == ["outer>", "root>", "child1>", "child2>", "handler",
+                     "<child2", "<child1", "<root", "<outer"]
+
+
+# ---------------------------------------------------------------- degrade
+
+SMS = Capabilities(max_text=160)
+BUTTONS = Capabilities(buttons=True, max_buttons=3, max_text=4096,
+                       media_kinds=frozenset({"image"}), media_group=True)
+NO_MEDIA = Capabilities(max_text=4096)
+TEMPLATES = Capabilities(buttons=True, max_buttons=3, templates=True)
+
+
+class Links(MediaLinker):
+    def link(self, media_id: int) -> str:
+        return f"https://bot.example.de/media/tok{media_id}"
+
+
+def _texts(replies: list[Reply]) -> list[str]:
+    out = []
+    for r in replies:
+        assert isinstance(r, TextReply), r
+        out.append(r.text)
+    return out
+
+
+def test_choices_become_numbered_text_on_sms() -> None:
+    reply = ChoicesReply(text="Wie können wir helfen?", kind="menu",
+                         choices=(Choice("Notfall", "notfall"), Choice("Hilfe", "hilfe")))
+    (only,) = degrade(reply, SMS)
+    assert isinstance(only, TextReply) and only.kind == "menu"
+    assert only.text == "Wie können wir helfen?\n\n1) Notfall\n2) Hilfe"
+
+
+def test_choices_stay_buttons_where_the_channel_has_enough() -> None:
+    reply = ChoicesReply(text="?", choices=(Choice("a", "a"), Choice("b", "b")),
+                         share_contact=True)
+    assert degrade(reply, Capabilities(buttons=True, max_buttons=3, share_contact=True)) == [
+        reply]
+    (kept,) = degrade(reply, BUTTONS)  # no contact button there: the request is dropped
+    assert isinstance(kept, ChoicesReply) and kept.share_contact is False
+    four = ChoicesReply(text="?", choices=tuple(Choice(str(n), str(n)) for n in range(4)))
+    (numbered,) = degrade(four, BUTTONS)  # more choices than buttons: numbered text
+    assert isinstance(numbered, TextReply) and "4) 3" in numbered.text
+
+
+def test_long_text_is_split_at_paragraphs_then_words_within_the_limit() -> None:
+    paragraph = "Satz eins ist hier. " * 5
+    body = "\n\n".join([paragraph.strip()] * 4)
+    parts = _texts(degrade(TextReply(text=body, kind="k", thread="9"), SMS))
+    assert all(len(p) <= SMS.max_text for p in parts)
+    assert all(p == paragraph.strip() for p in parts)  # cut at the paragraph breaks
+    words = " ".join(f"wort{n}" for n in range(100))
+    parts = _texts(degrade(TextReply(text=words), SMS))
+    assert len(parts) > 1 and all(len(p) <= 160 for p in parts)
+    assert " ".join(parts).split() == words.split()  # no word cut in half, none lost
+    assert all(isinstance(r, TextReply) and r.thread == "9"
+               for r in degrade(TextReply(text=body, thread="9"), SMS))
+
+
+def test_a_text_without_spaces_is_cut_hard_at_the_limit() -> None:
+    parts = _texts(split_text("x" * 400, SMS, TextReply(text="")))
+    assert [len(p) for p in parts] == [160, 160, 80]
+
+
+def test_media_becomes_links_where_the_channel_cannot_carry_it() -> None:
+    reply = MediaReply(media_ids=(1, 2), caption="Ihre Fotos", media_kinds=("image", "image"))
+    (text_only,) = _texts(degrade(reply, NO_MEDIA, Links()))
+    assert text_only.splitlines() == ["Ihre Fotos", "https://bot.example.de/media/tok1",
+                                      "https://bot.example.de/media/tok2"]
+    mixed = MediaReply(media_ids=(1, 2), caption="Unterlagen", media_kinds=("image",
+                                                                            "document"))
+    album, links = degrade(mixed, BUTTONS, Links())
+    assert isinstance(album, MediaReply) and album.media_ids == (1,)
+    assert album.caption == "Unterlagen"
+    assert isinstance(links, TextReply) and links.text == "https://bot.example.de/media/tok2"
+
+
+def test_media_is_sent_one_by_one_without_albums() -> None:
+    single = Capabilities(media_kinds=frozenset({"image"}))
+    reply = MediaReply(media_ids=(1, 2, 3), caption="c")
+    parts = degrade(reply, single, Links())
+    assert [r.media_ids for r in parts if isinstance(r, MediaReply)] == [(1,), (2,), (3,)]
+    assert [r.caption for r in parts if isinstance(r, MediaReply)] == ["c", "", ""]
+
+
+def test_a_template_falls_back_to_its_text_where_templates_do_not_exist() -> None:
+    reply = TemplateReply(template="alert", variables={"1": "x"}, fallback_text="Notfall!",
+                          kind="alert")
+    assert degrade(reply, TEMPLATES) == [reply]
+    (fallback,) = degrade(reply, SMS)
+    assert isinstance(fallback, TextReply)
+    assert (fallback.text, fallback.kind) == ("Notfall!", "alert")
