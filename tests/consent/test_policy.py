@@ -45,7 +45,7 @@ async def test_exempt_kinds_reach_a_customer_without_consent(h: Harness) -> None
         ctx = system_context(h, session)
         for kind in kinds.EXEMPT_KINDS:
             assert await policy.allows(ctx, CUSTOMER, reply(kind)), kind
-        for kind in ("reply", "menu", kinds.JOB_PHOTOS, kinds.EMERGENCY_UPDATE):
+        for kind in ("reply", kinds.FORWARD, kinds.JOB_PHOTOS, kinds.ALERT_DETAILS):
             assert not await policy.allows(ctx, CUSTOMER, reply(kind)), kind
         assert await policy.allows(ctx, OFFICE, reply("reply"))  # staff always
         assert await policy.allows(ctx, Address("sms", "+491700000099"),

@@ -23,10 +23,18 @@ from bot.settings import Settings
 from bot.storage.models import InboxRow, OutboxRow
 from bot.testing import Harness, RecordingAdapter, make_settings, text
 from handlers import build_bundle
+from tests.conftest import menu_bundle
 
 CUSTOMER = Address("whatsapp", "+491701234567")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 LIMIT = 1_048_576
+
+
+@pytest.fixture
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    """The server with the menu handlers only: these tests are about the core's endpoints."""
+    async with Harness(settings, menu_bundle()) as h:
+        yield h
 
 
 # ---------------------------------------------------------------- health and metrics
@@ -164,10 +172,16 @@ async def test_a_webhook_body_over_1_mb_gets_413_and_nothing_is_stored(
     resp = await h.client.post("/webhooks/test", data=b"x" * LIMIT)
     assert resp.status == 200 and adapter.bodies == [LIMIT]
     async with h.services.db.session() as session:
-        assert await session.scalar(select(func.count()).select_from(InboxRow)) == 1
+        assert await session.scalar(select(func.count()).select_from(InboxRow)
+                                   .where(InboxRow.kind != "TimerEvent")) == 1
 
 
 # ---------------------------------------------------------------- the sandbox's input
+
+
+def _menu_plugins(settings: Settings) -> Plugins:
+    """The configured channels (the sandbox) with the menu handlers only."""
+    return Plugins(adapters=load_plugins(settings).adapters, bundle=menu_bundle())
 
 
 def _sandbox_settings(tmp_path: Path) -> Settings:
@@ -177,14 +191,15 @@ def _sandbox_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     settings = _sandbox_settings(tmp_path)
-    app = create_app(settings, plugins=load_plugins(settings), run_workers=False)
+    app = create_app(settings, plugins=_menu_plugins(settings), run_workers=False)
     async with TestClient(TestServer(app)) as client:
         yield client
 
 
 async def _stored(client: TestClient[web.Request, web.Application]) -> int:
     async with client.app[SERVICES].db.session() as session:
-        return int(await session.scalar(select(func.count()).select_from(InboxRow)) or 0)
+        return int(await session.scalar(select(func.count()).select_from(InboxRow)
+                                   .where(InboxRow.kind != "TimerEvent")) or 0)
 
 
 GOOD = {"channel": "whatsapp", "from": "+491701234567", "text": "hilfe"}
@@ -245,7 +260,7 @@ async def test_a_good_sandbox_message_is_stored_before_the_answer(
 async def test_acknowledged_events_are_handled_after_a_restart(tmp_path: Path) -> None:
     settings = _sandbox_settings(tmp_path)
     clock = FrozenClock(datetime.fromisoformat("2026-12-02T10:00:00+01:00"))
-    first = create_app(settings, plugins=load_plugins(settings), clock=clock, run_workers=False)
+    first = create_app(settings, plugins=_menu_plugins(settings), clock=clock, run_workers=False)
     async with TestClient(TestServer(first)) as client:
         for n in range(5):
             resp = await client.post("/sandbox/api/messages",
@@ -253,7 +268,7 @@ async def test_acknowledged_events_are_handled_after_a_restart(tmp_path: Path) -
                                             "id": f"sb-{n}"})
             assert resp.status == 200
     # The first server shut down without handling anything; a new one takes over.
-    plugins = load_plugins(settings)
+    plugins = _menu_plugins(settings)
     second = create_app(settings, plugins=plugins, clock=clock, run_workers=False)
     async with TestClient(TestServer(second)) as client:
         assert await second[DISPATCHER].drain() == 5
@@ -269,7 +284,7 @@ async def test_acknowledged_events_are_handled_after_a_restart(tmp_path: Path) -
 
 async def test_shutdown_with_running_workers_loses_nothing(tmp_path: Path) -> None:
     settings = _sandbox_settings(tmp_path)
-    app = create_app(settings, plugins=load_plugins(settings), run_workers=True)
+    app = create_app(settings, plugins=_menu_plugins(settings), run_workers=True)
     async with TestClient(TestServer(app)) as client:
         for n in range(30):
             resp = await client.post("/sandbox/api/messages",
@@ -292,5 +307,5 @@ async def test_shutdown_with_running_workers_loses_nothing(tmp_path: Path) -> No
 
 
 def _plugins(settings: Settings) -> tuple[list[Any], Any]:
-    loaded = load_plugins(settings)
+    loaded = _menu_plugins(settings)
     return loaded.adapters, loaded.bundle

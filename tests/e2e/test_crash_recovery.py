@@ -75,12 +75,14 @@ def test_acknowledged_event_is_handled_exactly_once_after_sigkill(tmp_path: Path
         # Give a wrongly repeated handling every chance to show up before asserting.
         get_json(base + "/sandbox/api/transcript?after=1000000&wait=1")
         assert query(db, "SELECT status FROM inbox WHERE dedup_key = 'crash-1'") == [("done",)]
-        (row,) = outbox_for(db, f"whatsapp:{CUSTOMER}")
-        assert row[0] == "sent" and row[2] == 1
-        assert "Sanitär Maier GmbH" in json.loads(row[1])["text"]
+        # A first contact gets the consent request, then the menu: each exactly once.
+        consent, menu = outbox_for(db, f"whatsapp:{CUSTOMER}")
+        assert [consent[0], consent[2], menu[0], menu[2]] == ["sent", 1, "sent", 1]
+        assert "Einwilligung" in json.loads(consent[1])["text"]
+        assert "Willkommen bei Sanitär Maier GmbH" in json.loads(menu[1])["text"]
         transcript = get_json(base + "/sandbox/api/transcript?after=0")["messages"]
         out = [m for m in transcript if m["direction"] == "out" and m["address"] == CUSTOMER]
-        assert len(out) == 1, transcript
+        assert len(out) == 2, transcript
         assert bot.stop() == 0, bot.output()  # SIGTERM: a clean, draining shutdown
 
 
