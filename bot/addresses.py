@@ -9,6 +9,7 @@ chat id) are kept as they come.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -57,6 +58,7 @@ def looks_like_phone(text: str) -> bool:
     return digits >= 6 and all(c.isdigit() or c in "+ -/()" for c in text)
 
 
+@lru_cache(maxsize=4096)  # parsing is costly and the same numbers write again and again
 def normalize_phone(text: str, region: str = "DE") -> str:
     """Return the E.164 form of a phone number, or raise AddressError."""
     candidate = text.strip()

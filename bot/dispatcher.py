@@ -89,12 +89,16 @@ class Dispatcher:
         queued_sends = False
         async with services.db.session() as session:
             rows = list((await session.scalars(self._claim_query(now, limit))).all())
+            handled = 0
             for row in rows:
                 with correlation(f"in-{row.id}"):
                     queued_sends |= await self._handle_row(session, row, now)
+                handled += 1
+                if services.db.urgent_waiting():
+                    break  # webhooks wait to be stored: commit what is done, let them in
         if queued_sends:
             services.wake_outbox()
-        return len(rows)
+        return handled
 
     async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime) -> bool:
         """Handle one claimed row inside the batch; True if it queued outbound messages."""

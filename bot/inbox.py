@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Executable, insert, select
+from sqlalchemy import Executable
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -69,6 +69,7 @@ class InboxWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            await asyncio.sleep(0)  # let requests that are already parsed join this commit
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
@@ -93,15 +94,11 @@ class InboxWriter:
                 if event.id not in seen:
                     seen.add(event.id)
                     rows.append(inbox_values(event, now))
-        keys = [row["dedup_key"] for row in rows]
-        async with self._db.connect() as conn:
-            known = set(
-                (await conn.execute(select(InboxRow.dedup_key)
-                                    .where(InboxRow.dedup_key.in_(keys)))).scalars()
-            )
-            fresh = [row for row in rows if row["dedup_key"] not in known]
-            if fresh:
-                await conn.execute(self._insert_ignoring_duplicates(), fresh)
+        async with self._db.connect(urgent=True) as conn:
+            # One statement: insert what is new, skip known keys, return what was inserted.
+            result = await conn.execute(self._insert_ignoring_duplicates(), rows)
+            inserted = set(result.scalars())
+        known = {row["dedup_key"] for row in rows} - inserted
         counted: set[str] = set()
         counts = []
         for item in batch:
@@ -118,9 +115,6 @@ class InboxWriter:
         return counts
 
     def _insert_ignoring_duplicates(self) -> Executable:
-        # Another process may insert the same key between our check and our insert.
-        if self._db.is_sqlite:
-            return sqlite_insert(InboxRow).on_conflict_do_nothing(index_elements=["dedup_key"])
-        if self._db.engine.dialect.name == "postgresql":
-            return pg_insert(InboxRow).on_conflict_do_nothing(index_elements=["dedup_key"])
-        return insert(InboxRow)  # pragma: no cover - only SQLite and PostgreSQL are supported
+        dialect = sqlite_insert if self._db.is_sqlite else pg_insert
+        return (dialect(InboxRow).on_conflict_do_nothing(index_elements=["dedup_key"])
+                .returning(InboxRow.dedup_key))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,7 +46,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock = WriterLock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -54,18 +55,29 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A core connection inside one transaction (the hot paths use this)."""
-        async with self._writer(), self.engine.begin() as conn:
+    async def connect(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A core connection inside one transaction (the hot paths use this).
+
+        `urgent` work (storing webhooks someone is waiting on) goes before queued
+        background work for SQLite's single writer.
+        """
+        async with self._writer(urgent), self.engine.begin() as conn:
             yield conn
 
+    def urgent_waiting(self) -> bool:
+        """Is urgent work waiting for the writer? Long background work should yield."""
+        return self._write_lock is not None and self._write_lock.urgent > 0
+
     @asynccontextmanager
-    async def _writer(self) -> AsyncIterator[None]:
+    async def _writer(self, urgent: bool = False) -> AsyncIterator[None]:
         if self._write_lock is None:
             yield
             return
-        async with self._write_lock:
+        await self._write_lock.acquire(urgent)
+        try:
             yield
+        finally:
+            self._write_lock.release()
 
     async def ping(self) -> bool:
         try:
@@ -89,6 +101,59 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class WriterLock:
+    """SQLite's one writer per process, with urgent holders first.
+
+    Urgent waiters (the inbox storing webhooks someone waits on) go before background work
+    (handling, sending); background work that has waited longer than `PATIENCE` gets the
+    next turn anyway, so handling slows under a flood but never stops. The lock is handed
+    over directly to the next waiter; `release` is synchronous, so it cannot be lost to a
+    cancellation half-way.
+    """
+
+    PATIENCE = 0.05
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._background: deque[tuple[float, asyncio.Future[None]]] = deque()
+
+    @property
+    def urgent(self) -> int:
+        return len(self._urgent)
+
+    async def acquire(self, urgent: bool) -> None:
+        if not self._held and not self._urgent and not self._background:
+            self._held = True
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        if urgent:
+            self._urgent.append(waiter)
+        else:
+            self._background.append((loop.time(), waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as we were cancelled: pass it on
+            elif urgent:
+                self._urgent.remove(waiter)
+            else:
+                self._background = deque(w for w in self._background if w[1] is not waiter)
+            raise
+
+    def release(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._background and (not self._urgent
+                                 or now - self._background[0][0] > self.PATIENCE):
+            self._background.popleft()[1].set_result(None)
+        elif self._urgent:
+            self._urgent.popleft().set_result(None)
+        else:
+            self._held = False
 
 
 def ensure_sqlite_dir(url: str) -> None:
