@@ -189,7 +189,7 @@ class Dispatcher:
             caps = ctx.capabilities(event.sender.channel)
             if caps is not None and caps.window_hours and event.actor is None:
                 address_row.window_until = now + timedelta(hours=caps.window_hours)
-        ctx.state = await ctx.states.load(person.id)
+        ctx.state = {} if ctx.is_new else await ctx.states.load(person.id)
         if isinstance(event, TextEvent):
             value = await numbered_choice(ctx.session, event.sender, event.text)
             if value is not None:  # '2' on a channel without buttons means the second choice

@@ -120,7 +120,10 @@ class OutboxRow(Base):
     inbound_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_address", "address", "status", "id"),  # one at a time per recipient
+    )
 
 
 class ConversationState(Base):

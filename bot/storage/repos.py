@@ -57,11 +57,14 @@ class PeopleRepo:
         person = Person(kind="customer", display_name=name, language=language, created_at=now)
         self.session.add(person)
         await self.session.flush()
-        row = await self.add_address(person.id, address, now)
+        row = await self.add_address(person.id, address, now, position=0)
         return person, row
 
-    async def add_address(self, person_id: int, address: Address, now: datetime) -> AddressRow:
-        position = len(await self.addresses(person_id))
+    async def add_address(self, person_id: int, address: Address, now: datetime, *,
+                          position: int | None = None) -> AddressRow:
+        """Add an address at the end of the person's preference order (or at `position`)."""
+        if position is None:
+            position = len(await self.addresses(person_id))
         row = AddressRow(person_id=person_id, address=str(address), channel=address.channel,
                          position=position, created_at=now, last_seen_at=now)
         self.session.add(row)
@@ -99,7 +102,9 @@ class StateRepo:
         row = await self.session.get(ConversationState, person_id)
         text = json.dumps(data, separators=(",", ":"), sort_keys=True)
         if row is None:
-            self.session.add(ConversationState(person_id=person_id, data=text, updated_at=now))
+            if data:  # most people never need state: no row for an empty one
+                self.session.add(ConversationState(person_id=person_id, data=text,
+                                                   updated_at=now))
         elif row.data != text:
             row.data, row.updated_at = text, now
 
