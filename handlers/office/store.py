@@ -53,11 +53,26 @@ async def latest_for_person(session: AsyncSession, person_id: int) -> Conversati
 
 
 async def by_topic(session: AsyncSession, topic: str) -> Conversation | None:
+    """The conversation living in forum topic `topic`.
+
+    A topic opened by a forward is known from the send's receipt (`OutboxRow.thread`)
+    before the conversation has copied it: look there too, and copy it now.
+    """
     if not topic:
         return None
-    return await session.scalar(
+    found = await session.scalar(
         select(Conversation).where(Conversation.topic_id == topic)
         .order_by(Conversation.id.desc()).limit(1))
+    if found is not None:
+        return found
+    found = await session.scalar(
+        select(Conversation)
+        .join(OutboxRow, OutboxRow.id == Conversation.topic_outbox_id)
+        .where(OutboxRow.thread == topic, Conversation.topic_id == "")
+        .order_by(Conversation.id.desc()).limit(1))
+    if found is not None:
+        found.topic_id = topic
+    return found
 
 
 async def by_reply(session: AsyncSession, provider_id: str) -> Conversation | None:
