@@ -100,3 +100,8 @@ class Adapter(Protocol):
     async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
         """Download inbound media: bytes and the provider's content type."""
         ...
+
+
+ProviderEraser = Callable[[Sequence[str]], Awaitable[list[str]]]
+"""An adapter's optional `erase_messages(provider_ids)`: delete the provider's own copies
+of messages (erasure); returns the ids that cannot be deleted yet (still in flight)."""

@@ -82,6 +82,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
             media=media, signer=signer, metrics=metrics,
             channels={a.name: a.capabilities for a in plugins.adapters},
             fetchers={a.name: a.fetch_media for a in plugins.adapters},
+            provider_erasers={a.name: eraser for a in plugins.adapters
+                              if (eraser := getattr(a, "erase_messages", None))},
             policy=ReachablePolicy(),
         )
         bundle = plugins.bundle

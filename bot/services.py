@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from bot.adapter import ProviderEraser
 from bot.addresses import Address
 from bot.capabilities import Capabilities
 from bot.clock import Clock
@@ -67,6 +68,7 @@ class Services:
     channels: dict[str, Capabilities]
     policy: DeliveryPolicy
     fetchers: dict[str, MediaFetcher] = field(default_factory=dict)
+    provider_erasers: dict[str, ProviderEraser] = field(default_factory=dict)
     wake_outbox: Callable[[], None] = lambda: None
     _extras: dict[str, Any] = field(default_factory=dict)
 

@@ -21,7 +21,7 @@ from multidict import MultiDict
 from adapters.twilio.client import TwilioApi
 from adapters.twilio.inbound import IDEMPOTENCY_HEADER, InboundError, parse_message
 from adapters.twilio.media import MMS_LIMITS, WHATSAPP_LIMITS, MediaFetcher, MediaLimits
-from adapters.twilio.outbound import Outbound
+from adapters.twilio.outbound import Outbound, erase_copies
 from adapters.twilio.signature import SIGNATURE_HEADER, SignatureChecker, signed_url
 from adapters.twilio.status import parse_status
 from bot.adapter import Feed, MediaAccess, Receipt
@@ -113,6 +113,10 @@ class TwilioAdapter:
 
     async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
         return await self._fetcher.fetch(self.api.session, ref.ref, ref.content_type)
+
+    async def erase_messages(self, provider_ids: Sequence[str]) -> list[str]:
+        """Delete Twilio's copies (erasure, Art. 17); returns the ids to try again later."""
+        return await erase_copies(self.api, provider_ids)
 
     async def verify(self, request: web.Request) -> MultiDict[str]:
         """The request's form if its signature is Twilio's; raises 403 or 400 otherwise."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import ClientError
@@ -103,6 +103,26 @@ class Outbound:
         log.info("%s %s to %s accepted as %s", self.channel, reply.kind, address.masked(), sid)
         # "accepted", not "queued": an outbox row in "queued" would be claimed and sent again.
         return Receipt(provider_id=sid, status="accepted")
+
+
+async def erase_copies(api: TwilioApi, sids: Sequence[str]) -> list[str]:
+    """Delete Twilio's copies of messages (and their media); return the sids still in flight.
+
+    404 means already gone. Twilio refuses to delete a message that is still being
+    delivered: those come back so the caller tries again later.
+    """
+    remaining: list[str] = []
+    for sid in sids:
+        try:
+            await api.client.messages(sid).delete_async()
+        except (TwilioRestException, TwilioServiceException) as exc:
+            if int(getattr(exc, "status", 0) or 0) != 404:
+                remaining.append(sid)
+        except (ClientError, TimeoutError):
+            remaining.append(sid)
+    if remaining:
+        log.info("%d Twilio message copies not deletable yet", len(remaining))
+    return remaining
 
 
 def classify(exc: Exception) -> SendError:

@@ -22,6 +22,7 @@ from handlers.rights.pages import page_handlers
 from handlers.rights.privacy_report import register_cli, write_privacy_report
 from handlers.rights.registry import (
     PROVIDER_ERASERS,
+    AdapterEraser,
     ProviderBusy,
     ProviderEraser,
     ProviderErasers,
@@ -53,5 +54,7 @@ routes: list[web.RouteDef] = [
 
 
 async def setup(services: Services) -> None:
-    """Make sure the provider-eraser registry exists (adapters' wiring fills it)."""
-    provider_erasers(services)
+    """Register every channel whose adapter can delete the provider's own copies."""
+    registry = provider_erasers(services)
+    for channel, erase in services.provider_erasers.items():
+        registry.add(channel, AdapterEraser(erase))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.adapter import ProviderEraser as CoreProviderEraser
 from bot.context import Context
 from bot.services import ServiceKey, Services
 
@@ -85,6 +86,18 @@ class ProviderErasers:
 
     def add(self, channel: str, eraser: ProviderEraser) -> None:
         self.by_channel[channel] = eraser
+
+
+class AdapterEraser:
+    """An adapter's `erase_messages` as a `ProviderEraser` (busy ids raise ProviderBusy)."""
+
+    def __init__(self, erase: CoreProviderEraser) -> None:
+        self._erase = erase
+
+    async def erase(self, message_ids: Sequence[str]) -> None:
+        remaining = await self._erase(message_ids)
+        if remaining:
+            raise ProviderBusy(remaining)
 
 
 PROVIDER_ERASERS = ServiceKey("rights.provider_erasers", ProviderErasers)

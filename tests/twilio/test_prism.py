@@ -172,3 +172,15 @@ async def test_pipeline_marks_opt_out_from_prisms_21610(
         address = await session.scalar(select(AddressRow).where(
             AddressRow.address == f"sms:{payloads.CUSTOMER}"))
     assert address is not None and address.unreachable_at is not None
+
+
+async def test_erasure_deletes_twilios_copies_through_its_contract(
+        channels: PrismChannels) -> None:
+    """Erasure (Art. 17) also deletes Twilio's own copies: DELETE .../Messages/{Sid}.json."""
+    sid = "SM" + "a" * 32
+    remaining = await channels.adapters["whatsapp"].erase_messages([sid])
+    assert remaining == []
+    assert channels.http is not None
+    url, _ = channels.http.requests[-1]
+    assert url.endswith(f"/Messages/{sid}.json")
+
