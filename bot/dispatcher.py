@@ -25,8 +25,10 @@ from sqlalchemy.orm import aliased
 from bot.codec import CodecError, loads_event
 from bot.context import Context
 from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent, TimerEvent, Unreachable
+from bot.flood import FloodGuard, Verdict
 from bot.logs import correlation
 from bot.outbox import apply_status
+from bot.replies import TextReply
 from bot.router import Match, Middleware, Router
 from bot.services import Services
 from bot.storage.models import InboxRow
@@ -52,6 +54,7 @@ class Dispatcher:
         self.root = root
         self.outer = tuple(outer)
         self.wake = asyncio.Event()
+        self.flood = FloodGuard(services.settings.server.flood_per_minute)
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Handle due rows until cancelled; sleep until woken or the poll interval ends."""
@@ -112,6 +115,10 @@ class Dispatcher:
         try:
             async with session.begin_nested():
                 await self._prepare(ctx)
+                verdict = self._flood_verdict(ctx)
+                if verdict is not Verdict.HANDLE:
+                    await self._throttle(ctx, row, verdict)
+                    return bool(ctx.sent)
                 await self._dispatch(ctx.event, ctx)
                 if ctx.person is not None:
                     await ctx.states.save(ctx.person.id, ctx.state, now)
@@ -125,10 +132,27 @@ class Dispatcher:
         except Exception as exc:  # recorded and retried, never lost
             self._record_failure(row, exc, now)
             return False
+        if row.status == "throttled":
+            return bool(ctx.sent)
         row.status, row.handled_at = "done", now
         self.services.metrics.handling_seconds.observe(
             max(0.0, (now - row.created_at).total_seconds()))
         return bool(ctx.sent)
+
+    def _flood_verdict(self, ctx: Context) -> Verdict:
+        event = ctx.event
+        if (ctx.person is None or ctx.person.kind == "staff"
+                or isinstance(event, DeliveryStatus | Unreachable | TimerEvent)):
+            return Verdict.HANDLE
+        return self.flood.check(str(event.sender), ctx.clock.now())
+
+    async def _throttle(self, ctx: Context, row: InboxRow, verdict: Verdict) -> None:
+        """Stored, not handled; the sender hears about it once per window."""
+        row.status, row.handled_at, row.error = "throttled", ctx.clock.now(), "flood"
+        self.services.metrics.throttled.inc()
+        if verdict is Verdict.THROTTLE_AND_TELL:
+            log.warning("sender %s throttled", ctx.event.sender.masked())
+            await ctx.reply(TextReply(kind="flood_notice", text=ctx.t("flood.notice")))
 
     def _claim_query(self, now: datetime, limit: int) -> Select[InboxRow]:
         query = (

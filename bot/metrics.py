@@ -25,6 +25,10 @@ class Metrics:
             "werkbot_send_failures", "Sends that failed", ["channel", "final"],
             registry=self.registry,
         )
+        self.throttled = Counter(
+            "werkbot_events_throttled", "Events stored but not handled: sender flooding",
+            registry=self.registry,
+        )
         self.handler_errors = Counter(
             "werkbot_handler_errors", "Events whose handling raised", registry=self.registry
         )

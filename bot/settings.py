@@ -68,6 +68,7 @@ class ServerSettings:
     max_body_bytes: int = 1_048_576
     sandbox: bool = False
     role: str = "all"  # all | web (store and acknowledge only) | worker (handle and send only)
+    flood_per_minute: int = 30  # messages one sender may have handled a minute; 0: no limit
     log_file: str = ""
     log_level: str = "INFO"
 

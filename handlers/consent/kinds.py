@@ -57,6 +57,7 @@ _VITAL = "Art. 6(1)(d) GDPR (vital interests)"
 _RIGHTS = "Art. 6(1)(c), Art. 12 GDPR (data-subject rights)"
 
 MENU = "menu"
+FLOOD_NOTICE = "flood_notice"  # the core's one notice to a sender it throttles
 
 EXEMPT_KINDS: Mapping[str, str] = MappingProxyType({
     CONSENT_REQUEST: _ART7,
@@ -71,6 +72,7 @@ EXEMPT_KINDS: Mapping[str, str] = MappingProxyType({
     ONCALL_NUMBER: _VITAL,
     EMERGENCY_UPDATE: _VITAL,  # who is coming to the burst pipe
     MENU: "Art. 6(1)(b) GDPR (answering the person's own request; the menu holds no data)",
+    FLOOD_NOTICE: "Art. 6(1)(f) GDPR (keeping the service usable; the notice holds no data)",
     RIGHTS: _RIGHTS,
     EXPORT_LINK: _RIGHTS,
     ERASURE_CONFIRM: _RIGHTS,

@@ -200,3 +200,24 @@ async def test_first_contact_gets_the_consent_request_first_then_the_menu(
         got = await h.say(CUSTOMER, "hilfe")
     assert "Sanitär Maier GmbH" in got[0].text and got[0].reply.kind == "consent_request"
     assert "Willkommen bei Sanitär Maier GmbH" in got[-1].text
+
+
+async def test_a_flooding_sender_is_throttled_and_told_once_others_go_on(
+        harness: Harness) -> None:
+    other = Address("sms", "+491709999999")
+    for n in range(40):
+        await harness.feed(text(CUSTOMER, f"Nachricht {n}", at=harness.clock.now()))
+        if n % 10 == 0:
+            await harness.feed(text(other, "hilfe", at=harness.clock.now()))
+    await harness.run()
+    got = harness.adapter("whatsapp").to(CUSTOMER)
+    notices = [s for s in got if s.reply.kind == "flood_notice"]
+    assert len(notices) == 1 and "sehr viele Nachrichten" in notices[0].text
+    assert len(got) == 30 + 1  # the menu for each of the first 30, then one notice
+    assert len(harness.adapter("sms").to(other)) == 4  # the other sender is not slowed
+    async with harness.services.db.session() as session:
+        throttled = await session.scalar(select(func.count()).select_from(InboxRow)
+                                         .where(InboxRow.status == "throttled"))
+    assert throttled == 10  # stored (acknowledged), not handled
+    await harness.advance(timedelta(minutes=1))
+    assert len(await harness.say(CUSTOMER, "hilfe")) == 1  # a minute later: served again
