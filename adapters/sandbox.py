@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.adapter import Feed, MediaAccess, Receipt
-from bot.addresses import Address, AddressError
+from bot.addresses import Address, AddressError, looks_like_phone
 from bot.capabilities import Capabilities
 from bot.events import (
     ChoiceEvent,
@@ -172,6 +172,8 @@ class SandboxHub:
                 if not ident.strip().lstrip("-").isdigit():
                     raise SandboxInputError("a Telegram 'from' is a numeric chat id")
                 return Address("telegram", ident.strip())
+            if not looks_like_phone(ident):  # the sandbox plays phone numbers on these
+                raise SandboxInputError(f"a {channel} 'from' is a phone number")
             return Address.of(channel, ident)
         except AddressError as exc:
             raise SandboxInputError(str(exc)) from None

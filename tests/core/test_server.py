@@ -219,10 +219,7 @@ GOOD = {"channel": "whatsapp", "from": "+491701234567", "text": "hilfe"}
     (json.dumps({**GOOD, "text": "x" * 5000}).encode(), "longer"),
     (json.dumps({**GOOD, "from": "+999 1234567"}).encode(), "phone"),
     (json.dumps({**GOOD, "channel": "sms", "from": "+999 1234567"}).encode(), "phone"),
-    pytest.param(json.dumps({**GOOD, "channel": "sms", "from": "hello"}).encode(), "phone",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "sandbox keeps a non-phone id on sms (Address.of keeps ids that do not "
-                     "look like phone numbers); SMS addresses must be phone numbers"))),
+    (json.dumps({**GOOD, "channel": "sms", "from": "hello"}).encode(), "phone"),
     (json.dumps({**GOOD, "from": "+1 000 000 0000 0000 0"}).encode(), "phone"),
     (json.dumps({**GOOD, "channel": "telegram", "from": "@someone"}).encode(), "Telegram"),
 ])

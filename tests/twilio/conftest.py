@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from sqlalchemy import select
-from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
+from twilio.http.async_http_client import AsyncTwilioHttpClient
 
 from adapters.twilio import TwilioAdapter, build
 from bot.settings import Settings

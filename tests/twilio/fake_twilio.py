@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import BasicAuth, ClientResponse, ClientSession, web
 from aiohttp.test_utils import TestServer
 from multidict import MultiDict
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
