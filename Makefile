@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean services
+.PHONY: demo test lint typecheck pytest fuzz bench clean services
 
 $(DEMO_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+)"; exit 1; }
@@ -39,6 +39,10 @@ pytest: $(STAMP) services
 
 test: lint typecheck pytest
 
+
+# The property-based tests with 100,000 examples each (make test runs 200 each).
+fuzz: $(STAMP)
+	WERKBOT_FUZZ_EXAMPLES=100000 $(VENV)/bin/pytest -q -p no:cacheprovider -m fuzz tests/fuzz
 
 # The pipeline benchmark (bench/README.md): werkbot next to bare aiohttp, aiogram and PTB.
 bench: $(STAMP)

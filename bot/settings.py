@@ -217,11 +217,13 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         if not name.startswith(ENV_PREFIX) or name == "WERKBOT_CONFIG":
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if not all(path):
+            raise SettingsError(name, "environment variable names an empty key (check '__')")
         node: Any = data
         for i, part in enumerate(path[:-1]):
             key = ".".join(path[: i + 1])
             if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
+                if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
                     raise SettingsError(key, f"environment variable {name} names no entry")
                 node = node[int(part)]
                 continue

@@ -68,7 +68,19 @@ def update_kind(update: MessageJSON) -> str:
 
 
 def parse_update(update: MessageJSON, now: datetime, bot_username: str = "") -> Parsed:
-    """Turn one Update into events. Unknown kinds give no events (the caller logs them)."""
+    """Turn one Update into events. Unknown kinds give no events (the caller logs them);
+    so does a known kind with malformed fields (a missing id, a location without numbers):
+    it is acknowledged and ignored, never a 5xx that makes Telegram send it again."""
+    try:
+        return _parse_update(update, now, bot_username)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raw_id = update.get("update_id") if isinstance(update, Mapping) else None
+        update_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+        log.warning("malformed Telegram update %s ignored", update_id)
+        return Parsed(update_id, kind="malformed")
+
+
+def _parse_update(update: MessageJSON, now: datetime, bot_username: str) -> Parsed:
     raw_id = update.get("update_id")
     update_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
     kind = update_kind(update)

@@ -107,7 +107,7 @@ def parse_message(channel: str, form: MultiDict[str], *, now: datetime,
 def _media(form: MultiDict[str], message_type: str) -> tuple[MediaRef, ...]:
     """MediaUrl0..9 as refs; a count that disagrees with the URLs is refused whole."""
     declared_text = form.get("NumMedia", "0").strip() or "0"
-    if not declared_text.isdigit():
+    if not (declared_text.isascii() and declared_text.isdigit() and len(declared_text) <= 3):
         raise InboundError("NumMedia is not a number")
     declared = int(declared_text)
     present = [i for i in range(MAX_MEDIA) if form.get(f"MediaUrl{i}")]
