@@ -56,6 +56,7 @@ class Context:
     address: Address | None = None
     inbox_id: int | None = None
     is_new: bool = False  # the sender's address was unknown until this event
+    address_row: AddressRow | None = None  # the sender's row, loaded once per event
     state: dict[str, Any] = field(default_factory=dict)
     match: dict[str, Any] = field(default_factory=dict)
     sent: list[tuple[Address, Reply]] = field(default_factory=list)
@@ -152,8 +153,11 @@ class Context:
         return address if queued else None
 
     async def _window_open(self, address: Address) -> bool:
-        until = await self.session.scalar(
-            select(AddressRow.window_until).where(AddressRow.address == str(address)))
+        if self.address_row is not None and address == self.address:
+            until = self.address_row.window_until
+        else:
+            until = await self.session.scalar(
+                select(AddressRow.window_until).where(AddressRow.address == str(address)))
         return until is not None and until > self.clock.now()
 
     async def download(self, ref: MediaRef, *, channel: str | None = None) -> SavedMedia:

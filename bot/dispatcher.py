@@ -120,7 +120,7 @@ class Dispatcher:
                     await self._throttle(ctx, row, verdict)
                     return bool(ctx.sent)
                 await self._dispatch(ctx.event, ctx)
-                if ctx.person is not None:
+                if ctx.person is not None and (ctx.state or not ctx.is_new):
                     await ctx.states.save(ctx.person.id, ctx.state, now)
         except StatusTooEarly:
             row.attempts += 1
@@ -203,6 +203,8 @@ class Dispatcher:
         else:
             person, address_row = found
         ctx.person = person
+        if event.actor is None:
+            ctx.address_row = address_row
         if isinstance(event, Unreachable):
             address_row.unreachable_at = now
         elif isinstance(event, DeliveryStatus) and event.raw.get("window_closed"):

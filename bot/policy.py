@@ -18,6 +18,8 @@ class ReachablePolicy:
     """Allows every reachable address; picks a person's first reachable one."""
 
     async def allows(self, ctx: Context, address: Address, reply: Reply) -> bool:
+        if ctx.address_row is not None and address == ctx.address:
+            return ctx.address_row.unreachable_at is None
         unreachable = await ctx.session.scalar(
             select(AddressRow.unreachable_at).where(AddressRow.address == str(address))
         )
