@@ -20,7 +20,7 @@ from bot.capabilities import Capabilities, MediaLinker, degrade
 from bot.clock import Clock
 from bot.events import Event, MediaRef
 from bot.media import SavedMedia
-from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from bot.replies import ChoicesReply, Reply, TemplateReply, TextReply, text_of
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage.models import AddressRow, Person
@@ -186,11 +186,6 @@ def as_template(message: Reply) -> TemplateReply:
     The template is named after the reply's kind; the adapter maps it to the provider's
     approved template (e.g. a Twilio ContentSid) or fails the send, which falls back.
     """
-    if isinstance(message, TextReply | ChoicesReply):
-        text = message.text
-    elif isinstance(message, MediaReply):
-        text = message.caption
-    else:
-        text = ""
+    text = text_of(message)
     return TemplateReply(kind=message.kind, template=message.kind, variables={"1": text},
                          fallback_text=text, reply_to=message.reply_to, thread=message.thread)

@@ -58,6 +58,17 @@ class TemplateReply(Reply):
     fallback_text: str = ""
 
 
+def text_of(reply: Reply) -> str:
+    """The words a reply carries: its text, caption or a template's fallback text."""
+    if isinstance(reply, TextReply | ChoicesReply):
+        return reply.text
+    if isinstance(reply, MediaReply):
+        return reply.caption
+    if isinstance(reply, TemplateReply):
+        return reply.fallback_text
+    return ""
+
+
 REPLY_TYPES: dict[str, type[Reply]] = {
     cls.__name__: cls for cls in (TextReply, ChoicesReply, MediaReply, TemplateReply)
 }

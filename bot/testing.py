@@ -28,7 +28,7 @@ from bot.events import (
     parse_command,
 )
 from bot.plugins import HandlerBundle, Plugins
-from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from bot.replies import Reply, text_of
 from bot.server import DISPATCHER, INBOX, OUTBOX, SERVICES, create_app
 from bot.services import Services
 from bot.settings import Settings, settings_from_dict
@@ -58,14 +58,7 @@ class Sent:
 
     @property
     def text(self) -> str:
-        reply = self.reply
-        if isinstance(reply, TextReply | ChoicesReply):
-            return reply.text
-        if isinstance(reply, MediaReply):
-            return reply.caption
-        if isinstance(reply, TemplateReply):
-            return reply.fallback_text
-        return ""
+        return text_of(self.reply)
 
 
 @dataclass

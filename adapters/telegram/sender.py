@@ -32,7 +32,7 @@ from adapters.telegram.client import TelegramClient, chunks
 from adapters.telegram.memory import ChatMemory
 from adapters.telegram.parse import CALLBACK_PREFIX
 from bot.adapter import MediaAccess, Receipt, SendError
-from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply, text_of
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_BYTES = 64
@@ -89,7 +89,7 @@ class ReplySender:
         first line of the message, which the office inbox makes a header)."""
         key = f"{chat_id}/{marker}"
         if key not in self._topics:
-            first_line = (_text_of(reply).strip().splitlines() or ["werkbot"])[0]
+            first_line = (text_of(reply).strip().splitlines() or ["werkbot"])[0]
             topic = await self._client.call(lambda: self._bot.create_forum_topic(
                 chat_id=chat_id, name=first_line[:TOPIC_NAME_MAX] or "werkbot"))
             self._topics[key] = str(topic.message_thread_id)
@@ -233,12 +233,3 @@ def _file_id_of(message: Message) -> str:
             return item.file_id
     return ""
 
-
-def _text_of(reply: Reply) -> str:
-    if isinstance(reply, TextReply | ChoicesReply):
-        return reply.text
-    if isinstance(reply, MediaReply):
-        return reply.caption
-    if isinstance(reply, TemplateReply):
-        return reply.fallback_text
-    return ""

@@ -19,7 +19,7 @@ from bot.codec import CodecError, loads_reply
 from bot.context import Context
 from bot.events import MediaEvent, MediaRef
 from bot.media import safe_filename
-from bot.replies import ChoicesReply, MediaReply, TemplateReply, TextReply
+from bot.replies import TextReply, text_of
 from bot.settings import StaffSettings
 from bot.storage.models import OutboxRow, Person
 from handlers.jobs import asking
@@ -171,13 +171,7 @@ async def _code_replied_to(ctx: Context, reply_to: str) -> str | None:
         reply = loads_reply(payload)
     except (CodecError, ValueError):
         return None
-    if isinstance(reply, TextReply | ChoicesReply):
-        return code_in(reply.text)
-    if isinstance(reply, MediaReply):
-        return code_in(reply.caption)
-    if isinstance(reply, TemplateReply):
-        return code_in(reply.fallback_text)
-    return None
+    return code_in(text_of(reply))
 
 
 
