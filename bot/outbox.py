@@ -1,8 +1,8 @@
 """The outbox sender: every queued reply is delivered, retried, or visibly failed.
 
-A sender claims due rows (oldest first, one at a time per address so each recipient
-gets messages in order), marks them `sending` with a lease and commits, sends through
-the channel's adapter, and records the outcome. Retryable failures back off
+A sender claims due rows (oldest first), marks them `sending` with a lease and commits,
+sends them through the channel's adapter (a recipient's rows one after the other, so each
+recipient gets messages in order) and records the outcome. Retryable failures back off
 exponentially (or as long as the provider asked); final ones are recorded with their
 code and reported back through the inbox as a `DeliveryStatus`, so handlers can fall
 back to another channel or tell the office. A crash mid-send leaves a `sending` row
@@ -101,9 +101,24 @@ class OutboxSender:
         claimed = await self._claim()
         if not claimed:
             return 0
-        results = await asyncio.gather(*(self._send(row) for row in claimed))
-        await self._record(list(zip(claimed, results, strict=True)))
+        by_address: dict[str, list[OutboxRow]] = {}
+        for row in claimed:  # claimed in id order, so each list is in order too
+            by_address.setdefault(row.address, []).append(row)
+        groups = await asyncio.gather(*(self._send_in_order(rows)
+                                        for rows in by_address.values()))
+        await self._record([pair for group in groups for pair in group])
         return len(claimed)
+
+    async def _send_in_order(self, rows: list[OutboxRow]
+                             ) -> list[tuple[OutboxRow, Receipt | SendError | None]]:
+        """One recipient's rows, one after the other; after a failure the rest wait."""
+        outcomes: list[tuple[OutboxRow, Receipt | SendError | None]] = []
+        failed = False
+        for row in rows:
+            outcome = None if failed else await self._send(row)
+            failed = failed or isinstance(outcome, SendError)
+            outcomes.append((row, outcome))
+        return outcomes
 
     async def _claim(self) -> list[OutboxRow]:
         now = self._services.clock.now()
@@ -112,10 +127,16 @@ class OutboxSender:
             and_(OutboxRow.status == "queued", OutboxRow.next_attempt_at <= now),
             and_(OutboxRow.status == "sending", OutboxRow.lease_until < now),
         )
+        if self._services.db.is_sqlite:
+            # One sender per process: due rows of one recipient may go in one round (sent
+            # in order); an earlier row in flight or waiting for a retry holds them back.
+            waiting = or_(earlier.status == "sending",
+                          and_(earlier.status == "queued", earlier.next_attempt_at > now))
+        else:
+            # Several processes: any earlier unsent row holds a recipient's rows back.
+            waiting = earlier.status.in_(("queued", "sending"))
         blocked = exists().where(and_(
-            earlier.address == OutboxRow.address, earlier.id < OutboxRow.id,
-            earlier.status.in_(("queued", "sending")),
-        ))
+            earlier.address == OutboxRow.address, earlier.id < OutboxRow.id, waiting))
         query = select(OutboxRow).where(due, ~blocked).order_by(OutboxRow.id).limit(BATCH)
         if not self._services.db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
@@ -144,7 +165,8 @@ class OutboxSender:
             return SendError(f"adapter error {type(exc).__name__}", code="adapter-error",
                              retryable=True)
 
-    async def _record(self, outcomes: Sequence[tuple[OutboxRow, Receipt | SendError]]) -> None:
+    async def _record(self, outcomes: Sequence[tuple[OutboxRow, Receipt | SendError | None]]
+                      ) -> None:
         now = self._services.clock.now()
         reports: list[DeliveryStatus | Unreachable] = []
         metrics = self._services.metrics
@@ -155,6 +177,9 @@ class OutboxSender:
                     continue  # cancelled meanwhile, or a status callback already moved it
                 channel = row.address.split(":", 1)[0]
                 row.updated_at, row.lease_until = now, None
+                if outcome is None:  # not tried: an earlier row to the same recipient failed
+                    row.status, row.attempts = "queued", row.attempts - 1
+                    continue
                 if isinstance(outcome, Receipt):
                     row.status, row.provider_id = outcome.status, outcome.provider_id
                     row.thread = outcome.thread

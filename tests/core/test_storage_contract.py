@@ -247,7 +247,7 @@ async def test_two_processes_handle_each_event_once_and_in_order_per_sender(
 # ---------------------------------------------------------------- outbox
 
 
-async def test_outbox_sends_one_row_at_a_time_per_address_in_order(
+async def test_outbox_sends_each_recipients_rows_in_order(
         tmp_path: Path, db_url: str) -> None:
     recorder = Recorder(replies=3)
     async with harness(tmp_path, db_url, recorder) as h:
@@ -255,7 +255,11 @@ async def test_outbox_sends_one_row_at_a_time_per_address_in_order(
         await h.app[DISPATCHER].drain()
         assert await count(h, OutboxRow, status="queued") == 6
         outbox = h.app[OUTBOX]
-        assert [await outbox.send_due() for _ in range(4)] == [2, 2, 2, 0]
+        rounds = [await outbox.send_due() for _ in range(4)]
+        # SQLite has one sender per process: a recipient's due rows go in one round, one
+        # after the other. On PostgreSQL several processes send: one row per recipient
+        # per round, so no other process can overtake.
+        assert rounds == ([6, 0, 0, 0] if db_url.startswith("sqlite") else [2, 2, 2, 0])
         assert [s.text for s in h.adapter("whatsapp").to(ALICE)] == ["a #1", "a #2", "a #3"]
         assert [s.text for s in h.adapter("sms").to(BOB)] == ["b #1", "b #2", "b #3"]
         assert {r.status for r in await outbox_rows(h)} == {"sent"}
