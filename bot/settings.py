@@ -42,7 +42,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"expected a duration such as '30s', '10m', '2h' or '3d', got {text!r}")
     amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    try:
+        return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    except OverflowError:
+        raise ValueError(f"duration too long: {text!r}") from None
 
 
 def parse_span(text: str) -> tuple[time, time | None]:
