@@ -42,7 +42,7 @@ test: lint typecheck pytest
 
 # The property-based tests with 100,000 examples each (make test runs 200 each).
 fuzz: $(STAMP)
-	WERKBOT_FUZZ_EXAMPLES=100000 $(VENV)/bin/pytest -q -p no:cacheprovider -m fuzz tests/fuzz
+	WERKBOT_FUZZ_EXAMPLES=100000 $(VENV)/bin/pytest -q -p no:cacheprovider --timeout=0 -m fuzz tests/fuzz
 
 # The pipeline benchmark (bench/README.md): werkbot next to bare aiohttp, aiogram and PTB.
 bench: $(STAMP)
