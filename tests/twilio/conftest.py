@@ -5,7 +5,7 @@ the whole app (real Twilio adapters, SQLite, help handler) and Prism on Twilio's
 from __future__ import annotations
 
 import os
-import selectors
+import queue
 import shutil
 import subprocess
 import threading
@@ -148,30 +148,30 @@ def prism() -> Iterator[str]:
 
 
 def _wait_for(proc: subprocess.Popen[str], marker: str, timeout: float) -> None:
+    """Wait for `marker` in Prism's output. One thread reads every line (and keeps
+    draining afterwards, so a full pipe never blocks Prism); select() on the pipe would
+    miss lines already sitting in Python's read buffer."""
     assert proc.stdout is not None
+    stdout = proc.stdout
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True, name="prism-log").start()
     deadline = time.monotonic() + timeout
     seen: list[str] = []
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=deadline - time.monotonic()):
-                break
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            if marker in line:
-                # Keep draining Prism's log so a full pipe never blocks it.
-                _drain_in_background(proc)
-                return
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if marker in line:
+            return
     proc.kill()
     raise RuntimeError("Prism did not start:\n" + "".join(seen[-20:]))
-
-
-def _drain_in_background(proc: subprocess.Popen[str]) -> None:
-    def drain() -> None:
-        assert proc.stdout is not None
-        for _ in proc.stdout:
-            pass
-
-    threading.Thread(target=drain, daemon=True, name="prism-log").start()
