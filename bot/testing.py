@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,3 @@ class Harness:
         self.clock.advance(delta)
         await self.run()
 
-
-def with_sandbox(settings: Settings) -> Settings:
-    return replace(settings, server=replace(settings.server, sandbox=True))

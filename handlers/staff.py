@@ -6,10 +6,11 @@ handler only needs the person's `staff_id` to find the configured entry.
 
 from __future__ import annotations
 
+from bot.addresses import Address
 from bot.context import Context
 from bot.events import Event
 from bot.router import Filter
-from bot.settings import StaffSettings
+from bot.settings import Settings, StaffSettings
 
 
 def staff_of(ctx: Context) -> StaffSettings | None:
@@ -18,6 +19,14 @@ def staff_of(ctx: Context) -> StaffSettings | None:
     if person is None or person.kind != "staff" or not person.staff_id:
         return None
     return ctx.settings.staff_by_id(person.staff_id)
+
+
+def is_office_address(settings: Settings, address: Address) -> bool:
+    """The office's own Telegram chat or forum group: staff's place, never a customer."""
+    if address.channel != "telegram":
+        return False
+    chats = {settings.office.telegram_group, settings.telegram.office_chat} - {0}
+    return address.id in {str(chat) for chat in chats}
 
 
 def has_role(ctx: Context, *roles: str) -> bool:

@@ -23,7 +23,8 @@ from bot.services import DeliveryPolicy, Services
 from bot.storage.models import AddressRow, Person
 from handlers.consent import kinds
 from handlers.consent.ledger import granted_in, load_current
-from handlers.consent.status import is_office_address, may_share
+from handlers.consent.status import may_share
+from handlers.staff import is_office_address
 
 
 class ConsentPolicy:

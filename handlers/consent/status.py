@@ -16,9 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import Address
 from bot.context import Context
-from bot.settings import Settings
 from bot.storage.models import AddressRow
 from handlers.consent.ledger import (
     ALL_CHANNELS,
@@ -30,7 +28,7 @@ from handlers.consent.ledger import (
     load_history,
 )
 from handlers.consent.models import ConsentAsk, ConsentHold
-from handlers.staff import staff_of
+from handlers.staff import is_office_address, staff_of
 
 
 class ChannelStatus(enum.Enum):
@@ -60,14 +58,6 @@ async def may_share(session: AsyncSession, customer_id: int, purpose: str) -> bo
     state = await load_current(session, customer_id)
     channels = {k[0] for k in state if k[0] != ALL_CHANNELS} | {ALL_CHANNELS}
     return any(granted_in(state, purpose, channel) for channel in channels)
-
-
-def is_office_address(settings: Settings, address: Address) -> bool:
-    """The office's own Telegram chat or forum group: treated like staff."""
-    if address.channel != "telegram":
-        return False
-    office = {settings.telegram.office_chat, settings.office.telegram_group} - {0}
-    return address.id in {str(chat) for chat in office}
 
 
 def is_customer(ctx: Context) -> bool:

@@ -17,9 +17,8 @@ from bot.replies import TextReply
 from bot.router import Filter, Router
 from handlers.office.forward import content_of, to_office
 from handlers.office.hours import office_open, send_away
-from handlers.office.people import is_office_address
 from handlers.office.store import open_conversation
-from handlers.staff import staff_of
+from handlers.staff import is_office_address, staff_of
 
 log = logging.getLogger(__name__)
 ACK = "office_ack"

@@ -10,18 +10,9 @@ from typing import Any
 
 from bot.addresses import Address
 from bot.context import Context
-from bot.settings import Settings
 from handlers.staff import staff_of
 
 GROUP_ACTOR = "office-group"
-
-
-def is_office_address(settings: Settings, address: Address) -> bool:
-    """The office's forum group or office chat: never a customer."""
-    if address.channel != "telegram":
-        return False
-    chats = {settings.office.telegram_group, settings.telegram.office_chat} - {0}
-    return address.id in {str(chat) for chat in chats}
 
 
 def is_group(ctx: Context) -> bool:

@@ -33,7 +33,7 @@ from handlers import admin, menu
 from handlers.commands import commands
 from handlers.consent.ledger import PURPOSES, REQUESTS, ConsentLedger
 from handlers.office import learn_topic, replies_router, router
-from handlers.office.people import is_office_address
+from handlers.staff import is_office_address
 
 del admin  # imported for its commands
 GROUP = -1001234567890
