@@ -111,7 +111,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 async def _run(settings: Settings, *, banner: bool) -> None:
     from bot.server import PLUGINS, SERVICES, create_app  # local: keeps `check` light
 
-    app = create_app(settings)
+    app = create_app(settings, migrate=False)  # _serve and _demo upgraded already
     seed = app[PLUGINS].bundle.seed_demo
     if banner and seed is not None:
 
