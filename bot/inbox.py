@@ -24,6 +24,7 @@ from bot.metrics import Metrics
 from bot.storage.database import Database
 from bot.storage.models import InboxRow
 from bot.storage.repos import inbox_values
+from bot.storage.sqlite_inbox import SqliteInboxInserter, sqlite_file
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -46,6 +47,8 @@ class InboxWriter:
         self._on_stored = on_stored
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        path = sqlite_file(db.url) if db.is_sqlite else None
+        self._sqlite = SqliteInboxInserter(path) if path else None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
@@ -55,6 +58,8 @@ class InboxWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     async def store(self, events: Sequence[Event]) -> int:
         """Store events durably; returns how many were new (the rest were duplicates)."""
@@ -94,10 +99,7 @@ class InboxWriter:
                 if event.id not in seen:
                     seen.add(event.id)
                     rows.append(inbox_values(event, now))
-        async with self._db.connect(urgent=True) as conn:
-            # One statement: insert what is new, skip known keys, return what was inserted.
-            result = await conn.execute(self._insert_ignoring_duplicates(), rows)
-            inserted = set(result.scalars())
+        inserted = await self._insert(rows)
         known = {row["dedup_key"] for row in rows} - inserted
         counted: set[str] = set()
         counts = []
@@ -113,6 +115,15 @@ class InboxWriter:
                     new += 1
             counts.append(new)
         return counts
+
+    async def _insert(self, rows: list[dict[str, object]]) -> set[str]:
+        """One statement: insert what is new, skip known keys, return what was inserted."""
+        if self._sqlite is not None:
+            async with self._db.write_turn(urgent=True):
+                return await self._sqlite.insert(rows)
+        async with self._db.connect(urgent=True) as conn:
+            result = await conn.execute(self._insert_ignoring_duplicates(), rows)
+            return set(result.scalars())
 
     def _insert_ignoring_duplicates(self) -> Executable:
         dialect = sqlite_insert if self._db.is_sqlite else pg_insert

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,10 @@ class Database:
         """
         async with self._writer(urgent), self.engine.begin() as conn:
             yield conn
+
+    def write_turn(self, *, urgent: bool = False) -> AbstractAsyncContextManager[None]:
+        """SQLite's in-process writer turn, for work on a connection of its own."""
+        return self._writer(urgent)
 
     def urgent_waiting(self) -> bool:
         """Is urgent work waiting for the writer? Long background work should yield."""
