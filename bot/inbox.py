@@ -24,7 +24,8 @@ from bot.metrics import Metrics
 from bot.storage.database import Database
 from bot.storage.models import InboxRow
 from bot.storage.repos import inbox_values
-from bot.storage.sqlite_inbox import SqliteInboxInserter, sqlite_file
+from bot.storage.sqlite_inbox import SqliteInboxInserter
+from bot.storage.sqlite_inline import sqlite_file
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -48,7 +49,7 @@ class InboxWriter:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         path = sqlite_file(db.url) if db.is_sqlite else None
-        self._sqlite = SqliteInboxInserter(path) if path else None
+        self._sqlite = SqliteInboxInserter(path, db.busy_timeout) if path else None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")

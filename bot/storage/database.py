@@ -3,8 +3,13 @@
 SQLite (the embedded default) runs in WAL mode with `synchronous=NORMAL`,
 `secure_delete` (erased data must not stay readable in the file) and foreign keys on.
 Its transactions start with `BEGIN IMMEDIATE`, and an in-process lock keeps to one writer,
-so a busy database waits in the event loop instead of failing half-way. PostgreSQL
-(asyncpg) needs neither: several processes share it with `FOR UPDATE SKIP LOCKED`.
+so a busy database waits in the event loop instead of failing half-way. Another process
+holding SQLite's write lock is waited for up to the busy timeout (30 s; `?timeout=5` in
+the URL sets it in seconds), then the transaction fails ("database is locked"): a webhook
+is answered 503 and redelivered, the workers retry. PostgreSQL (asyncpg) needs neither:
+several processes share it with `FOR UPDATE SKIP LOCKED`; pooled connections are pinged
+before use, so after a database restart the pool reconnects instead of failing once per
+stale connection.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
+
 log = logging.getLogger(__name__)
+BUSY_TIMEOUT = 30.0  # seconds SQLite waits for another process's write lock
 
 
 class Database:
@@ -37,14 +45,19 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
+        self.busy_timeout = sqlite_busy_timeout(url) if self.is_sqlite else 0.0
+        path = sqlite_file(url) if self.is_sqlite else None
         if self.is_sqlite:
             ensure_sqlite_dir(url)
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": self.busy_timeout}
+        if path is not None:  # a file: SQLite inline on the loop, no thread hop per call
+            kwargs = {"async_creator": inline_creator(path, self.busy_timeout)}
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, SHORT_BUSY_MS / 1000 if path is not None
+                              else self.busy_timeout)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = WriterLock() if self.is_sqlite else None
 
@@ -169,7 +182,23 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def sqlite_busy_timeout(url: str) -> float:
+    """Seconds to wait for SQLite's write lock: the URL's `timeout` (as for `sqlite3`)."""
+    value = make_url(url).query.get("timeout")
+    if isinstance(value, tuple):
+        value = value[-1] if value else None
+    if value is None:
+        return BUSY_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"database.url: timeout={value!r} is not a number of seconds") from None
+    if not 0 <= seconds <= 3600:
+        raise ValueError("database.url: timeout must be between 0 and 3600 seconds")
+    return seconds
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
@@ -179,7 +208,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "secure_delete=ON",
-            "busy_timeout=30000",
+            f"busy_timeout={round(busy_timeout * 1000)}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

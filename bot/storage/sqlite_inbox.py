@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-from sqlalchemy.engine import make_url
 
 from bot.storage.models import InboxRow
 
@@ -29,19 +28,12 @@ MAX_PARAMETERS = 30000
 BUSY_TIMEOUT_MS = 30000
 
 
-def sqlite_file(url: str) -> str | None:
-    """The database file of an SQLite URL, or None when there is no shared file."""
-    database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return database
-
-
 class SqliteInboxInserter:
     """Inserts inbox rows on a dedicated connection, skipping known de-duplication keys."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000) -> None:
         self._path = path
+        self._busy_ms = round(busy_timeout * 1000)  # the engine's, from the database URL
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-sqlite")
         self._connection: sqlite3.Connection | None = None
         table = InboxRow.__table__
@@ -67,9 +59,9 @@ class SqliteInboxInserter:
         if self._connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None,
                                          check_same_thread=False,
-                                         timeout=BUSY_TIMEOUT_MS / 1000)
+                                         timeout=self._busy_ms / 1000)
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                           "secure_delete=ON", f"busy_timeout={BUSY_TIMEOUT_MS}"):
+                           "secure_delete=ON", f"busy_timeout={self._busy_ms}"):
                 connection.execute(f"PRAGMA {pragma}")
             self._connection = connection
         return self._connection
