@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
@@ -105,3 +106,14 @@ class Adapter(Protocol):
 ProviderEraser = Callable[[Sequence[str]], Awaitable[list[str]]]
 """An adapter's optional `erase_messages(provider_ids)`: delete the provider's own copies
 of messages (erasure); returns the ids that cannot be deleted yet (still in flight)."""
+
+SentFinder = Callable[[Address, Reply, datetime], Awaitable[Receipt | None]]
+"""An adapter's optional `find_sent(address, reply, since)`: did an earlier attempt to send
+`reply` to `address`, whose outcome is unknown (it timed out, or the connection dropped
+after the request went out), reach the provider after all? Returns that message's
+`Receipt` (its provider id and its status there, never `queued`) if the provider holds a
+copy created at or after `since` (aware UTC; the newest if several), else None. It raises
+when it cannot tell (provider down, slow or refusing); the outbox then keeps the message
+queued and asks again later rather than sending it blind. A copy the provider failed to
+deliver does not count (the recipient never got it, so sending again is right). Without
+`find_sent`, such a message is sent again: at least once, possibly twice."""

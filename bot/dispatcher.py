@@ -57,14 +57,29 @@ class Dispatcher:
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
 
     async def run(self, poll_seconds: float = 0.5) -> None:
-        """Handle due rows until cancelled; sleep until woken or the poll interval ends."""
+        """Handle due rows until cancelled; sleep until woken or the poll interval ends.
+
+        An error outside a handler (the database down, restarting or locked by another
+        process) rolls the batch back and is tried again a second later, until the
+        database is back: the traceback the first time, one line while it keeps failing.
+        """
+        failures = 0
         while True:
             try:
                 while await self.handle_next():
                     pass
-            except Exception:
-                log.exception("dispatcher loop failed; retrying")
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.exception("dispatcher loop failed; retrying")
+                else:
+                    log.warning("dispatcher loop failed again (%s, %d in a row); retrying",
+                                type(exc).__name__, failures)
                 await asyncio.sleep(1)
+            else:
+                if failures:
+                    log.info("dispatcher loop recovered after %d failures", failures)
+                failures = 0
             self.wake.clear()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), poll_seconds)
@@ -97,8 +112,10 @@ class Dispatcher:
                 with correlation(f"in-{row.id}"):
                     queued_sends |= await self._handle_row(session, row, now)
                 handled += 1
+                # SQLite runs inline on the loop: let waiting requests in between events,
+                await asyncio.sleep(0)
                 if services.db.urgent_waiting():
-                    break  # webhooks wait to be stored: commit what is done, let them in
+                    break  # and if they wait to be stored, commit what is done first
         if queued_sends:
             services.wake_outbox()
         return handled

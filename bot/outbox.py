@@ -7,6 +7,14 @@ exponentially (or as long as the provider asked); final ones are recorded with t
 code and reported back through the inbox as a `DeliveryStatus`, so handlers can fall
 back to another channel or tell the office. A crash mid-send leaves a `sending` row
 whose lease runs out; it is sent again after restart.
+
+A send that timed out or lost its connection may still have reached the provider. Before
+sending such a row again, the outbox asks an adapter that has `find_sent` (Twilio: its
+message list) whether the earlier attempt arrived, and records that message instead of
+sending a second copy; while the question cannot be answered the row waits with backoff
+(never a blind resend while the provider is flaky) and, after MAX_ATTEMPTS, fails
+visibly. Adapters without `find_sent` are at least once: such a message may arrive twice.
+Telegram is one of them (the Bot API cannot list the messages a bot sent).
 """
 
 from __future__ import annotations
@@ -18,13 +26,15 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.adapter import Adapter, Feed, Receipt, SendError
+from bot.adapter import Adapter, Feed, Receipt, SendError, SentFinder
 from bot.addresses import Address
 from bot.codec import loads_reply
 from bot.events import DeliveryStatus, Unreachable
+from bot.replies import Reply
 from bot.services import Services
 from bot.storage.models import OutboxRow
 
@@ -37,6 +47,11 @@ LEASE = timedelta(minutes=2)
 SEND_TIMEOUT = 30.0
 BATCH = 32
 FORGOTTEN_PAYLOAD = '{"$type":"TextReply","text":""}'
+RECORD_RETRY = 0.5  # first pause before recording sends again after a database error
+RECORD_RETRY_MAX = 5.0
+# An attempt that ended so may have reached the provider: look before sending again.
+UNCERTAIN_CODES = frozenset({"timeout", "network"})
+LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew and whole-second provider timestamps
 
 
 def backoff(attempts: int) -> timedelta:
@@ -101,13 +116,40 @@ class OutboxSender:
         claimed = await self._claim()
         if not claimed:
             return 0
+        # The rows are ours until the lease runs out; so long, recording what was sent is
+        # retried through a database error: given up, they would stay `sending` and go
+        # out a second time when the lease ends.
+        record_until = asyncio.get_running_loop().time() + LEASE.total_seconds() - 15
         by_address: dict[str, list[OutboxRow]] = {}
         for row in claimed:  # claimed in id order, so each list is in order too
             by_address.setdefault(row.address, []).append(row)
         groups = await asyncio.gather(*(self._send_in_order(rows)
                                         for rows in by_address.values()))
-        await self._record([pair for group in groups for pair in group])
+        await self._record_retrying([pair for group in groups for pair in group], record_until)
         return len(claimed)
+
+    async def _record_retrying(
+            self, outcomes: Sequence[tuple[OutboxRow, Receipt | SendError | None]],
+            until: float) -> None:
+        """Record the outcomes, then report final failures; a database that is down,
+        restarting or locked is tried again (with backoff) until `until` (loop time)."""
+        loop = asyncio.get_running_loop()
+        pause = RECORD_RETRY
+        reports: list[DeliveryStatus | Unreachable] | None = None
+        while True:
+            try:
+                if reports is None:
+                    reports = await self._record(outcomes)
+                if reports:
+                    await self._report(reports)
+                return
+            except (SQLAlchemyError, OSError) as exc:  # the database, not a bug: wait for it
+                if loop.time() + pause >= until:
+                    raise
+                log.warning("recording %d sends failed (%s); retrying in %.1f s",
+                            len(outcomes), type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, RECORD_RETRY_MAX)
 
     async def _send_in_order(self, rows: list[OutboxRow]
                              ) -> list[tuple[OutboxRow, Receipt | SendError | None]]:
@@ -155,6 +197,10 @@ class OutboxSender:
             return SendError(f"no adapter for channel {address.channel!r}", code="no-channel")
         try:
             reply = loads_reply(row.payload)
+            if row.error_code in UNCERTAIN_CODES:
+                earlier = await self._earlier_attempt(adapter, row, address, reply)
+                if earlier is not None:
+                    return earlier
             return await asyncio.wait_for(adapter.send(address, reply), SEND_TIMEOUT)
         except SendError as exc:
             return exc
@@ -165,8 +211,37 @@ class OutboxSender:
             return SendError(f"adapter error {type(exc).__name__}", code="adapter-error",
                              retryable=True)
 
+    async def _earlier_attempt(self, adapter: Adapter, row: OutboxRow, address: Address,
+                               reply: Reply) -> Receipt | SendError | None:
+        """The provider's copy from an earlier attempt whose outcome is unknown, a retryable
+        error if the provider cannot tell us now, or None: send (again)."""
+        find: SentFinder | None = getattr(adapter, "find_sent", None)
+        if find is None:
+            return None  # at least once
+        # Every attempt of this row started after it was created: a safe lower bound.
+        since = row.created_at - LOOKUP_MARGIN
+        try:
+            found = await asyncio.wait_for(find(address, reply, since), SEND_TIMEOUT)
+            if found is None:
+                return None
+            async with self._services.db.session() as session:
+                taken = await session.scalar(select(OutboxRow.id).where(
+                    OutboxRow.provider_id == found.provider_id, OutboxRow.id != row.id)
+                    .limit(1))
+        except Exception as exc:
+            log.warning("outbox row %s: cannot tell whether an earlier attempt arrived (%s); "
+                        "not sending blind", row.id, type(exc).__name__)
+            return SendError(f"looking for an earlier attempt failed: {type(exc).__name__}",
+                             code=row.error_code, retryable=True)  # still uncertain
+        if taken is not None:  # an earlier row's message with the same content
+            return None
+        log.info("outbox row %s: an earlier attempt arrived as %s; not sent again",
+                 row.id, found.provider_id)
+        return found
+
     async def _record(self, outcomes: Sequence[tuple[OutboxRow, Receipt | SendError | None]]
-                      ) -> None:
+                      ) -> list[DeliveryStatus | Unreachable]:
+        """Record the outcomes in one transaction; returns the failures to report."""
         now = self._services.clock.now()
         reports: list[DeliveryStatus | Unreachable] = []
         metrics = self._services.metrics
@@ -198,8 +273,7 @@ class OutboxSender:
                 log.warning("outbox row %s failed for good: %s", row.id, outcome.code)
                 if not _forget_if_ephemeral(row):
                     reports.append(_report_for(row, outcome, now))
-        if reports:
-            await self._report(reports)
+        return reports
 
 
 def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStatus | Unreachable:

@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapter import Feed
 from bot.clock import Clock, SystemClock
@@ -108,13 +109,15 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         try:
             yield
         finally:
+            # Workers first (a send cut short is sent again after restart), then the
+            # adapters they send through (and polling that feeds the inbox), then the inbox.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             for adapter in plugins.adapters:
                 with suppress(Exception):
                     await adapter.stop()
             await inbox.stop()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await db.close()
 
     return lifecycle
@@ -164,15 +167,21 @@ def _webhook_limit(limit: int) -> Callable[..., Awaitable[web.StreamResponse]]:
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    """200 while the database answers (on SQLite: can be written), else 503."""
     services = request.app[SERVICES]
+    down = web.json_response({"status": "down", "database": "unreachable"}, status=503)
     if not await services.db.ping():
-        return web.json_response({"status": "down", "database": "unreachable"}, status=503)
-    async with services.db.engine.connect() as conn:
-        pending = await conn.scalar(select(func.count()).select_from(InboxRow)
-                                    .where(InboxRow.status == "pending",
-                                           InboxRow.available_at <= services.clock.now()))
-        queued = await conn.scalar(select(func.count()).select_from(OutboxRow)
-                                   .where(OutboxRow.status.in_(("queued", "sending"))))
+        return down
+    try:
+        async with services.db.engine.connect() as conn:
+            pending = await conn.scalar(select(func.count()).select_from(InboxRow)
+                                        .where(InboxRow.status == "pending",
+                                               InboxRow.available_at <= services.clock.now()))
+            queued = await conn.scalar(select(func.count()).select_from(OutboxRow)
+                                       .where(OutboxRow.status.in_(("queued", "sending"))))
+    except (SQLAlchemyError, OSError):  # went down since the ping
+        log.warning("health check: the database stopped answering")
+        return down
     return web.json_response({"status": "ok", "channels": sorted(services.channels),
                               "inbox_pending": pending, "outbox_queued": queued})
 
@@ -180,13 +189,17 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     now = services.clock.now()
-    async with services.db.engine.connect() as conn:  # work due now; future timers wait
-        inbox = await conn.scalar(select(func.count()).select_from(InboxRow).where(
-            InboxRow.status == "pending", InboxRow.available_at <= now))
-        outbox = await conn.scalar(select(func.count()).select_from(OutboxRow).where(
-            OutboxRow.status.in_(("queued", "sending")), OutboxRow.next_attempt_at <= now))
-    services.metrics.queue_depth.labels("inbox").set(inbox or 0)
-    services.metrics.queue_depth.labels("outbox").set(outbox or 0)
+    try:
+        async with services.db.engine.connect() as conn:  # work due now; future timers wait
+            inbox = await conn.scalar(select(func.count()).select_from(InboxRow).where(
+                InboxRow.status == "pending", InboxRow.available_at <= now))
+            outbox = await conn.scalar(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.status.in_(("queued", "sending")), OutboxRow.next_attempt_at <= now))
+    except (SQLAlchemyError, OSError):  # the database is down: the other metrics still count
+        log.warning("metrics: queue depths not refreshed, the database did not answer")
+    else:
+        services.metrics.queue_depth.labels("inbox").set(inbox or 0)
+        services.metrics.queue_depth.labels("outbox").set(outbox or 0)
     body = generate_latest(services.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

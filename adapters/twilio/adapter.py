@@ -4,7 +4,8 @@ It composes the pieces of this package: signature check, form parsing, status ca
 outbound rendering and media download. Its routes verify first (403, nothing read into
 the inbox), then parse (400 for what is not a readable message), then `feed` the events,
 which returns once they are stored durably, and only then answer 200 with empty TwiML:
-replies never go in the TwiML body but through the outbox.
+replies never go in the TwiML body but through the outbox. A store that fails (the
+database down or locked) is answered 503, never 2xx, so Twilio delivers it again.
 """
 
 from __future__ import annotations
@@ -111,6 +112,11 @@ class TwilioAdapter:
     async def send(self, address: Address, reply: Reply) -> Receipt:
         return await self.outbound.send(address, reply)
 
+    async def find_sent(self, address: Address, reply: Reply, since: datetime
+                        ) -> Receipt | None:
+        """Twilio's copy of a send whose outcome is unknown (`bot.adapter.SentFinder`)."""
+        return await self.outbound.find_sent(address, reply, since)
+
     async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
         return await self._fetcher.fetch(self.api.session, ref.ref, ref.content_type)
 
@@ -162,7 +168,13 @@ class TwilioAdapter:
             raise web.HTTPBadRequest(text=str(exc)) from None
         if self._feed is None:
             raise web.HTTPServiceUnavailable(text="not started")
-        await self._feed(events)
+        try:
+            await self._feed(events)
+        except Exception as exc:  # not stored: a 503 makes Twilio deliver it again
+            log.error("%s %s could not be stored (%s); answered 503", self.name,
+                      "status" if status else "webhook", type(exc).__name__)
+            raise web.HTTPServiceUnavailable(text="try again",
+                                             headers={"Retry-After": "1"}) from None
         if token:
             self._recent[token] = None
             while len(self._recent) > RECENT_TOKENS:

@@ -6,6 +6,13 @@ public links from the media store; a WhatsApp template goes as `ContentSid` plus
 `ContentVariables` (JSON) and no `Body`. Twilio's errors are mapped to `SendError` so
 the outbox knows whether to retry (429/20429, 5xx, network), mark the address
 unreachable (21610: the SMS recipient sent STOP) or fail for good with the code.
+
+`find_sent` answers the outbox's question after a send whose outcome is unknown (time-out,
+dropped connection): did Twilio create the message anyway? It reads Twilio's message list
+(`GET .../Messages.json?To=...&From=...&DateSent>=...`, one page, newest first) and matches
+the recipient, the sender, the rendered body and the number of media, created since the
+given time. A WhatsApp Content template cannot be matched (the list shows neither its
+ContentSid nor a body werkbot knows), so it is reported as not found: sent again.
 """
 
 from __future__ import annotations
@@ -13,10 +20,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import ClientError
 from twilio.base.exceptions import (
+    TwilioException,
     TwilioRestException,
     TwilioServiceException,
 )
@@ -31,6 +40,12 @@ log = logging.getLogger(__name__)
 
 RETRY_CODES = frozenset({20429})
 UNREACHABLE_CODES = frozenset({21610})
+LOOKUP_PAGE_SIZE = 50
+# Twilio's status of a message found in its list, as the outbox records it. Not here:
+# failed, undelivered and canceled (the recipient never got it: not a match) and inbound.
+FOUND_STATUS = {"accepted": "accepted", "scheduled": "accepted", "queued": "accepted",
+                "sending": "accepted", "sent": "sent", "delivered": "delivered",
+                "partially_delivered": "delivered", "read": "read"}
 
 
 class Outbound:
@@ -104,6 +119,37 @@ class Outbound:
         # "accepted", not "queued": an outbox row in "queued" would be claimed and sent again.
         return Receipt(provider_id=sid, status="accepted")
 
+    async def find_sent(self, address: Address, reply: Reply, since: datetime
+                        ) -> Receipt | None:
+        """Twilio's message for this reply, created at or after `since`, if there is one.
+
+        Raises SendError (retryable) when Twilio cannot be asked right now."""
+        try:
+            params = self.params(address, reply)
+        except SendError:
+            return None  # it cannot have been sent either
+        if "content_sid" in params:
+            return None  # a Content template: nothing in the list to match it by
+        # DateSent has whole-day granularity (GMT): from the start of `since`'s day.
+        day = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        try:
+            page = await self._api.client.messages.page_async(
+                to=params["to"], from_=params["from_"], date_sent_after=day,
+                page_size=LOOKUP_PAGE_SIZE)
+        except (TwilioException, ClientError, TimeoutError) as exc:
+            raise SendError(f"listing messages failed: {type(exc).__name__}",
+                            code="lookup-failed", retryable=True) from None
+        body = str(params.get("body") or "")
+        media = len(params.get("media_url") or ())
+        found = [m for m in page if _matches(m, params, body, media, since)]
+        if not found:
+            return None
+        newest = max(found, key=lambda m: m.date_created or since)
+        status = FOUND_STATUS[str(newest.status)]
+        log.info("%s %s to %s found at Twilio as %s (%s)", self.channel, reply.kind,
+                 address.masked(), newest.sid, status)
+        return Receipt(provider_id=str(newest.sid), status=status)
+
 
 async def erase_copies(api: TwilioApi, sids: Sequence[str]) -> list[str]:
     """Delete Twilio's copies of messages (and their media); return the sids still in flight.
@@ -123,6 +169,21 @@ async def erase_copies(api: TwilioApi, sids: Sequence[str]) -> list[str]:
     if remaining:
         log.info("%d Twilio message copies not deletable yet", len(remaining))
     return remaining
+
+
+def _matches(message: Any, params: Mapping[str, Any], body: str, media: int,
+             since: datetime) -> bool:
+    """Is this entry of Twilio's message list the message `params` would create?"""
+    if not str(message.direction or "").startswith("outbound"):
+        return False
+    if str(message.status or "") not in FOUND_STATUS or not message.sid:
+        return False
+    if message.to != params["to"] or message.from_ != params["from_"]:
+        return False
+    if (message.body or "") != body or str(message.num_media or "0") != str(media):
+        return False
+    created = message.date_created
+    return not isinstance(created, datetime) or created >= since
 
 
 def classify(exc: Exception) -> SendError:

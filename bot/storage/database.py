@@ -125,15 +125,18 @@ class WriterLock:
 
     Urgent waiters (the inbox storing webhooks someone waits on) go before background work
     (handling, sending); background work that has waited longer than `PATIENCE` gets the
-    next turn anyway, so handling slows under a flood but never stops. The lock is handed
-    over directly to the next waiter; `release` is synchronous, so it cannot be lost to a
-    cancellation half-way.
+    turn after an urgent one anyway, so handling slows under a flood but never stops. Urgent
+    work waits for at most one background turn: while another process holds SQLite's lock
+    each turn can last the whole busy timeout, and webhooks must not wait for several. The
+    lock is handed over directly to the next waiter; `release` is synchronous, so it cannot
+    be lost to a cancellation half-way.
     """
 
     PATIENCE = 0.05
 
     def __init__(self) -> None:
         self._held = False
+        self._holder_urgent = False
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._background: deque[tuple[float, asyncio.Future[None]]] = deque()
 
@@ -143,7 +146,7 @@ class WriterLock:
 
     async def acquire(self, urgent: bool) -> None:
         if not self._held and not self._urgent and not self._background:
-            self._held = True
+            self._held, self._holder_urgent = True, urgent
             return
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
@@ -157,20 +160,27 @@ class WriterLock:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed over just as we were cancelled: pass it on
             elif urgent:
-                self._urgent.remove(waiter)
+                self._urgent = deque(w for w in self._urgent if w is not waiter)
             else:
                 self._background = deque(w for w in self._background if w[1] is not waiter)
             raise
 
     def release(self) -> None:
         now = asyncio.get_running_loop().time()
-        if self._background and (not self._urgent
-                                 or now - self._background[0][0] > self.PATIENCE):
-            self._background.popleft()[1].set_result(None)
-        elif self._urgent:
-            self._urgent.popleft().set_result(None)
-        else:
-            self._held = False
+        while True:
+            if self._background and (not self._urgent or (
+                    self._holder_urgent and now - self._background[0][0] > self.PATIENCE)):
+                self._holder_urgent = False
+                waiter = self._background.popleft()[1]
+            elif self._urgent:
+                self._holder_urgent = True
+                waiter = self._urgent.popleft()
+            else:
+                self._held = False
+                return
+            if not waiter.done():  # a waiter cancelled meanwhile is skipped
+                waiter.set_result(None)
+                return
 
 
 def ensure_sqlite_dir(url: str) -> None:

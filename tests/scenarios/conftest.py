@@ -204,6 +204,7 @@ async def world_at(tmp_path: Path, fake_twilio: FakeTwilio,
     async def open_world(at: datetime) -> World:
         settings = scenario_settings(tmp_path, fake_twilio, fake_api)
         clock = FrozenClock(at)
+        fake_twilio.clock = clock.now  # Twilio's timestamps on the same (frozen) time
         adapters = [*build_twilio(settings), TelegramAdapter(settings, clock=clock)]
         harness = Harness(settings, build_bundle(settings), channels=(), clock=clock,
                           adapters=adapters)

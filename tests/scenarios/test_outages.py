@@ -69,8 +69,9 @@ class OutageTwilio(FakeTwilio):
     `outage`: answers given in turn to every send while it is non-empty;
     `mode`: "error" (answer from `outage`), "hang" (never answers in time), "drop"
     (close the connection without an answer) or "accept-then-hang" (accepts the message
-    but answers too late); `poison`: a send whose Body contains the
-    key always gets that answer (a message that can never be delivered).
+    but answers too late); in the last three modes the message list (werkbot's look for
+    a send whose outcome is unknown) is just as slow or dropped; `poison`: a send whose
+    Body contains the key always gets that answer (a message that can never be delivered).
     """
 
     outage: list[tuple[int, int | None]] = field(default_factory=list)
@@ -107,6 +108,15 @@ class OutageTwilio(FakeTwilio):
             self._turn += 1
             return _twilio_error(status, code)
         return await super()._create(request)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        if self.outage and self.mode in ("hang", "accept-then-hang"):
+            await asyncio.sleep(self.hang_seconds)  # answers, but too late
+        elif self.outage and self.mode == "drop":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=503)  # nobody reads it
+        return await super()._list(request)
 
 
 class OutageBotAPI(FakeBotAPI):
@@ -281,16 +291,7 @@ async def test_twilio_500_and_429_then_recovery(world_at: WorldFactory) -> None:
 # -- 2. Twilio times out, or drops the connection ---------------------------------------------
 
 
-@pytest.mark.parametrize("mode", [
-    "hang", "drop",
-    pytest.param("accept-then-hang", marks=pytest.mark.xfail(strict=True, reason=(
-        "bot/outbox.py OutboxSender._send maps a send time-out (asyncio.wait_for "
-        "SEND_TIMEOUT) to a retryable SendError(code='timeout') and _record re-queues "
-        "the row, which is sent again with no idempotency check (no lookup of the "
-        "message at Twilio, no idempotency key): when Twilio accepted the message but "
-        "the answer came too late, the customer gets it once per attempt (here the "
-        "'Danke für Ihre Nachricht' acknowledgement arrived 5 times)"))),
-])
+@pytest.mark.parametrize("mode", ["hang", "drop", "accept-then-hang"])
 async def test_twilio_time_outs_then_recovery(world_at: WorldFactory,
                                              monkeypatch: pytest.MonkeyPatch,
                                              mode: str) -> None:

@@ -99,11 +99,13 @@ class HeaderHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         super().__init__(timeout=10)
         self.extra_headers: dict[str, str] = {}
         self.requests: list[tuple[str, Any]] = []  # (url, form data) as sent
+        self.sent: list[tuple[str, str, Any]] = []  # (method, url, query parameters)
 
     async def request(self, method: str, url: str, params: Any = None, data: Any = None,
                       headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         merged = {**(headers or {}), **self.extra_headers}
         self.requests.append((url, data))
+        self.sent.append((method, url, params))
         return await super().request(method, url, params=params, data=data, headers=merged,
                                      **kwargs)
 

@@ -1,6 +1,6 @@
-"""A recording fake Twilio: the REST `Messages.json` endpoint, media behind Basic auth with
-a redirect to a second (CDN) host, and the webhook side (signed inbound messages and
-status callbacks posted to werkbot over real HTTP).
+"""A recording fake Twilio: the REST `Messages.json` endpoint (create, and the filtered
+message list), media behind Basic auth with a redirect to a second (CDN) host, and the
+webhook side (signed inbound messages and status callbacks posted to werkbot over real HTTP).
 
 Prism checks what werkbot sends against Twilio's OpenAPI file but is stateless and cannot
 call back; this fake does what Prism cannot: fresh `SM...` ids, scripted failures,
@@ -12,9 +12,12 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import BasicAuth, ClientResponse, ClientSession, web
 from aiohttp.test_utils import TestServer
@@ -26,6 +29,10 @@ AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
 _media_ids = itertools.count(1)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class SentMessage:
     """One POST to Messages.json as the fake received it."""
@@ -35,6 +42,7 @@ class SentMessage:
     headers: Mapping[str, str]
     sid: str
     at: float = field(default_factory=time.perf_counter)  # when it arrived (bench timing)
+    created: datetime = field(default_factory=_utc_now)  # Twilio's date_created
 
     def __getitem__(self, key: str) -> str:
         return self.form[key]
@@ -63,11 +71,15 @@ class FakeTwilio:
     cdn: TestServer | None = None
     session: ClientSession | None = None
     chunked: bool = False  # serve media without Content-Length
+    clock: Callable[[], datetime] = _utc_now  # date_created/date_sent (a test's clock)
+    listed_status: dict[str, str] = field(default_factory=dict)  # sid -> status in the list
+    list_queries: list[MultiDict[str]] = field(default_factory=list)  # GET Messages.json
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> FakeTwilio:
         api_app = web.Application()
         api_app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        api_app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self._list)
         api_app.router.add_get("/2010-04-01/Accounts/{sid}/Messages/{mm}/Media/{me}",
                                self._media_api)
         cdn_app = web.Application()
@@ -152,9 +164,62 @@ class FakeTwilio:
             status, body = self.failures.pop(0)
             return web.json_response(body, status=status)
         sid = "SM" + secrets.token_hex(16)
+        created = self.clock()
         self.sent.append(SentMessage(MultiDict((k, str(v)) for k, v in form.items()), auth,
-                                     dict(request.headers), sid))
-        return web.json_response(_message_json(self.account_sid, sid, form), status=201)
+                                     dict(request.headers), sid, created=created))
+        return web.json_response(_message_json(self.account_sid, sid, form, created),
+                                 status=201)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        """`GET Messages.json` as Twilio answers it: filtered by To, From and DateSent
+        (whole GMT days; `DateSent>` is on or after, `DateSent<` on or before), newest
+        first, one page of `PageSize` (default 50)."""
+        auth = self._authorised(request)
+        if auth is None or request.match_info["sid"] != self.account_sid:
+            return web.json_response({"code": 20003, "message": "Authenticate",
+                                      "status": 401}, status=401)
+        query = request.query
+        self.list_queries.append(MultiDict(query))
+        try:
+            days = {op: date.fromisoformat(query[name][:10]) for op, name in
+                    (("=", "DateSent"), ("<", "DateSent<"), (">", "DateSent>"))
+                    if name in query}
+            size = int(query.get("PageSize", "50"))
+            number = int(query.get("Page", "0"))
+        except ValueError:
+            return web.json_response({"code": 20001, "message": "Invalid parameter",
+                                      "status": 400}, status=400)
+        listed = []
+        for sent in reversed(self.sent):  # newest first (date_sent, then arrival)
+            day = sent.created.astimezone(UTC).date()  # the fake sends at once
+            if ((query.get("To") not in (None, sent.get("To")))
+                    or (query.get("From") not in (None, sent.get("From")))
+                    or ("=" in days and day != days["="])
+                    or ("<" in days and day > days["<"])
+                    or (">" in days and day < days[">"])):
+                continue
+            listed.append(sent)
+        listed.sort(key=lambda s: s.created, reverse=True)
+        chunk = listed[number * size:(number + 1) * size]
+        messages = []
+        for sent in chunk:
+            message = _message_json(self.account_sid, sent.sid, sent.form, sent.created)
+            message["status"] = self.listed_status.get(sent.sid, "sent")
+            message["date_sent"] = message["date_created"]
+            messages.append(message)
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        params = {k: v for k, v in query.items() if k not in ("Page", "PageToken")}
+
+        def uri(page: int) -> str:
+            return f"{base}?{urlencode({**params, 'PageSize': size, 'Page': page})}"
+
+        more = len(listed) > (number + 1) * size
+        return web.json_response({
+            "end": number * size + max(len(chunk) - 1, 0), "first_page_uri": uri(0),
+            "messages": messages, "next_page_uri": uri(number + 1) if more else None,
+            "page": number, "page_size": size,
+            "previous_page_uri": uri(number - 1) if number else None,
+            "start": number * size, "uri": uri(number)})
 
     async def _media_api(self, request: web.Request) -> web.Response:
         self.api_hits.append(MediaHit("api", request.path,
@@ -184,11 +249,12 @@ class FakeTwilio:
         return resp
 
 
-def _message_json(account_sid: str, sid: str, form: Mapping[str, Any]) -> dict[str, Any]:
+def _message_json(account_sid: str, sid: str, form: Mapping[str, Any],
+                  created: datetime) -> dict[str, Any]:
+    stamp = format_datetime(created.astimezone(UTC))
     return {
         "account_sid": account_sid, "api_version": "2010-04-01", "body": form.get("Body", ""),
-        "date_created": "Thu, 24 Aug 2023 05:01:45 +0000",
-        "date_sent": None, "date_updated": "Thu, 24 Aug 2023 05:01:45 +0000",
+        "date_created": stamp, "date_sent": None, "date_updated": stamp,
         "direction": "outbound-api", "error_code": None, "error_message": None,
         "from": form.get("From"), "messaging_service_sid": None,
         "num_media": str(len(form.getall("MediaUrl", [])) if hasattr(form, "getall") else 0),

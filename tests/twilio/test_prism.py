@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +184,20 @@ async def test_erasure_deletes_twilios_copies_through_its_contract(
     url, _ = channels.http.requests[-1]
     assert url.endswith(f"/Messages/{sid}.json")
 
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "sms"])
+async def test_looking_for_an_uncertain_send_lists_messages_through_its_contract(
+        channels: PrismChannels, channel: str) -> None:
+    """`find_sent` reads `GET .../Messages.json?To=...&From=...&DateSent>=...&PageSize=...`:
+    Prism refuses (422) what the spec does not allow, so an answer means the request is
+    Twilio's; the spec's example list holds none of our messages."""
+    address = WA if channel == "whatsapp" else SMS
+    since = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    found = await channels.adapters[channel].find_sent(address, TextReply(text="hallo"), since)
+    assert found is None
+    assert channels.http is not None
+    method, url, params = channels.http.sent[-1]
+    assert (method, url.endswith("/Messages.json")) == ("GET", True)
+    assert params["DateSent>"] == "2026-12-01T00:00:00Z" and params["PageSize"] == 50
+    assert params["To"] == channels.adapters[channel].outbound.recipient(address)
