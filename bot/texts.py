@@ -21,6 +21,7 @@ class Texts:
 
     def __init__(self, catalogues: Mapping[str, Mapping[str, Any]]) -> None:
         self._by_lang = {lang: _flatten(cat) for lang, cat in catalogues.items()}
+        self._words: dict[str, frozenset[str]] = {}  # texts are loaded once: merge once
 
     @classmethod
     def load(cls, directory: Path) -> Texts:
@@ -59,12 +60,16 @@ class Texts:
 
     def words(self, key: str) -> frozenset[str]:
         """A word list (e.g. `words.help`) merged over all languages, lower-cased."""
+        known = self._words.get(key)
+        if known is not None:
+            return known
         merged: set[str] = set()
         for catalogue in self._by_lang.values():
             value = catalogue.get(key, [])
             if isinstance(value, list):
                 merged.update(str(v).lower() for v in value)
-        return frozenset(merged)
+        self._words[key] = frozenset(merged)
+        return self._words[key]
 
     def check(self) -> list[str]:
         """Keys present in one language and missing in another."""

@@ -124,8 +124,9 @@ class OutboxRepo:
                       inbound_id=inbound_id, created_at=now, updated_at=now, thread="")
             for r in replies
         ]
+        # No flush here: an event's rows go to the database together, in one statement,
+        # when its savepoint ends (or earlier, when a query needs them).
         self.session.add_all(rows)
-        await self.session.flush()
         return rows
 
     async def cancel_queued(self, address: Address, now: datetime) -> int:

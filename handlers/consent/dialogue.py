@@ -75,7 +75,8 @@ def alternatives(ctx: Context, channel: str) -> str:
     return "\n".join(lines)
 
 
-async def ask_consent(ctx: Context, *, again: bool = False) -> bool:
+async def ask_consent(ctx: Context, *, again: bool = False,
+                      status: ChannelStatus | None = None) -> bool:
     """Send the consent request on the sender's channel unless it is pending already.
 
     For the emergency handler (and the gate): it holds nothing itself. A person who
@@ -85,7 +86,8 @@ async def ask_consent(ctx: Context, *, again: bool = False) -> bool:
     if ctx.person is None or ctx.address is None or not is_customer(ctx):
         return False
     channel = ctx.address.channel
-    status = await channel_status(ctx.session, ctx.person.id, channel)
+    if status is None:  # the caller may know it from this very event
+        status = await channel_status(ctx.session, ctx.person.id, channel)
     if status is ChannelStatus.GRANTED or (status is ChannelStatus.PENDING and not again):
         return False
     reply = request_reply(ctx, channel)

@@ -68,7 +68,7 @@ async def gate(event: Event, ctx: Context) -> None:
     if isinstance(event, _HELD_KINDS) and not asks_for_help:  # 'hilfe' holds nothing personal
         await hold(ctx)
     if status is ChannelStatus.UNKNOWN:
-        await ask_consent(ctx)
+        await ask_consent(ctx, status=status)
         if asks_for_help:
             await ctx.reply(menu_reply(ctx))  # the consent request first, then the menu
         return

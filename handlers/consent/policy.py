@@ -33,8 +33,10 @@ class ConsentPolicy:
     async def allows(self, ctx: Context, address: Address, reply: Reply) -> bool:
         if is_office_address(ctx.settings, address):
             return await self._staff_may_receive(ctx, reply)
-        row = await ctx.session.scalar(
-            select(AddressRow).where(AddressRow.address == str(address)))
+        row = ctx.address_row if address == ctx.address else None  # loaded for this event
+        if row is None:
+            row = await ctx.session.scalar(
+                select(AddressRow).where(AddressRow.address == str(address)))
         if row is None:
             return kinds.is_exempt(reply.kind)  # e.g. a consent link the office sends
         return await self._allows_row(ctx, row, reply)
