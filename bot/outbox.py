@@ -8,13 +8,14 @@ code and reported back through the inbox as a `DeliveryStatus`, so handlers can 
 back to another channel or tell the office. A crash mid-send leaves a `sending` row
 whose lease runs out; it is sent again after restart.
 
-A send that timed out or lost its connection may still have reached the provider. Before
-sending such a row again, the outbox asks an adapter that has `find_sent` (Twilio: its
-message list) whether the earlier attempt arrived, and records that message instead of
-sending a second copy; while the question cannot be answered the row waits with backoff
-(never a blind resend while the provider is flaky) and, after MAX_ATTEMPTS, fails
-visibly. Adapters without `find_sent` are at least once: such a message may arrive twice.
-Telegram is one of them (the Bot API cannot list the messages a bot sent).
+A send that timed out, lost its connection or was cut short by a crash may still have
+reached the provider. Before sending such a row again, the outbox asks an adapter that
+has `find_sent` (Twilio: its message list) whether the earlier attempt arrived, and
+records that message instead of sending a second copy; while the question cannot be
+answered the row waits with backoff (never a blind resend while the provider is flaky)
+and, after MAX_ATTEMPTS, fails visibly. Adapters without `find_sent` are at least once:
+such a message may arrive twice. Telegram is one of them (the Bot API cannot list the
+messages a bot sent).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ FORGOTTEN_PAYLOAD = '{"$type":"TextReply","text":""}'
 RECORD_RETRY = 0.5  # first pause before recording sends again after a database error
 RECORD_RETRY_MAX = 5.0
 # An attempt that ended so may have reached the provider: look before sending again.
-UNCERTAIN_CODES = frozenset({"timeout", "network"})
+INTERRUPTED = "interrupted"  # the process died (or its lease ran out) during a send
+UNCERTAIN_CODES = frozenset({"timeout", "network", INTERRUPTED})
 LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew and whole-second provider timestamps
 
 
@@ -90,7 +92,7 @@ class OutboxSender:
             async with self._services.db.session() as session:
                 await session.execute(
                     update(OutboxRow).where(OutboxRow.status == "sending")
-                    .values(status="queued", lease_until=None)
+                    .values(status="queued", lease_until=None, error_code=INTERRUPTED)
                 )
 
     async def run(self, poll_seconds: float = 0.5) -> None:
@@ -185,6 +187,8 @@ class OutboxSender:
         async with self._services.db.session() as session:
             rows = list((await session.scalars(query)).all())
             for row in rows:
+                if row.status == "sending":  # its sender died mid-send: outcome unknown
+                    row.error_code = INTERRUPTED
                 row.status, row.lease_until = "sending", now + LEASE
                 row.attempts += 1
                 row.updated_at = now

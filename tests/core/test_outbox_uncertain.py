@@ -195,3 +195,26 @@ async def test_other_failures_are_not_looked_up(
     await h.advance(timedelta(seconds=5))
     (row,) = await rows(h)
     assert row.status == "sent" and provider.lookups == []
+
+
+async def test_a_send_cut_short_by_a_crash_is_looked_up_before_it_goes_again(
+        settings: Settings) -> None:
+    # The first process accepted the message at the provider, then died before recording
+    # it: the row is left `sending`. The next process must not send a second copy.
+    first = FindingProvider("whatsapp", CHANNEL_CAPS["whatsapp"])
+    async with Harness(settings, menu_bundle(), channels=(), adapters=[first]) as h:
+        await queue(h, HELLO)
+        (row,) = await rows(h)
+        accepted = first.accepted[0][1]
+        async with h.services.db.session() as session:
+            stored = await session.get(OutboxRow, row.id)
+            assert stored is not None
+            stored.status, stored.provider_id = "sending", None  # as a crash leaves it
+            stored.lease_until = h.clock.now() + bot.outbox.LEASE
+    second = FindingProvider("whatsapp", CHANNEL_CAPS["whatsapp"])
+    second.accepted = list(first.accepted)  # the provider's memory survives our crash
+    async with Harness(settings, menu_bundle(), channels=(), adapters=[second]) as h:
+        await h.run()
+        (row,) = await rows(h)
+        assert second.attempts == 0 and len(second.lookups) == 1
+        assert row.status == "sent" and row.provider_id == accepted.provider_id

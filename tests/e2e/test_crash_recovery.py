@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import secrets
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -91,9 +93,12 @@ def test_acknowledged_event_is_handled_exactly_once_after_sigkill(tmp_path: Path
 
 @dataclass
 class HangingTwilio:
-    """Twilio's Messages endpoint that never answers its first POST, then answers 201."""
+    """Twilio's Messages endpoint that never answers its first POST (nor creates that
+    message), then answers 201; its list (GET) shows the messages it created."""
 
     posts: list[dict[str, list[str]]] = field(default_factory=list)
+    created: list[dict[str, object]] = field(default_factory=list)
+    lookups: list[str] = field(default_factory=list)
     first_seen: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     server: ThreadingHTTPServer | None = None
@@ -107,6 +112,28 @@ class HangingTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                if path != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                fake.lookups.append(query)
+                wanted = urllib.parse.parse_qs(query)
+                found = [m for m in fake.created
+                         if m["to"] in wanted.get("To", [m["to"]])
+                         and m["from"] in wanted.get("From", [m["from"]])]
+                uri = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+                body = json.dumps({"messages": found[::-1], "page": 0, "page_size": 50,
+                                   "uri": uri, "first_page_uri": uri, "next_page_uri": None,
+                                   "previous_page_uri": None, "end": len(found) - 1,
+                                   "start": 0}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = urllib.parse.parse_qs(self.rfile.read(length).decode())
@@ -121,18 +148,20 @@ class HangingTwilio:
                     fake.release.wait(120)  # hold the connection, answer nothing
                     return
                 sid = "SM" + secrets.token_hex(16)
-                body = json.dumps({
+                now = email.utils.format_datetime(datetime.now(UTC))
+                message: dict[str, object] = {
                     "sid": sid, "account_sid": ACCOUNT_SID, "status": "queued",
                     "to": form.get("To", [""])[0], "from": form.get("From", [""])[0],
                     "body": form.get("Body", [""])[0], "direction": "outbound-api",
                     "api_version": "2010-04-01", "num_segments": "1", "num_media": "0",
-                    "date_created": "Thu, 24 Aug 2023 05:01:45 +0000",
-                    "date_updated": "Thu, 24 Aug 2023 05:01:45 +0000", "date_sent": None,
+                    "date_created": now, "date_updated": now, "date_sent": None,
                     "error_code": None, "error_message": None, "price": None,
                     "price_unit": "USD", "messaging_service_sid": None,
                     "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
                     "subresource_uris": {},
-                }).encode()
+                }
+                fake.created.append(message)
+                body = json.dumps(message).encode()
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -218,7 +247,8 @@ sms_from = "{SMS_FROM}"
         assert all(r[0] in ("accepted", "sent") for r in rows)
         bodies = [p["Body"][0] for p in twilio.posts]
         # The interrupted message went out again exactly once more; nothing else twice.
-        assert bodies.count(hung["Body"][0]) == 2
+        assert bodies.count(hung["Body"][0]) == 2  # looked up first, not found: resent
+        assert twilio.lookups and all("To=" in q for q in twilio.lookups)
         assert len(twilio.posts) == 1 + len(rows)
         assert query(db, "SELECT status FROM inbox WHERE kind = 'TextEvent'") == [("done",)]
         assert second.stop() == 0, second.output()
