@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -21,7 +22,7 @@ from aiohttp import web
 from bot.logs import setup_logging
 from bot.plugins import load_plugins
 from bot.settings import Settings, SettingsError, load_settings
-from bot.storage.migrate import upgrade
+from bot.storage.database import MIGRATE_URL_ENV
 
 log = logging.getLogger(__name__)
 DEMO_CONFIG = Path("config/demo.toml")
@@ -66,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     setup_logging(settings.server.log_level, settings.server.log_file)
-    upgrade(settings.database.url)
+    if not _upgrade_in_child(settings):
+        return 1
     asyncio.run(_run(settings, banner=False))
     return 0
 
@@ -77,7 +79,8 @@ def _demo(args: argparse.Namespace) -> int:
         settings.server, port=args.port, sandbox=True,
         public_url=f"http://{settings.server.host}:{args.port}"))
     setup_logging(settings.server.log_level, settings.server.log_file)
-    upgrade(settings.database.url)
+    if not _upgrade_in_child(settings):
+        return 1
     asyncio.run(_run(settings, banner=True))
     return 0
 
@@ -102,10 +105,24 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from bot.storage.migrate import upgrade
+
     settings = load_settings(args.config)
     upgrade(settings.database.url)
     print("database is up to date")
     return 0
+
+
+def _upgrade_in_child(settings: Settings) -> bool:
+    """Apply migrations in a short-lived process: Alembic (~11 MB) never stays loaded in
+    the server. The URL goes through the environment, never the command line (`ps`)."""
+    env = {**os.environ, MIGRATE_URL_ENV: settings.database.url}
+    done = subprocess.run([sys.executable, "-m", "bot.storage.migrate"], env=env,
+                          check=False)
+    if done.returncode != 0:
+        log.error("database migrations failed (exit %d); not starting", done.returncode)
+        print("werkbot: database migrations failed; see the output above", file=sys.stderr)
+    return done.returncode == 0
 
 
 async def _run(settings: Settings, *, banner: bool) -> None:

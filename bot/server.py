@@ -34,7 +34,6 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.staff import sync_staff
 from bot.storage.database import Database
-from bot.storage.migrate import upgrade_async
 from bot.storage.models import InboxRow, OutboxRow
 from bot.texts import Texts
 from bot.tokens import Signer
@@ -72,6 +71,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
                migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if migrate:
+            from bot.storage.migrate import upgrade_async  # Alembic only when it is needed
+
             await upgrade_async(settings.database.url)
         db = Database(settings.database.url, settings.database.pool_size)
         metrics = Metrics()

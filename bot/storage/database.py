@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 from bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
 
 log = logging.getLogger(__name__)
+MIGRATE_URL_ENV = "_WERKBOT_MIGRATE_URL"  # `serve` hands the URL to its migration child
 BUSY_TIMEOUT = 30.0  # seconds SQLite waits for another process's write lock
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
 from PIL import Image
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 _MAP = str.maketrans({"„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'",
                       "–": "-", "—": "-", "…": "...", "•": "-", "\u00a0": " "})
@@ -33,16 +37,23 @@ class ReportItem:
     image: bytes | None
 
 
-class _Doc(FPDF):
-    def __init__(self, footer_text: str) -> None:
-        super().__init__(format="A4")
-        self._footer_text = footer_text
-        self.set_auto_page_break(auto=True, margin=18)
+@cache
+def _doc_class() -> type[FPDF]:
+    """fpdf costs ~20 MB once imported: only a process that writes a PDF loads it."""
+    from fpdf import FPDF
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", size=8)
-        self.cell(0, 6, latin(f"{self._footer_text} - {self.page_no()}"), align="C")
+    class Doc(FPDF):
+        def __init__(self, footer_text: str) -> None:
+            super().__init__(format="A4")
+            self._footer_text = footer_text
+            self.set_auto_page_break(auto=True, margin=18)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 6, latin(f"{self._footer_text} - {self.page_no()}"), align="C")
+
+    return Doc
 
 
 def _heading(pdf: FPDF, title: str, lines: list[str]) -> None:
@@ -67,7 +78,7 @@ def _image(pdf: FPDF, data: bytes, width: float) -> None:
 
 def photo_report(title: str, head: list[str], items: list[ReportItem], footer: str) -> bytes:
     """The Baustellendokumentation: a header, then every file with time, sender, caption."""
-    pdf = _Doc(footer)
+    pdf = _doc_class()(footer)
     _heading(pdf, title, head)
     for item in items:
         if pdf.get_y() > pdf.h - 60:
@@ -87,7 +98,7 @@ def photo_report(title: str, head: list[str], items: list[ReportItem], footer: s
 def signed_statement(title: str, head: list[str], text: str, signature_png: bytes,
                      signed_line: str, footer: str) -> bytes:
     """What the customer signed: the exact text, the signature, when and for which job."""
-    pdf = _Doc(footer)
+    pdf = _doc_class()(footer)
     _heading(pdf, title, head)
     pdf.set_font("Helvetica", size=11)
     pdf.multi_cell(0, 6, latin(text), new_x="LMARGIN", new_y="NEXT")

@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 from bot.settings import Settings, load_settings
 from bot.texts import Texts
 from handlers.rights.receipt import latin1
@@ -101,6 +98,9 @@ def report_markdown(settings: Settings, texts: Texts, now: datetime | None = Non
 
 def markdown_pdf(markdown: str) -> bytes:
     """A plain PDF of the report's Markdown (headings, bullets, paragraphs)."""
+    from fpdf import FPDF  # ~20 MB: loaded only when a report is written
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(format="A4")
     pdf.set_creator("werkbot")
     pdf.add_page()

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from PIL import Image
 
 from bot.services import Services
@@ -54,6 +52,10 @@ def receipt_pdf(services: Services, request: SigningRequest,
                 ticked: Sequence[tuple[str, str]], signature_png: bytes,
                 signed_at: datetime) -> bytes:
     """The receipt for a completed request, in the request's language."""
+    # fpdf costs ~20 MB once imported; most processes never write a receipt.
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     lang = request.language
     texts, business = services.texts, services.settings.business
 
