@@ -57,11 +57,9 @@ def postgres_server() -> Iterator[str]:
                                  "-U", "werkbot", "-E", "UTF8"]),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                                 "-l", str(root / "log"), "-w", "start"]),
-                   check=True, stdout=subprocess.DEVNULL)
+    _SERVERS[port] = (data, options, root / "log")
     try:
-        _wait_for(port)
+        start_postgres(f"postgresql+asyncpg://werkbot@127.0.0.1:{port}/werkbot")
         subprocess.run(_as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p",
                                      str(port), "-U", "werkbot", "werkbot"]), check=True)
         yield f"postgresql+asyncpg://werkbot@127.0.0.1:{port}/werkbot"
@@ -69,7 +67,37 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                                      "stop"]), check=False, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
+        _SERVERS.pop(port, None)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# The servers `postgres_server` started, by port: data directory, options, log file.
+_SERVERS: dict[int, tuple[Path, str, Path]] = {}
+
+
+def _own_server(url: str) -> tuple[int, Path, str, Path]:
+    port = int(url.rsplit("/", 1)[0].rsplit(":", 1)[1])
+    if port not in _SERVERS:
+        raise RuntimeError(f"PostgreSQL on port {port} was not started by this test run "
+                           "(WERKBOT_TEST_PG_URL?): it cannot be stopped and started")
+    return (port, *_SERVERS[port])
+
+
+def stop_postgres(url: str, mode: str = "fast") -> None:
+    """Stop the test run's PostgreSQL server that `url` points at (`pg_ctl stop -m mode`:
+    `fast` ends the sessions, `immediate` aborts like a crash); its data stays."""
+    _, data, _, _ = _own_server(url)
+    subprocess.run(_as_postgres([str(_pg_bin() / "pg_ctl"), "-D", str(data), "-m", mode,
+                                 "-w", "stop"]), check=True, stdout=subprocess.DEVNULL)
+
+
+def start_postgres(url: str) -> None:
+    """Start the test run's PostgreSQL server again: same port, same data directory."""
+    port, data, options, log = _own_server(url)
+    subprocess.run(_as_postgres([str(_pg_bin() / "pg_ctl"), "-D", str(data), "-o", options,
+                                 "-l", str(log), "-w", "start"]),
+                   check=True, stdout=subprocess.DEVNULL)
+    _wait_for(port)
 
 
 def create_database(base_url: str, name: str) -> str:
