@@ -159,7 +159,12 @@ class SandboxHub:
     async def _store(self, event: Event, body: dict[str, Any]) -> None:
         if self._feed is None:
             raise web.HTTPServiceUnavailable(text="sandbox is starting")
-        await self._feed([event])  # stored durably before we answer
+        try:
+            await self._feed([event])  # stored durably before we answer
+        except Exception:  # the database is down or locked: say so, the sender may retry
+            log.warning("sandbox message not stored: database unavailable")
+            raise web.HTTPServiceUnavailable(text="not stored, try again",
+                                             headers={"Retry-After": "1"}) from None
         await self.record("in", event.sender, body)
 
     def _sender(self, channel: str, ident: str) -> Address:

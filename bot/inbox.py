@@ -73,6 +73,7 @@ class InboxWriter:
         return await done
 
     async def _run(self) -> None:
+        failures = 0
         while True:
             batch = [await self._queue.get()]
             await asyncio.sleep(0)  # let requests that are already parsed join this commit
@@ -81,11 +82,19 @@ class InboxWriter:
             try:
                 counts = await self._commit(batch)
             except Exception as exc:
-                log.exception("inbox commit failed for %d requests", len(batch))
+                failures += 1
+                if failures == 1:  # the traceback once, then a line per failed commit
+                    log.exception("inbox commit failed for %d requests", len(batch))
+                else:
+                    log.warning("inbox commit failed again for %d requests (%s, %d in a row)",
+                                len(batch), type(exc).__name__, failures)
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(exc)
                 continue
+            if failures:
+                log.info("inbox commits work again after %d failures", failures)
+                failures = 0
             for item, count in zip(batch, counts, strict=True):
                 if not item.done.done():
                     item.done.set_result(count)
