@@ -28,6 +28,7 @@ from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent, TimerEvent
 from bot.flood import FloodGuard, Verdict
 from bot.logs import correlation
 from bot.outbox import apply_status
+from bot.pressure import Pressure
 from bot.replies import TextReply
 from bot.router import Match, Middleware, Router
 from bot.services import Services
@@ -49,8 +50,9 @@ class Dispatcher:
     """Handles stored events in batches, one transaction per batch, a savepoint per event."""
 
     def __init__(self, services: Services, root: Router,
-                 outer: Sequence[Middleware] = ()) -> None:
+                 outer: Sequence[Middleware] = (), pressure: Pressure | None = None) -> None:
         self.services = services
+        self.pressure = pressure or Pressure()
         self.root = root
         self.outer = tuple(outer)
         self.wake = asyncio.Event()
@@ -112,10 +114,13 @@ class Dispatcher:
                 with correlation(f"in-{row.id}"):
                     queued_sends |= await self._handle_row(session, row, now)
                 handled += 1
-                # SQLite runs inline on the loop: let waiting requests in between events,
-                await asyncio.sleep(0)
+                # SQLite runs inline on the loop: between events let webhooks be answered
+                # (bot/pressure.py); if they wait to be stored, commit what is done first.
                 if services.db.urgent_waiting():
-                    break  # and if they wait to be stored, commit what is done first
+                    break
+                await self.pressure.give_way()
+                if services.db.urgent_waiting():
+                    break
         if queued_sends:
             services.wake_outbox()
         return handled

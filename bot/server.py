@@ -30,6 +30,7 @@ from bot.metrics import Metrics
 from bot.outbox import OutboxSender
 from bot.plugins import Plugins, load_plugins
 from bot.policy import ReachablePolicy
+from bot.pressure import Pressure
 from bot.services import Services
 from bot.settings import Settings
 from bot.staff import sync_staff
@@ -51,13 +52,14 @@ def create_app(settings: Settings, *, plugins: Plugins | None = None, clock: Clo
                run_workers: bool = True, migrate: bool = True) -> web.Application:
     """The whole server for `settings`. `run_workers=False` leaves draining to the caller."""
     plugins = plugins or load_plugins(settings)
+    pressure = Pressure()
     app = web.Application(
         client_max_size=max(settings.media.max_upload_bytes, settings.server.max_body_bytes),
-        middlewares=[_webhook_limit(settings.server.max_body_bytes)],
+        middlewares=[_webhook_limit(settings.server.max_body_bytes, pressure)],
     )
     app[PLUGINS] = plugins
     app.cleanup_ctx.append(_lifecycle(settings, plugins, clock or SystemClock(), run_workers,
-                                      migrate))
+                                      migrate, pressure))
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/media/{token}", _media)
@@ -68,7 +70,8 @@ def create_app(settings: Settings, *, plugins: Plugins | None = None, clock: Clo
 
 
 def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: bool,
-               migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+               migrate: bool, pressure: Pressure
+               ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if migrate:
             from bot.storage.migrate import upgrade_async  # Alembic only when it is needed
@@ -91,7 +94,7 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         bundle = plugins.bundle
         if bundle.policy is not None:
             services.policy = bundle.policy(services)
-        dispatcher = Dispatcher(services, bundle.router, bundle.outer)
+        dispatcher = Dispatcher(services, bundle.router, bundle.outer, pressure)
         inbox = InboxWriter(db, clock, metrics, dispatcher.wake.set)
         outbox = OutboxSender(services, {a.name: a for a in plugins.adapters}, _feed(inbox))
         services.wake_outbox = outbox.wake.set
@@ -152,7 +155,8 @@ def _local_secret(settings: Settings) -> str:
     return value
 
 
-def _webhook_limit(limit: int) -> Callable[..., Awaitable[web.StreamResponse]]:
+def _webhook_limit(limit: int, pressure: Pressure
+                   ) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def limit_webhooks(request: web.Request,
                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -162,7 +166,13 @@ def _webhook_limit(limit: int) -> Callable[..., Awaitable[web.StreamResponse]]:
                 raise web.HTTPRequestEntityTooLarge(max_size=limit,
                                                     actual_size=request.content_length)
             request = request.clone(client_max_size=limit)
-        return await handler(request)
+        elif not request.path.startswith("/sandbox/api/messages"):
+            return await handler(request)
+        pressure.enter()  # an inbound message: background work gives way until answered
+        try:
+            return await handler(request)
+        finally:
+            pressure.leave()
 
     return limit_webhooks
 
