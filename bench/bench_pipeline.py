@@ -274,12 +274,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-handlers", action="store_true",
                         help="werkbot with the shipped handlers instead of a trivial one")
     parser.add_argument("--only", default="", help="comma-separated server kinds")
+    parser.add_argument("--ack-only", action="store_true",
+                        help="skip the 'werkbot full' row (handling is in bench_load.py)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--profile", type=Path,
                         help="cProfile werkbot's server processes into this directory")
     args = parser.parse_args(argv)
     chosen = [t for t in targets(args.real_handlers)
-              if not args.only or t.kind in args.only.split(",") or t.kind == "bare"]
+              if (not args.only or t.kind in args.only.split(",") or t.kind == "bare")
+              and not (args.ack_only and t.options.get("role") == "all")]
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         for t in chosen:
