@@ -69,7 +69,9 @@ class Dispatcher:
         while True:
             try:
                 while await self.handle_next():
-                    pass
+                    # Outside the transaction (the writer is free): webhooks in flight
+                    # are answered first, for at most a moment (bot/pressure.py).
+                    await self.pressure.give_way()
             except Exception as exc:
                 failures += 1
                 if failures == 1:
@@ -114,11 +116,11 @@ class Dispatcher:
                 with correlation(f"in-{row.id}"):
                     queued_sends |= await self._handle_row(session, row, now)
                 handled += 1
-                # SQLite runs inline on the loop: between events let webhooks be answered
-                # (bot/pressure.py); if they wait to be stored, commit what is done first.
+                # SQLite runs inline on the loop: between events let webhooks be parsed;
+                # if they wait to be stored, commit what is done first and let them in.
                 if services.db.urgent_waiting():
                     break
-                await self.pressure.give_way()
+                await asyncio.sleep(0)
                 if services.db.urgent_waiting():
                     break
         if queued_sends:
