@@ -67,6 +67,9 @@ class Dispatcher:
         """
         failures = 0
         while True:
+            # Cleared before looking, never after: a wake-up that comes while the last
+            # (empty) look is running must not be lost to a whole poll interval.
+            self.wake.clear()
             try:
                 while await self.handle_next():
                     # Outside the transaction (the writer is free): webhooks in flight
@@ -84,7 +87,6 @@ class Dispatcher:
                 if failures:
                     log.info("dispatcher loop recovered after %d failures", failures)
                 failures = 0
-            self.wake.clear()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), poll_seconds)
 

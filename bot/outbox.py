@@ -97,13 +97,13 @@ class OutboxSender:
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         while True:
+            self.wake.clear()  # before looking: a wake-up during the last look stays set
             try:
                 while await self.send_due():
                     pass
             except Exception:
                 log.exception("outbox loop failed; retrying")
                 await asyncio.sleep(1)
-            self.wake.clear()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), poll_seconds)
 
