@@ -179,9 +179,9 @@ class TwilioAdapter:
             self._recent[token] = None
             while len(self._recent) > RECENT_TOKENS:
                 self._recent.popitem(last=False)
-        for event in events:
-            log.info("%s %s %s from %s stored", self.name, type(event).__name__,
-                     event.id.rsplit(":", 1)[-1], event.sender.masked())
+        for event in events:  # one line per message: DEBUG (metrics count them at INFO)
+            log.debug("%s %s %s from %s stored", self.name, type(event).__name__,
+                      event.id.rsplit(":", 1)[-1], event.sender.masked())
         return _twiml()
 
 
