@@ -13,16 +13,14 @@ are created there with `createdb`).
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.services import _as_postgres, _pg_bin, _wait_for, free_port
+from tests.services import _as_postgres, _pg_bin, _wait_for, new_cluster
 
 
 @dataclass
@@ -47,15 +45,7 @@ def postgres(durable: bool = True) -> Iterator[PgServer]:
         yield PgServer(url, None)
         return
     bindir = _pg_bin()
-    root = Path(tempfile.mkdtemp(prefix="werkbot-bench-pg-"))
-    data = root / "data"
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        os.chown(root, pw.pw_uid, pw.pw_gid)
-    port = free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust",
-                                 "-U", "werkbot", "-E", "UTF8"]),
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root, data, port = new_cluster("werkbot-bench-pg-")
     options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
                "-c shared_preload_libraries=pg_stat_statements -c max_connections=100 "
                "-c max_wal_size=4GB")

@@ -40,6 +40,20 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args]
 
 
+def new_cluster(prefix: str) -> tuple[Path, Path, int]:
+    """`initdb` a fresh cluster (user `werkbot`, trust on loopback) owned by `postgres` in a
+    temporary directory: its directory, data directory and a free port for it."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    data = root / "data"
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+    subprocess.run(_as_postgres([str(_pg_bin() / "initdb"), "-D", str(data), "-A", "trust",
+                                 "-U", "werkbot", "-E", "UTF8"]),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return root, data, free_port()
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield an asyncpg URL of a fresh PostgreSQL server."""
@@ -47,15 +61,7 @@ def postgres_server() -> Iterator[str]:
         yield url
         return
     bindir = _pg_bin()
-    root = Path(tempfile.mkdtemp(prefix="werkbot-pg-"))
-    data = root / "data"
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("postgres")
-        os.chown(root, pw.pw_uid, pw.pw_gid)
-    port = free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust",
-                                 "-U", "werkbot", "-E", "UTF8"]),
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root, data, port = new_cluster("werkbot-pg-")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     _SERVERS[port] = (data, options, root / "log")
     try:

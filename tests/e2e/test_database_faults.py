@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -44,14 +43,12 @@ import pytest
 from aiohttp import web
 
 from tests.e2e.processes import (
-    REPO,
     Werkbot,
     clean_env,
     free_port,
     query,
     running,
     wait_for,
-    werkbot_command,
 )
 from tests.e2e.test_multi_process import (
     ACCOUNT_SID,
@@ -60,6 +57,8 @@ from tests.e2e.test_multi_process import (
     WA_FROM,
     Hook,
     StandIns,
+    configure,
+    migrate_once,
     pg_query,
     telegram_hook,
     telegram_update,
@@ -281,15 +280,9 @@ PG_DOWN = 2.5
 @pytest.mark.postgres
 def test_postgres_restart_under_load_loses_nothing_and_recovers(
         tmp_path: Path, pg_url: str, fake: StandIns) -> None:
-    ports = [free_port() for _ in range(PG_PROCESSES)]
-    bases = [f"http://127.0.0.1:{p}" for p in ports]
-    configs = [write_config(tmp_path / f"werkbot-{n}.toml", tmp_path, port, pg_url, fake)
-               for n, port in enumerate(ports)]
+    bases, configs = configure(tmp_path, pg_url, fake, PG_PROCESSES, write_config)
     env = clean_env()
-    upgrade = subprocess.run([*werkbot_command(), "db", "upgrade", "--config",
-                              str(configs[0])], cwd=REPO, env=env, capture_output=True,
-                             text=True, timeout=60, check=False)
-    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+    migrate_once(configs[0], env)
 
     def rows(sql: str) -> list[tuple[Any, ...]]:
         return pg_query(pg_url, sql)

@@ -231,6 +231,27 @@ telegram = {LUDWIG_TG}
 # ----------------------------------------------------------------- the database
 
 
+def configure(tmp_path: Path, pg_url: str, fake: StandIns, count: int,
+              write: Callable[[Path, Path, int, str, StandIns], Path] | None = None
+              ) -> tuple[list[str], list[Path]]:
+    """Base URLs and config files (`write`, default `write_config`) for `count`
+    processes on one PostgreSQL."""
+    write = write or write_config
+    ports = [free_port() for _ in range(count)]
+    bases = [f"http://127.0.0.1:{p}" for p in ports]
+    configs = [write(tmp_path / f"werkbot-{n}.toml", tmp_path, port, pg_url, fake)
+               for n, port in enumerate(ports)]
+    return bases, configs
+
+
+def migrate_once(config: Path, env: dict[str, str]) -> None:
+    """One migration before any server starts, as an operator does on a deploy."""
+    upgrade = subprocess.run([*werkbot_command(), "db", "upgrade", "--config", str(config)],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+
+
 def pg_query(url: str, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
     """Read the shared PostgreSQL database directly (one short connection, no pool)."""
 
@@ -393,17 +414,9 @@ def build_load(bases: list[str], rng: random.Random) -> Load:
 def test_three_processes_one_postgres_handle_each_message_once(
         tmp_path: Path, pg_url: str, stand_ins: StandIns) -> None:
     assert stand_ins.bot is not None
-    ports = [free_port() for _ in range(PROCESSES)]
-    bases = [f"http://127.0.0.1:{p}" for p in ports]
-    configs = [write_config(tmp_path / f"werkbot-{n}.toml", tmp_path, port, pg_url, stand_ins)
-               for n, port in enumerate(ports)]
+    bases, configs = configure(tmp_path, pg_url, stand_ins, PROCESSES)
     env = clean_env()
-
-    # One migration, before any server starts (as an operator would do on a deploy).
-    upgrade = subprocess.run([*werkbot_command(), "db", "upgrade", "--config",
-                              str(configs[0])], cwd=REPO, env=env, capture_output=True,
-                             text=True, timeout=60, check=False)
-    assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
+    migrate_once(configs[0], env)
 
     with ExitStack() as stack:
         servers: list[Werkbot] = [

@@ -19,7 +19,8 @@ from aiohttp import ClientResponse
 from sqlalchemy import select
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-from adapters.twilio import TwilioAdapter, build
+from adapters.twilio import TwilioAdapter, TwilioApi, build
+from bot.adapter import StoredMedia
 from bot.settings import Settings
 from bot.storage.models import InboxRow
 from bot.testing import Harness, make_settings
@@ -177,3 +178,40 @@ def _wait_for(proc: subprocess.Popen[str], marker: str, timeout: float) -> None:
             return
     proc.kill()
     raise RuntimeError("Prism did not start:\n" + "".join(seen[-20:]))
+
+
+class NoMedia:
+    """Media access for an adapter started alone: links only, no stored bytes."""
+
+    def link(self, media_id: int) -> str:
+        return f"https://bot.example.de/media/t{media_id}"
+
+    async def read(self, media_id: int) -> StoredMedia:
+        raise FileNotFoundError(media_id)
+
+
+async def ignore_events(events: object) -> None:
+    del events
+
+
+async def started_adapter(settings: Settings, channel: str,
+                          twilio: Any = None) -> TwilioAdapter:
+    """A Twilio adapter for `channel`, started outside an app (`twilio`: other settings)."""
+    section = twilio or settings.twilio
+    adapter = TwilioAdapter(channel, section, settings.server.public_url, TwilioApi(section))
+    await adapter.start(ignore_events, NoMedia())
+    return adapter
+
+
+@pytest.fixture
+async def wa(settings: Settings) -> AsyncIterator[TwilioAdapter]:
+    adapter = await started_adapter(settings, "whatsapp")
+    yield adapter
+    await adapter.stop()
+
+
+@pytest.fixture
+async def sms(settings: Settings) -> AsyncIterator[TwilioAdapter]:
+    adapter = await started_adapter(settings, "sms")
+    yield adapter
+    await adapter.stop()

@@ -5,46 +5,24 @@ media count, not one created before `since`, not one that failed at Twilio."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.twilio import TwilioAdapter, TwilioApi
+from adapters.twilio import TwilioAdapter
 from bot.adapter import SendError
 from bot.addresses import Address
 from bot.replies import MediaReply, TemplateReply, TextReply
 from bot.settings import Settings
+from tests.twilio.conftest import started_adapter
 from tests.twilio.fake_twilio import FakeTwilio
 from tests.twilio.payloads import BUSINESS_SMS, BUSINESS_WA, CUSTOMER
-from tests.twilio.test_media import NoMedia, _ignore
 
 WA = Address("whatsapp", CUSTOMER)
 SMS = Address("sms", CUSTOMER)
 OTHER = Address("whatsapp", "+491709999999")
 TEXT = TextReply(text="Wir kommen morgen um 8 Uhr.")
-
-
-async def _adapter(settings: Settings, channel: str) -> TwilioAdapter:
-    adapter = TwilioAdapter(channel, settings.twilio, settings.server.public_url,
-                            TwilioApi(settings.twilio))
-    await adapter.start(_ignore, NoMedia())
-    return adapter
-
-
-@pytest.fixture
-async def wa(settings: Settings) -> AsyncIterator[TwilioAdapter]:
-    adapter = await _adapter(settings, "whatsapp")
-    yield adapter
-    await adapter.stop()
-
-
-@pytest.fixture
-async def sms(settings: Settings) -> AsyncIterator[TwilioAdapter]:
-    adapter = await _adapter(settings, "sms")
-    yield adapter
-    await adapter.stop()
 
 
 def _a_minute_ago() -> datetime:
@@ -152,8 +130,7 @@ async def test_a_content_template_cannot_be_matched_so_it_is_not_found(
 async def test_twilio_refusing_the_list_is_a_retryable_error(
         settings: Settings, fake: FakeTwilio) -> None:
     wrong = replace(settings.twilio, auth_token="not-the-token")
-    adapter = TwilioAdapter("whatsapp", wrong, settings.server.public_url, TwilioApi(wrong))
-    await adapter.start(_ignore, NoMedia())
+    adapter = await started_adapter(settings, "whatsapp", wrong)
     try:
         with pytest.raises(SendError) as caught:
             await adapter.find_sent(WA, TEXT, _a_minute_ago())
@@ -165,8 +142,7 @@ async def test_twilio_refusing_the_list_is_a_retryable_error(
 async def test_twilio_unreachable_is_a_retryable_error(settings: Settings,
                                                       fake: FakeTwilio) -> None:
     gone = replace(settings.twilio, api_base="http://127.0.0.1:9")
-    adapter = TwilioAdapter("whatsapp", gone, settings.server.public_url, TwilioApi(gone))
-    await adapter.start(_ignore, NoMedia())
+    adapter = await started_adapter(settings, "whatsapp", gone)
     try:
         with pytest.raises(SendError) as caught:
             await adapter.find_sent(WA, TEXT, _a_minute_ago())

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.twilio import TwilioAdapter, TwilioApi
+from adapters.twilio import TwilioAdapter
 from adapters.twilio.media import MediaRefused, MediaUnavailable
-from bot.adapter import MediaTooLarge, StoredMedia
+from bot.adapter import MediaTooLarge
 from bot.events import MediaRef
 from bot.settings import Settings
+from tests.twilio.conftest import started_adapter
 from tests.twilio.fake_twilio import FakeTwilio
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 1000
@@ -18,35 +19,9 @@ OGG = b"OggS" + b"\x01" * 1000
 MB = 1024 * 1024
 
 
-class NoMedia:
-    def link(self, media_id: int) -> str:
-        return f"https://bot.example.de/media/t{media_id}"
-
-    async def read(self, media_id: int) -> StoredMedia:
-        raise FileNotFoundError(media_id)
-
-
-async def _ignore(events: object) -> None:
-    del events
-
-
-async def _started(settings: Settings, channel: str) -> TwilioAdapter:
-    adapter = TwilioAdapter(channel, settings.twilio, settings.server.public_url,
-                            TwilioApi(settings.twilio))
-    await adapter.start(_ignore, NoMedia())
-    return adapter
-
-
 @pytest.fixture
 async def whatsapp(settings: Settings) -> AsyncIterator[TwilioAdapter]:
-    adapter = await _started(settings, "whatsapp")
-    yield adapter
-    await adapter.stop()
-
-
-@pytest.fixture
-async def sms(settings: Settings) -> AsyncIterator[TwilioAdapter]:
-    adapter = await _started(settings, "sms")
+    adapter = await started_adapter(settings, "whatsapp")
     yield adapter
     await adapter.stop()
 
@@ -65,7 +40,7 @@ async def test_download_sends_credentials_to_twilio_only(whatsapp: TwilioAdapter
 async def test_wrong_credentials_are_not_retried_elsewhere(settings: Settings,
                                                            fake: FakeTwilio) -> None:
     fake.auth_token = "rotated-token-000000000000000000"
-    adapter = await _started(settings, "whatsapp")
+    adapter = await started_adapter(settings, "whatsapp")
     try:
         with pytest.raises(MediaUnavailable):
             await adapter.fetch_media(MediaRef("image", "image/jpeg",

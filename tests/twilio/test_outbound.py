@@ -4,7 +4,6 @@ the outbox retries, marks unreachable or fails with the code (issue 3)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -16,34 +15,12 @@ from bot.addresses import Address
 from bot.capabilities import degrade
 from bot.replies import Choice, ChoicesReply, MediaReply, TemplateReply, TextReply
 from bot.settings import Settings, TwilioSettings
-from tests.twilio.conftest import MENU_TEMPLATE
+from tests.twilio.conftest import MENU_TEMPLATE, started_adapter
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.twilio.payloads import BUSINESS_SMS, BUSINESS_WA, CUSTOMER
-from tests.twilio.test_media import NoMedia, _ignore
 
 WA = Address("whatsapp", CUSTOMER)
 SMS = Address("sms", CUSTOMER)
-
-
-async def _adapter(settings: Settings, channel: str) -> TwilioAdapter:
-    adapter = TwilioAdapter(channel, settings.twilio, settings.server.public_url,
-                            TwilioApi(settings.twilio))
-    await adapter.start(_ignore, NoMedia())
-    return adapter
-
-
-@pytest.fixture
-async def wa(settings: Settings) -> AsyncIterator[TwilioAdapter]:
-    adapter = await _adapter(settings, "whatsapp")
-    yield adapter
-    await adapter.stop()
-
-
-@pytest.fixture
-async def sms(settings: Settings) -> AsyncIterator[TwilioAdapter]:
-    adapter = await _adapter(settings, "sms")
-    yield adapter
-    await adapter.stop()
 
 
 async def test_whatsapp_text_goes_with_from_to_callback_and_basic_auth(
@@ -83,7 +60,7 @@ async def test_media_goes_as_signed_public_links(wa: TwilioAdapter, fake: FakeTw
 async def test_mms_carries_several_media_in_one_message(fake: FakeTwilio,
                                                         settings: Settings) -> None:
     mms = replace(settings, twilio=replace(settings.twilio, mms=True))
-    adapter = await _adapter(mms, "sms")
+    adapter = await started_adapter(mms, "sms")
     try:
         reply = MediaReply(media_ids=(1, 2, 3), media_kinds=("image",) * 3)
         (part,) = degrade(reply, adapter.capabilities)
@@ -155,7 +132,7 @@ async def test_rfc9457_problem_answers_are_mapped_too(wa: TwilioAdapter,
 
 async def test_network_failure_is_retryable(settings: Settings) -> None:
     dead = replace(settings, twilio=replace(settings.twilio, api_base="http://127.0.0.1:9"))
-    adapter = await _adapter(dead, "whatsapp")
+    adapter = await started_adapter(dead, "whatsapp")
     try:
         with pytest.raises(SendError) as caught:
             await adapter.send(WA, TextReply(text="hallo"))

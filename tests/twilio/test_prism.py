@@ -22,9 +22,15 @@ from bot.storage.models import AddressRow, OutboxRow
 from bot.testing import Harness, make_settings
 from tests.conftest import menu_bundle
 from tests.twilio import payloads
-from tests.twilio.conftest import MENU_TEMPLATE, App, HeaderHttpClient, twilio_section
+from tests.twilio.conftest import (
+    MENU_TEMPLATE,
+    App,
+    HeaderHttpClient,
+    NoMedia,
+    ignore_events,
+    twilio_section,
+)
 from tests.twilio.fake_twilio import FakeTwilio
-from tests.twilio.test_media import NoMedia, _ignore
 
 pytestmark = pytest.mark.prism
 
@@ -64,7 +70,7 @@ def prism_settings(tmp_path: Path, prism: str, **twilio: Any) -> Settings:
 async def channels(tmp_path: Path, prism: str) -> AsyncIterator[PrismChannels]:
     made = PrismChannels(prism_settings(tmp_path, prism, mms=True))
     for adapter in made.adapters.values():
-        await adapter.start(_ignore, NoMedia())
+        await adapter.start(ignore_events, NoMedia())
     yield made
     for adapter in made.adapters.values():
         await adapter.stop()
@@ -105,7 +111,7 @@ async def test_prism_rejects_what_twilio_would_reject(tmp_path: Path, prism: str
     and such a refusal is final (no retry, the address stays reachable)."""
     made = PrismChannels(prism_settings(tmp_path, prism, templates={"menu": "HX-bad"}))
     adapter = made.adapters["whatsapp"]
-    await adapter.start(_ignore, NoMedia())
+    await adapter.start(ignore_events, NoMedia())
     try:
         with pytest.raises(SendError) as caught:
             await adapter.send(WA, TemplateReply(kind="menu", template="menu",
