@@ -2,10 +2,11 @@
 
 Acknowledging a webhook is cheap and someone waits for it (a provider that times out
 delivers again); handling an event costs milliseconds and waits safely in the durable
-inbox. So while requests are being answered, the dispatcher pauses after each event
-until they are done, for at most `MAX_PAUSE`: a burst is taken in at the speed of the
-inbox and handled right after it, and a flood that never stops still gets some events
-handled per second. At ordinary load the pause is nothing (no request is in flight).
+inbox. So while requests are being answered, the dispatcher pauses between batches
+(outside its transaction, so SQLite's writer is free for the webhooks it waits for) until
+they are done, for at most `MAX_PAUSE`: a burst is taken in at the speed of the inbox and
+handled right after it, and a flood that never stops still gets a batch handled every
+`MAX_PAUSE`. At ordinary load the pause is nothing (no request is in flight).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 
-MAX_PAUSE = 0.05  # seconds: at least ~20 events/s are handled under a never-ending flood
+MAX_PAUSE = 0.05  # seconds: at least ~20 batches/s are handled under a never-ending flood
 
 
 class Pressure:
