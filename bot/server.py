@@ -166,9 +166,9 @@ def _webhook_limit(limit: int, pressure: Pressure
                 raise web.HTTPRequestEntityTooLarge(max_size=limit,
                                                     actual_size=request.content_length)
             request = request.clone(client_max_size=limit)
-        elif not request.path.startswith("/sandbox/api/messages"):
+        elif request.method != "POST":
             return await handler(request)
-        pressure.enter()  # an inbound message: background work gives way until answered
+        pressure.enter()  # a webhook or form someone waits for: background work gives way
         try:
             return await handler(request)
         finally:

@@ -42,7 +42,19 @@ def runner() -> Iterator[asyncio.Runner]:
         yield loop_runner
 
 
-class TwilioApp:
+class _RunningApp:
+    """A harness and its provider stand-in, driven from a synchronous hypothesis test."""
+
+    runner: asyncio.Runner
+    harness: Harness
+    fake: FakeTwilio | FakeBotAPI
+
+    def close(self) -> None:
+        self.runner.run(self.harness.__aexit__(None, None, None))
+        self.runner.run(self.fake.close())
+
+
+class TwilioApp(_RunningApp):
     def __init__(self, runner: asyncio.Runner, tmp_path: Path) -> None:
         self.runner = runner
         self.fake = runner.run(FakeTwilio().start())
@@ -64,9 +76,6 @@ class TwilioApp:
             return resp.status
         return self.runner.run(go())
 
-    def close(self) -> None:
-        self.runner.run(self.harness.__aexit__(None, None, None))
-        self.runner.run(self.fake.close())
 
 
 @pytest.fixture
@@ -76,7 +85,7 @@ def twilio_app(runner: asyncio.Runner, tmp_path: Path) -> Iterator[TwilioApp]:
     app.close()
 
 
-class TelegramApp:
+class TelegramApp(_RunningApp):
     def __init__(self, runner: asyncio.Runner, tmp_path: Path) -> None:
         self.runner = runner
         self.fake = FakeBotAPI(TOKEN)
@@ -98,9 +107,6 @@ class TelegramApp:
             return resp.status
         return self.runner.run(go())
 
-    def close(self) -> None:
-        self.runner.run(self.harness.__aexit__(None, None, None))
-        self.runner.run(self.fake.close())
 
 
 @pytest.fixture

@@ -223,6 +223,17 @@ async def assert_each_sent_once_in_order(w: World) -> None:
             assert positions == sorted(positions), f"out of order to {address}"
 
 
+async def recover_and_check_each_sent_once_in_order(
+        w: World, twilio: OutageTwilio, expected: dict[str, list[str]]) -> None:
+    """Twilio is back: every queued answer arrives, once, in order, and nothing failed."""
+    twilio.recover()
+    await settle(w, timedelta(minutes=1), 15)
+    for customer, texts in expected.items():
+        assert received(w, customer, texts) == texts
+    assert not [r for r in await outbox(w) if r.status == "failed"]
+    await assert_each_sent_once_in_order(w)
+
+
 # -- set-up helpers ---------------------------------------------------------------------
 
 
@@ -280,12 +291,7 @@ async def test_twilio_500_and_429_then_recovery(world_at: WorldFactory) -> None:
     assert {r.error_code for r in waiting if r.attempts} <= {"500", "http-500", "20429"}
     assert max(r.attempts for r in waiting) >= 3  # retried during the outage
 
-    twilio.recover()
-    await settle(w, timedelta(minutes=1), 15)
-    for customer, texts in expected.items():
-        assert received(w, customer, texts) == texts
-    assert not [r for r in await outbox(w) if r.status == "failed"]
-    await assert_each_sent_once_in_order(w)
+    await recover_and_check_each_sent_once_in_order(w, twilio, expected)
 
 
 # -- 2. Twilio times out, or drops the connection ---------------------------------------------
@@ -314,12 +320,7 @@ async def test_twilio_time_outs_then_recovery(world_at: WorldFactory,
     for customer, texts in expected.items():
         assert received(w, customer, texts) == []
 
-    twilio.recover()
-    await settle(w, timedelta(minutes=1), 15)
-    for customer, texts in expected.items():
-        assert received(w, customer, texts) == texts
-    assert not [r for r in await outbox(w) if r.status == "failed"]
-    await assert_each_sent_once_in_order(w)
+    await recover_and_check_each_sent_once_in_order(w, twilio, expected)
 
 
 # -- 3. Telegram answers 429 with retry_after and 500 -------------------------------------------

@@ -127,22 +127,13 @@ async def test_a_content_template_cannot_be_matched_so_it_is_not_found(
     assert fake.list_queries == []  # the list shows no ContentSid: not even asked
 
 
-async def test_twilio_refusing_the_list_is_a_retryable_error(
-        settings: Settings, fake: FakeTwilio) -> None:
-    wrong = replace(settings.twilio, auth_token="not-the-token")
-    adapter = await started_adapter(settings, "whatsapp", wrong)
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.find_sent(WA, TEXT, _a_minute_ago())
-    finally:
-        await adapter.stop()
-    assert caught.value.retryable
-
-
-async def test_twilio_unreachable_is_a_retryable_error(settings: Settings,
-                                                      fake: FakeTwilio) -> None:
-    gone = replace(settings.twilio, api_base="http://127.0.0.1:9")
-    adapter = await started_adapter(settings, "whatsapp", gone)
+@pytest.mark.parametrize("broken", [
+    pytest.param({"auth_token": "not-the-token"}, id="twilio-refuses-the-list"),
+    pytest.param({"api_base": "http://127.0.0.1:9"}, id="twilio-unreachable"),
+])
+async def test_a_lookup_that_cannot_be_answered_is_a_retryable_error(
+        settings: Settings, fake: FakeTwilio, broken: dict[str, str]) -> None:
+    adapter = await started_adapter(settings, "whatsapp", replace(settings.twilio, **broken))
     try:
         with pytest.raises(SendError) as caught:
             await adapter.find_sent(WA, TEXT, _a_minute_ago())
