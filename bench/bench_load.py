@@ -204,6 +204,7 @@ class Row:
 @contextlib.contextmanager
 def standins(workdir: Path) -> Iterator[dict[str, str]]:
     port_file = workdir / "standin.json"
+    port_file.unlink(missing_ok=True)  # a reused work directory: never an old run's ports
     log = (workdir / "standin.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "bench.load_standin", str(port_file)],
                             cwd=REPO, stdout=log, stderr=subprocess.STDOUT)

@@ -58,6 +58,7 @@ class Context:
     is_new: bool = False  # the sender's address was unknown until this event
     address_row: AddressRow | None = None  # the sender's row, loaded once per event
     state: dict[str, Any] = field(default_factory=dict)
+    stored_state: str | None = None  # the state's JSON as loaded (None: no row)
     match: dict[str, Any] = field(default_factory=dict)
     sent: list[tuple[Address, Reply]] = field(default_factory=list)
     refused: list[tuple[Address, Reply]] = field(default_factory=list)

@@ -1,11 +1,14 @@
 """The dispatcher: claims due inbox rows and runs each through middlewares and the tree.
 
-Events are handled in batches, one transaction per batch (few commits under load) and
-a savepoint per event. An event's effects (state, outbox rows, timers, ledger entries)
-commit together with marking it handled, or not at all: a crash half-way leaves the
-rows pending and they are handled again, once. A handler that raises is rolled back to
-its savepoint, the error recorded and the event retried with backoff, then marked
-failed (visible in metrics and the row). On PostgreSQL rows
+Events are handled in batches, one transaction per batch (few commits under load). An
+event's effects (state, outbox rows, timers, ledger entries) commit together with
+marking it handled, or not at all: a crash half-way leaves the rows pending and they
+are handled again, once. A batch first runs without savepoints (the common case: one
+flush and one commit for all of it); if any handler raises, the whole batch is rolled
+back and handled again with a savepoint per event, so the failing event alone is rolled
+back, its error recorded and the event retried with backoff, then marked failed
+(visible in metrics and the row). Flood verdicts and metrics are kept from the first
+pass, so a batch handled twice counts once. On PostgreSQL rows
 are claimed `FOR UPDATE SKIP LOCKED`, in order per sender, so processes share the work.
 """
 
@@ -16,6 +19,7 @@ import logging
 import time
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, exists, select
@@ -33,7 +37,7 @@ from bot.replies import TextReply
 from bot.router import Match, Middleware, Router
 from bot.services import Services
 from bot.storage.models import InboxRow
-from bot.storage.repos import numbered_choice
+from bot.storage.repos import numbered_choice, state_of
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -44,6 +48,30 @@ BATCH = 32
 
 class StatusTooEarly(Exception):
     """A provider's status for a message whose send werkbot has not recorded yet."""
+
+
+class _HandlerRaised(Exception):
+    """A handler raised in a batch without savepoints: the batch goes again, isolated."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+@dataclass
+class _Batch:
+    """What one batch leaves for after its commit, and what a second pass must reuse."""
+
+    verdicts: dict[int, Verdict] = field(default_factory=dict)  # per inbox row id
+    latencies: list[float] = field(default_factory=list)
+    throttled: int = 0
+    queued_sends: bool = False
+
+    def retry(self) -> None:
+        """Forget the rolled-back pass's effects; keep its flood verdicts."""
+        self.latencies.clear()
+        self.throttled = 0
+        self.queued_sends = False
 
 
 class Dispatcher:
@@ -104,19 +132,40 @@ class Dispatcher:
     async def handle_batch(self, limit: int = BATCH) -> int:
         """Handle up to `limit` due rows in one transaction (one commit for all of them).
 
-        Each event still has its own savepoint: one that raises is rolled back alone and
-        recorded for retry while the others commit. A crash loses the whole uncommitted
-        batch, which is then handled again, still once.
+        Without savepoints first; if a handler raises, the batch is rolled back and
+        handled again with one savepoint per event: the event that raises is rolled back
+        alone and recorded for retry while the others commit. A crash loses the whole
+        uncommitted batch, which is then handled again, still once.
         """
+        batch = _Batch()
+        try:
+            handled = await self._handle_batch(limit, batch, isolated=False)
+        except _HandlerRaised as raised:
+            log.info("a handler raised (%s); handling the batch again event by event",
+                     raised.error)
+            batch.retry()
+            handled = await self._handle_batch(limit, batch, isolated=True)
+        metrics = self.services.metrics
+        for seconds in batch.latencies:
+            metrics.handling_seconds.observe(seconds)
+        for _ in range(batch.throttled):
+            metrics.throttled.inc()
+        if batch.queued_sends:
+            self.services.wake_outbox()
+        return handled
+
+    async def _handle_batch(self, limit: int, batch: _Batch, *, isolated: bool) -> int:
         services = self.services
         now = services.clock.now()
-        queued_sends = False
         async with services.db.session() as session:
             rows = list((await session.scalars(self._claim_query(now, limit))).all())
+            # Isolated at once: a lone event (nothing to share a flush with), or one that
+            # failed before (and will likely fail again).
+            isolated = isolated or len(rows) == 1 or any(row.attempts for row in rows)
             handled = 0
             for row in rows:
                 with correlation(f"in-{row.id}"):
-                    queued_sends |= await self._handle_row(session, row, now)
+                    await self._handle_row(session, row, now, batch, isolated)
                 handled += 1
                 # SQLite runs inline on the loop: between events let webhooks be parsed;
                 # if they wait to be stored, commit what is done first and let them in.
@@ -125,45 +174,58 @@ class Dispatcher:
                 await asyncio.sleep(0)
                 if services.db.urgent_waiting():
                     break
-        if queued_sends:
-            services.wake_outbox()
         return handled
 
-    async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime) -> bool:
-        """Handle one claimed row inside the batch; True if it queued outbound messages."""
+    async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime,
+                          batch: _Batch, isolated: bool) -> None:
+        """Handle one claimed row inside the batch.
+
+        `isolated`: inside a savepoint of its own, a raising handler recorded for retry;
+        otherwise a raising handler raises `_HandlerRaised` (the batch goes again).
+        """
         try:
             event = loads_event(row.payload)
         except (CodecError, ValueError, TypeError) as exc:
             log.error("inbox row %s does not decode: %s", row.id, type(exc).__name__)
             row.status, row.error, row.handled_at = "failed", "undecodable", now
-            return False
+            return
         ctx = Context(services=self.services, session=session, event=event, inbox_id=row.id)
         try:
-            async with session.begin_nested():
-                await self._prepare(ctx)
-                verdict = self._flood_verdict(ctx)
-                if verdict is not Verdict.HANDLE:
-                    await self._throttle(ctx, row, verdict)
-                    return bool(ctx.sent)
-                await self._dispatch(ctx.event, ctx)
-                if ctx.person is not None and (ctx.state or not ctx.is_new):
-                    await ctx.states.save(ctx.person.id, ctx.state, now)
-        except StatusTooEarly:
+            if isolated:
+                async with session.begin_nested():
+                    await self._handle_event(ctx, row, batch, now)
+            else:
+                await self._handle_event(ctx, row, batch, now)
+        except StatusTooEarly:  # raised before the event changed anything
             row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
                 row.status, row.error, row.handled_at = "done", "no such message", now
             else:
                 row.available_at = now + STATUS_RETRY
-            return False
+            return
         except Exception as exc:  # recorded and retried, never lost
+            if not isolated:
+                raise _HandlerRaised(type(exc).__name__) from exc
             self._record_failure(row, exc, now)
-            return False
+            return
+        batch.queued_sends |= bool(ctx.sent)
         if row.status == "throttled":
-            return bool(ctx.sent)
+            return
         row.status, row.handled_at = "done", now
-        self.services.metrics.handling_seconds.observe(
-            max(0.0, (now - row.created_at).total_seconds()))
-        return bool(ctx.sent)
+        batch.latencies.append(max(0.0, (now - row.created_at).total_seconds()))
+
+    async def _handle_event(self, ctx: Context, row: InboxRow, batch: _Batch,
+                            now: datetime) -> None:
+        await self._prepare(ctx)
+        verdict = batch.verdicts.get(row.id)
+        if verdict is None:  # decided once per event, even if the batch goes twice
+            verdict = batch.verdicts[row.id] = self._flood_verdict(ctx)
+        if verdict is not Verdict.HANDLE:
+            await self._throttle(ctx, row, verdict, batch)
+            return
+        await self._dispatch(ctx.event, ctx)
+        if ctx.person is not None and (ctx.state or not ctx.is_new):
+            await ctx.states.save(ctx.person.id, ctx.state, now, stored=ctx.stored_state)
 
     def _flood_verdict(self, ctx: Context) -> Verdict:
         event = ctx.event
@@ -172,10 +234,11 @@ class Dispatcher:
             return Verdict.HANDLE
         return self.flood.check(str(event.sender), ctx.clock.now())
 
-    async def _throttle(self, ctx: Context, row: InboxRow, verdict: Verdict) -> None:
+    async def _throttle(self, ctx: Context, row: InboxRow, verdict: Verdict,
+                        batch: _Batch) -> None:
         """Stored, not handled; the sender hears about it once per window."""
         row.status, row.handled_at, row.error = "throttled", ctx.clock.now(), "flood"
-        self.services.metrics.throttled.inc()
+        batch.throttled += 1
         if verdict is Verdict.THROTTLE_AND_TELL:
             log.warning("sender %s throttled", ctx.event.sender.masked())
             await ctx.reply(TextReply(kind="flood_notice", text=ctx.t("flood.notice")))
@@ -219,7 +282,10 @@ class Dispatcher:
             # The callback can overtake our own record of the send; look again shortly.
             raise StatusTooEarly(event.provider_message_id)
         who = event.actor or event.sender  # in a group, the person is who wrote, not the group
-        found = await ctx.people.by_address(who)
+        # Earlier events' pending changes flush together at the commit, not here: persons
+        # and addresses are flushed when created, and a loaded row is the session's own.
+        with ctx.session.no_autoflush:
+            found = await ctx.people.by_address(who)
         if found is None:
             if isinstance(event, DeliveryStatus | Unreachable):
                 return
@@ -241,7 +307,9 @@ class Dispatcher:
             caps = ctx.capabilities(event.sender.channel)
             if caps is not None and caps.window_hours and event.actor is None:
                 address_row.window_until = now + timedelta(hours=caps.window_hours)
-        ctx.state = {} if ctx.is_new else await ctx.states.load(person.id)
+        if not ctx.is_new:
+            ctx.stored_state = await ctx.states.load_text(person.id)
+            ctx.state = state_of(ctx.stored_state)
         if isinstance(event, TextEvent):
             value = await numbered_choice(ctx.session, event.sender, event.text)
             if value is not None:  # '2' on a channel without buttons means the second choice

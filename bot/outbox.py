@@ -250,8 +250,12 @@ class OutboxSender:
         reports: list[DeliveryStatus | Unreachable] = []
         metrics = self._services.metrics
         async with self._services.db.session() as session:
+            # One locked read for the whole batch; the updates go out as one executemany.
+            ids = [claimed.id for claimed, _ in outcomes]
+            rows = {row.id: row for row in (await session.scalars(
+                select(OutboxRow).where(OutboxRow.id.in_(ids)).with_for_update())).all()}
             for claimed, outcome in outcomes:
-                row = await session.get(OutboxRow, claimed.id, with_for_update=True)
+                row = rows.get(claimed.id)
                 if row is None or row.status != "sending":
                     continue  # cancelled meanwhile, or a status callback already moved it
                 channel = row.address.split(":", 1)[0]

@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from aiohttp import ClientError
@@ -64,46 +65,47 @@ class Outbound:
         return f"whatsapp:{address.id}" if self.channel == "whatsapp" else address.id
 
     def params(self, address: Address, reply: Reply) -> dict[str, Any]:
-        """The keyword arguments of `client.messages.create_async` for this reply."""
-        params: dict[str, Any] = {"to": self.recipient(address), "from_": self.sender,
-                                  "status_callback": self._callback}
+        """The form of the `POST .../Messages.json` that sends this reply."""
+        params: dict[str, Any] = {"To": self.recipient(address), "From": self.sender,
+                                  "StatusCallback": self._callback}
         if isinstance(reply, TemplateReply):
             if self.channel != "whatsapp":
-                params["body"] = reply.fallback_text
+                params["Body"] = reply.fallback_text
                 return params
             content_sid = self._templates.get(reply.template, "")
             if not content_sid:
                 raise SendError(f"no ContentSid configured for template {reply.template!r}",
                                 code="no-template", unreachable=True)
-            params["content_sid"] = content_sid
-            params["content_variables"] = json.dumps(reply.variables, ensure_ascii=False)
+            params["ContentSid"] = content_sid
+            params["ContentVariables"] = json.dumps(reply.variables, ensure_ascii=False)
             return params
         if isinstance(reply, MediaReply):
             if self.media is None:
                 raise SendError("media access not started", code="not-started", retryable=True)
-            params["media_url"] = [self.media.link(media_id) for media_id in reply.media_ids]
+            params["MediaUrl"] = [self.media.link(media_id) for media_id in reply.media_ids]
             if reply.caption:
-                params["body"] = reply.caption
+                params["Body"] = reply.caption
             return params
         if isinstance(reply, ChoicesReply):
             # Reached only if the core did not degrade it: numbered text is what
             # WhatsApp (without Content templates) and SMS can both carry.
             lines = [reply.text, *(f"{i}) {c.label}" for i, c in enumerate(reply.choices, 1))]
-            params["body"] = "\n".join(lines)
+            params["Body"] = "\n".join(lines)
             return params
         if isinstance(reply, TextReply):
-            params["body"] = reply.text
+            params["Body"] = reply.text
             return params
         raise SendError(f"cannot render {type(reply).__name__}", code="unsupported")
 
     async def send(self, address: Address, reply: Reply) -> Receipt:
         params = self.params(address, reply)
-        if self.channel == "sms" and "body" in params:
-            segments = count_segments(params["body"])
+        if self.channel == "sms" and "Body" in params:
+            segments = count_segments(params["Body"])
             log.debug("sms to %s: %d %s segment(s)", address.masked(), segments.count,
                       segments.encoding)
         try:
-            message = await self._api.client.messages.create_async(**params)
+            message = await self._api.call("POST", f"{self._api.messages_url}.json",
+                                           data=params)
         except (TwilioRestException, TwilioServiceException) as exc:
             # twilio-python raises TwilioServiceException (not a TwilioRestException) for
             # RFC 9457 problem bodies; both carry `status` and `code`.
@@ -111,7 +113,7 @@ class Outbound:
         except (ClientError, TimeoutError) as exc:
             raise SendError(f"network error {type(exc).__name__}", code="network",
                             retryable=True) from None
-        sid = str(getattr(message, "sid", "") or "")
+        sid = str(message.get("sid") or "")
         if not sid:
             raise SendError("Twilio accepted the message without a sid", code="no-sid",
                             retryable=False)
@@ -128,27 +130,29 @@ class Outbound:
             params = self.params(address, reply)
         except SendError:
             return None  # it cannot have been sent either
-        if "content_sid" in params:
+        if "ContentSid" in params:
             return None  # a Content template: nothing in the list to match it by
         # DateSent has whole-day granularity (GMT): from the start of `since`'s day.
         day = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         try:
-            page = await self._api.client.messages.page_async(
-                to=params["to"], from_=params["from_"], date_sent_after=day,
-                page_size=LOOKUP_PAGE_SIZE)
-        except (TwilioException, ClientError, TimeoutError) as exc:
+            page = await self._api.call("GET", f"{self._api.messages_url}.json", params={
+                "To": params["To"], "From": params["From"],
+                "DateSent>": day.strftime("%Y-%m-%dT%H:%M:%SZ"), "PageSize": LOOKUP_PAGE_SIZE})
+        except (TwilioException, ClientError, TimeoutError, ValueError) as exc:
             raise SendError(f"listing messages failed: {type(exc).__name__}",
                             code="lookup-failed", retryable=True) from None
-        body = str(params.get("body") or "")
-        media = len(params.get("media_url") or ())
-        found = [m for m in page if _matches(m, params, body, media, since)]
+        body = str(params.get("Body") or "")
+        media = len(params.get("MediaUrl") or ())
+        listed = page.get("messages")
+        found = [m for m in listed if isinstance(m, dict)
+                 and _matches(m, params, body, media, since)] if isinstance(listed, list) else []
         if not found:
             return None
-        newest = max(found, key=lambda m: m.date_created or since)
-        status = FOUND_STATUS[str(newest.status)]
+        newest = max(found, key=lambda m: _created(m) or since)
+        status = FOUND_STATUS[str(newest["status"])]
         log.info("%s %s to %s found at Twilio as %s (%s)", self.channel, reply.kind,
-                 address.masked(), newest.sid, status)
-        return Receipt(provider_id=str(newest.sid), status=status)
+                 address.masked(), newest["sid"], status)
+        return Receipt(provider_id=str(newest["sid"]), status=status)
 
 
 async def erase_copies(api: TwilioApi, sids: Sequence[str]) -> list[str]:
@@ -160,7 +164,7 @@ async def erase_copies(api: TwilioApi, sids: Sequence[str]) -> list[str]:
     remaining: list[str] = []
     for sid in sids:
         try:
-            await api.client.messages(sid).delete_async()
+            await api.call("DELETE", f"{api.messages_url}/{sid}.json")
         except (TwilioRestException, TwilioServiceException) as exc:
             if int(getattr(exc, "status", 0) or 0) != 404:
                 remaining.append(sid)
@@ -171,19 +175,27 @@ async def erase_copies(api: TwilioApi, sids: Sequence[str]) -> list[str]:
     return remaining
 
 
-def _matches(message: Any, params: Mapping[str, Any], body: str, media: int,
+def _matches(message: Mapping[str, Any], params: Mapping[str, Any], body: str, media: int,
              since: datetime) -> bool:
     """Is this entry of Twilio's message list the message `params` would create?"""
-    if not str(message.direction or "").startswith("outbound"):
+    if not str(message.get("direction") or "").startswith("outbound"):
         return False
-    if str(message.status or "") not in FOUND_STATUS or not message.sid:
+    if str(message.get("status") or "") not in FOUND_STATUS or not message.get("sid"):
         return False
-    if message.to != params["to"] or message.from_ != params["from_"]:
+    if message.get("to") != params["To"] or message.get("from") != params["From"]:
         return False
-    if (message.body or "") != body or str(message.num_media or "0") != str(media):
+    if (message.get("body") or "") != body or str(message.get("num_media") or "0") != str(media):
         return False
-    created = message.date_created
-    return not isinstance(created, datetime) or created >= since
+    created = _created(message)
+    return created is None or created >= since
+
+
+def _created(message: Mapping[str, Any]) -> datetime | None:
+    """`date_created` (RFC 2822, as Twilio writes it), or None if missing or unreadable."""
+    try:
+        return parsedate_to_datetime(str(message.get("date_created") or ""))
+    except (TypeError, ValueError):
+        return None
 
 
 def classify(exc: Exception) -> SendError:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import Address
@@ -85,28 +87,73 @@ class PeopleRepo:
         )
 
 
+class Unknown:
+    """`StateRepo.save`'s default: the stored state was not read yet."""
+
+
+UNKNOWN = Unknown()
+_STATE = cast(Table, ConversationState.__table__)
+_KV = cast(Table, KeyValue.__table__)
+# Prepared once: building a statement costs more than running it on SQLite.
+_STATE_LOAD = (select(_STATE.c.data).where(_STATE.c.person_id == bindparam("person_id"))
+               .with_for_update())
+_STATE_INSERT = insert(_STATE)
+_STATE_UPDATE = (update(_STATE).where(_STATE.c.person_id == bindparam("owner"))
+                 .values(data=bindparam("text"), updated_at=bindparam("at")))
+_OUTBOX_INSERT = insert(cast(Table, OutboxRow.__table__))
+_CHOICES_LOAD = select(_KV.c.value).where(_KV.c.key == bindparam("key"))
+_CHOICES_DELETE = delete(_KV).where(_KV.c.key == bindparam("key"))
+
+
+def _upsert(dialect_insert: Any) -> Any:
+    statement = dialect_insert(_KV)
+    return statement.on_conflict_do_update(index_elements=[_KV.c.key],
+                                           set_={"value": statement.excluded.value})
+
+
+_CHOICES_UPSERT = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(pg_insert)}
+
+
+def state_of(text: str | None) -> dict[str, Any]:
+    return dict(json.loads(text)) if text else {}
+
+
 class StateRepo:
-    """Per-person conversation state; `load` locks the row first (lock before load)."""
+    """Per-person conversation state; `load` locks the row first (lock before load).
+
+    Plain SQL statements, no ORM objects: the state is read and written once per event,
+    and a row that exists only as JSON text needs no identity map. `load_text` returns the
+    stored text, which `save` is given back so that it writes only a change (and never has
+    to look for the row again).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def load(self, person_id: int) -> dict[str, Any]:
-        row = await self.session.scalar(
-            select(ConversationState).where(ConversationState.person_id == person_id)
-            .with_for_update()
-        )
-        return dict(json.loads(row.data)) if row else {}
+        return state_of(await self.load_text(person_id))
 
-    async def save(self, person_id: int, data: dict[str, Any], now: datetime) -> None:
-        row = await self.session.get(ConversationState, person_id)
+    async def load_text(self, person_id: int) -> str | None:
+        """The stored JSON text, or None when the person has no state row."""
+        conn = await self.session.connection()
+        text: str | None = (await conn.execute(_STATE_LOAD, {"person_id": person_id})).scalar()
+        return text
+
+    async def save(self, person_id: int, data: dict[str, Any], now: datetime, *,
+                   stored: str | Unknown | None = UNKNOWN) -> None:
+        """Store `data`; `stored` is what `load_text` returned (looked up when not given)."""
+        if isinstance(stored, Unknown):
+            stored = await self.load_text(person_id)
         text = json.dumps(data, separators=(",", ":"), sort_keys=True)
-        if row is None:
+        if text == stored:
+            return
+        conn = await self.session.connection()
+        if stored is None:
             if data:  # most people never need state: no row for an empty one
-                self.session.add(ConversationState(person_id=person_id, data=text,
-                                                   updated_at=now))
-        elif row.data != text:
-            row.data, row.updated_at = text, now
+                await conn.execute(_STATE_INSERT, {"person_id": person_id, "data": text,
+                                                   "updated_at": now})
+            return
+        await conn.execute(_STATE_UPDATE, {"owner": person_id, "text": text, "at": now})
 
 
 class OutboxRepo:
@@ -116,18 +163,21 @@ class OutboxRepo:
         self.session = session
 
     async def enqueue(self, address: Address, replies: Sequence[Reply], now: datetime, *,
-                      person_id: int | None = None, inbound_id: int | None = None
-                      ) -> list[OutboxRow]:
-        rows = [
-            OutboxRow(address=str(address), person_id=person_id, kind=r.kind,
-                      payload=dumps_reply(r), status="queued", attempts=0, next_attempt_at=now,
-                      inbound_id=inbound_id, created_at=now, updated_at=now, thread="")
-            for r in replies
-        ]
-        # No flush here: an event's rows go to the database together, in one statement,
-        # when its savepoint ends (or earlier, when a query needs them).
-        self.session.add_all(rows)
-        return rows
+                      person_id: int | None = None, inbound_id: int | None = None) -> int:
+        """Queue `replies` (in this order) for `address`; returns how many rows were added.
+
+        One plain multi-row insert, no ORM objects: nothing reads a queued row back in the
+        transaction that queued it, and the sender loads it fresh.
+        """
+        rows = [{"address": str(address), "person_id": person_id, "kind": r.kind,
+                 "payload": dumps_reply(r), "status": "queued", "attempts": 0,
+                 "next_attempt_at": now, "lease_until": None, "provider_id": None,
+                 "inbound_id": inbound_id, "created_at": now, "updated_at": now,
+                 "thread": "", "error_code": "", "error": ""}
+                for r in replies]
+        if rows:
+            await (await self.session.connection()).execute(_OUTBOX_INSERT, rows)
+        return len(rows)
 
     async def cancel_queued(self, address: Address, now: datetime) -> int:
         """Cancel what still waits for `address` (e.g. after a withdrawal)."""
@@ -199,11 +249,9 @@ async def remember_numbered_choices(session: AsyncSession, address: Address,
                                     reply: ChoicesReply) -> None:
     """Remember what '1', '2', ... mean for an address that got choices as numbered text."""
     values = json.dumps([c.value for c in reply.choices]).encode()
-    row = await session.get(KeyValue, _choices_key(address))
-    if row is None:
-        session.add(KeyValue(key=_choices_key(address), value=values))
-    else:
-        row.value = values
+    conn = await session.connection()
+    await conn.execute(_CHOICES_UPSERT[conn.dialect.name],
+                       {"key": _choices_key(address), "value": values})
 
 
 async def numbered_choice(session: AsyncSession, address: Address, text: str) -> str | None:
@@ -211,20 +259,29 @@ async def numbered_choice(session: AsyncSession, address: Address, text: str) ->
     number = text.strip().rstrip(".)")
     if not number.isdigit() or len(number) > 2:
         return None
-    row = await session.get(KeyValue, _choices_key(address))
-    if row is None:
+    stored = await _choices(session, address)
+    if stored is None:
         return None
-    values = json.loads(row.value)
+    values = json.loads(stored)
     index = int(number) - 1
     if not 0 <= index < len(values):
         return None
-    await session.delete(row)  # a number answers the question once; later it is just text
+    # A number answers the question once; later it is just text.
+    await (await session.connection()).execute(_CHOICES_DELETE, {"key": _choices_key(address)})
     return str(values[index])
 
 
 async def forget_numbered_choices(session: AsyncSession, address: Address,
                                   values: Sequence[str] | None = None) -> None:
     """Drop the remembered choices of an address (only if they are `values`, when given)."""
-    row = await session.get(KeyValue, _choices_key(address))
-    if row is not None and (values is None or json.loads(row.value) == list(values)):
-        await session.delete(row)
+    stored = await _choices(session, address)
+    if stored is not None and (values is None or json.loads(stored) == list(values)):
+        await (await session.connection()).execute(_CHOICES_DELETE,
+                                                   {"key": _choices_key(address)})
+
+
+async def _choices(session: AsyncSession, address: Address) -> bytes | None:
+    conn = await session.connection()
+    stored: bytes | None = (await conn.execute(
+        _CHOICES_LOAD, {"key": _choices_key(address)})).scalar()
+    return stored

@@ -15,8 +15,9 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy import ForeignKey, Index, String, Table, Text, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,6 +57,13 @@ class ConsentEntry(Base):
     recorded_by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
     __table_args__ = (Index("ix_consent_person", "person_id", "channel", "purpose"),)
+
+
+_LEDGER = cast(Table, ConsentEntry.__table__)
+_CURRENT = (select(_LEDGER.c.channel, _LEDGER.c.purpose, _LEDGER.c.granted, _LEDGER.c.at,
+                   _LEDGER.c.method, _LEDGER.c.text_version, _LEDGER.c.id)
+            .where(_LEDGER.c.person_id == bindparam("person_id"))
+            .order_by(_LEDGER.c.at, _LEDGER.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +156,21 @@ async def load_history(session: AsyncSession, person_id: int) -> Sequence[Consen
 
 
 async def load_current(session: AsyncSession, person_id: int) -> dict[tuple[str, str], Grant]:
-    """The latest word per (channel, purpose); a '*' withdrawal overrides every channel."""
+    """The latest word per (channel, purpose); a '*' withdrawal overrides every channel.
+
+    Read on every event (the consent gate): plain rows, no ORM objects, one prepared
+    statement. Ledger rows added in this transaction are flushed first, so a grant
+    recorded a moment ago counts (rows are never changed in place, only added).
+    """
+    if any(isinstance(pending, ConsentEntry) for pending in session.new):
+        await session.flush()
+    rows = (await (await session.connection()).execute(
+        _CURRENT, {"person_id": person_id})).all()
     state: dict[tuple[str, str], Grant] = {}
-    for row in await load_history(session, person_id):
-        grant = Grant(row.channel, row.purpose, row.granted, row.at, row.method,
-                      row.text_version, row.id)
-        state[(row.channel, row.purpose)] = grant
-        if row.channel == ALL_CHANNELS and not row.granted:
-            for key in [k for k in state if k[1] == row.purpose]:
+    for channel, purpose, granted, at, method, version, row_id in rows:
+        grant = Grant(channel, purpose, granted, at, method, version, row_id)
+        state[(channel, purpose)] = grant
+        if channel == ALL_CHANNELS and not granted:
+            for key in [k for k in state if k[1] == purpose]:
                 state[key] = grant
     return state

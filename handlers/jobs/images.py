@@ -14,10 +14,12 @@ import logging
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from bot.media import kind_of, sniff
+
+if TYPE_CHECKING:  # Pillow (~2 MB) is loaded when a file is checked, not at start-up
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ def check_file(data: bytes, claimed: str, *, max_bytes: int, strip_gps: bool,
 
 def _check_image(data: bytes, content_type: str, *, strip_gps: bool,
                  local_tz: tzinfo) -> Checked:
+    from PIL import Image, UnidentifiedImageError
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -132,6 +136,8 @@ def _capture_time(exif: Image.Exif, local_tz: tzinfo) -> datetime | None:
 
 
 def _thumbnail(img: Image.Image) -> bytes | None:
+    from PIL import ImageOps
+
     try:
         thumb = ImageOps.exif_transpose(img.copy()) or img.copy()
         thumb = thumb.convert("RGB")

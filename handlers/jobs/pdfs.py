@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 if TYPE_CHECKING:
     from fpdf import FPDF
 
@@ -67,6 +65,8 @@ def _heading(pdf: FPDF, title: str, lines: list[str]) -> None:
 
 
 def _image(pdf: FPDF, data: bytes, width: float) -> None:
+    from PIL import Image  # loaded with the PDF writer, not at start-up
+
     with Image.open(io.BytesIO(data)) as img:
         w, h = img.size
     height = width * h / max(w, 1)

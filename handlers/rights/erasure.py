@@ -111,9 +111,9 @@ async def erase_person(session: AsyncSession, services: Services, person_id: int
         await blank_inbox_row(session, current_inbox_id)
     result.counts["inbox"] = await _delete(session, InboxRow, doomed)
 
-    state = await session.get(ConversationState, person_id)
-    if state is not None:
-        await session.delete(state)
+    # At once, not at the next flush: the state and choices are read with plain SQL.
+    await session.execute(delete(ConversationState)
+                          .where(ConversationState.person_id == person_id))
     result.counts["media"] = await _erase_media(session, services, person_id)
     await session.execute(delete(SigningRequest).where(SigningRequest.person_id == person_id))
     for name, eraser in erasers.items():
@@ -225,7 +225,7 @@ async def _scrub_audit(session: AsyncSession, needles: list[str]) -> None:
 
 
 async def _scrub_kv(session: AsyncSession, needles: list[str]) -> None:
-    for row in (await session.scalars(select(KeyValue))).all():
-        text = row.key + row.value.decode("utf-8", "replace")
+    for key, value in (await session.execute(select(KeyValue.key, KeyValue.value))).all():
+        text = key + value.decode("utf-8", "replace")
         if any(n in text for n in needles):
-            await session.delete(row)
+            await session.execute(delete(KeyValue).where(KeyValue.key == key))

@@ -13,7 +13,6 @@ import re
 from datetime import timedelta
 from urllib.parse import quote
 
-import qrcode
 from aiohttp import web
 
 from bot.server import SERVICES
@@ -45,6 +44,8 @@ def deep_links(settings: Settings, texts: Texts | None = None) -> dict[str, str]
 
 def qr_png(url: str) -> bytes:
     """A QR code PNG for `url` (error correction M, print-friendly border)."""
+    import qrcode  # with Pillow ~4 MB: loaded when a flyer is made, not at start-up
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10,
                          border=4)
     code.add_data(url)

@@ -15,7 +15,6 @@ import logging
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from PIL import Image, UnidentifiedImageError
 
 from bot.media import sniff
 from bot.server import SERVICES
@@ -145,6 +144,8 @@ def signature_png(data_url: str) -> bytes:
         raise SignatureError("bad_signature", 400) from None
     if sniff(png) != "image/png":
         raise SignatureError("bad_signature", 400)
+    from PIL import Image, UnidentifiedImageError  # loaded when someone signs
+
     try:
         with Image.open(io.BytesIO(png)) as image:
             if image.width > MAX_SIDE or image.height > MAX_SIDE:

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from PIL import Image
-
 from bot.services import Services
 from handlers.consent.ledger import text_hash
 
@@ -39,6 +37,8 @@ def latin1(text: str) -> str:
 
 def flatten_png(png: bytes) -> bytes:
     """The signature on white, without transparency (readable in every PDF viewer)."""
+    from PIL import Image  # loaded when a receipt is written
+
     with Image.open(io.BytesIO(png)) as image:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -94,7 +94,7 @@ async def app(settings: Settings, fake: FakeTwilio) -> AsyncIterator[App]:
 
 class HeaderHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     """twilio-python's async client plus extra request headers (Prism's `Prefer`):
-    its `create_async` takes no headers, so they are added where the request is made."""
+    werkbot passes no such headers, so they are added where the request is made."""
 
     def __init__(self) -> None:
         super().__init__(timeout=10)

@@ -1,0 +1,192 @@
+"""Handling and sending cost per message, this tree against an earlier revision, one run.
+
+`python -m bench.bench_drain [--against REV] [-n 2000] [--rounds 3] [--db sqlite|postgres]`
+
+What one measurement does (in a child process, in the tree being measured): a database
+pre-filled like the load benchmark's (10,000 stored messages, customers with consent;
+`bench/load_fill.py`), then `n` stored WhatsApp `hilfe` events from 4,000 of those
+customers, put into the inbox the way a webhook does. Then, timed apart:
+
+- handling: the dispatcher drains them through the shipped handlers (consent gate,
+  menu, outbox row), as `werkbot serve` does;
+- sending: the outbox sends every reply through the Twilio adapter to the recording
+  fake Twilio (`bench/load_standin.py`, its own process).
+
+Reported per tree: events handled per second and CPU milliseconds per event (this
+process only), replies sent per second and CPU ms per reply. With `--against REV`, the
+same child runs in a `git worktree` of REV, alternating with this tree, `--rounds`
+times each; the medians and their ratios are printed. The baseline is then the older
+code, measured on the same machine in the same run. No webhooks, no HTTP load: this is
+the cost behind the acknowledgement, which the load benchmark (`bench_load.py`) measures
+as a whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def measure(tree: Path, n: int, db: str, pg_url: str | None) -> dict[str, float]:
+    """One measurement in a child process running `tree`'s code."""
+    with tempfile.TemporaryDirectory(prefix="werkbot-drain-") as work:
+        # This file's child code, with `tree`'s packages first on the path (an older
+        # revision may not have this file at all).
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child",
+               "-n", str(n), "--db", db, "--work", work]
+        if pg_url:
+            cmd += ["--pg-url", pg_url]
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True,
+                              check=False, timeout=1800)
+        if done.returncode != 0:
+            raise RuntimeError(f"measurement in {tree} failed:\n{done.stderr[-3000:]}")
+        result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+
+def child(args: argparse.Namespace) -> None:
+    """Runs in the measured tree (its `bench` and `bot` packages come first on the path)."""
+    from bench.bench_load import ACTIVE, SECRET, free_port, standins, werkbot_config
+    from bench.load_fill import Fill, active_senders, fill_database, whatsapp_number
+    from bot.storage.migrate import upgrade
+
+    work = Path(args.work)
+    tree = Path.cwd()
+    with standins(work) as stand:
+        if args.db == "sqlite":
+            url = f"sqlite+aiosqlite:///{work / 'werkbot.db'}"
+        else:
+            from bench.load_pg import fresh_database
+
+            url = fresh_database(args.pg_url, f"drain_{os.getpid()}")
+        config = work / "werkbot.toml"
+        werkbot_config(config, port=free_port(), db_url=url, tmp=work, stand=stand,
+                       telegram=False, log_level="WARNING")
+        upgrade(url)
+        fill_database(url, Fill(10_000, ACTIVE, SECRET, tree / "config" / "texts"))
+        senders = [whatsapp_number(p) for p in active_senders("whatsapp", ACTIVE)]
+        try:
+            print(json.dumps(asyncio.run(_drain(config, senders, args.n))))
+        finally:
+            if args.db != "sqlite":
+                from bench.load_pg import drop_database
+
+                drop_database(args.pg_url, f"drain_{os.getpid()}")
+
+
+async def _drain(config: Path, senders: list[str], n: int) -> dict[str, float]:
+    from aiohttp.test_utils import TestServer
+
+    from bot.addresses import Address
+    from bot.events import TextEvent
+    from bot.server import DISPATCHER, INBOX, OUTBOX, create_app
+    from bot.settings import load_settings
+
+    app = create_app(load_settings(config), run_workers=False, migrate=False)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        now = datetime.now(UTC)
+        events = [TextEvent(id=f"SMdrain{i:010d}", received_at=now, text="hilfe",
+                            sender=Address("whatsapp", senders[i % len(senders)]))
+                  for i in range(n)]
+        for start in range(0, n, 200):
+            await app[INBOX].store(events[start:start + 200])
+        wall, cpu = time.perf_counter(), time.process_time()
+        handled = await app[DISPATCHER].drain()
+        wall_h, cpu_h = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter(), time.process_time()
+        sent = await app[OUTBOX].drain()
+        wall_s, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        await server.close()
+    if handled < n or sent < n:
+        raise RuntimeError(f"handled {handled} and sent {sent} of {n}")
+    return {"handled_per_s": handled / wall_h, "cpu_ms_per_event": 1e3 * cpu_h / handled,
+            "sent_per_s": sent / wall_s, "cpu_ms_per_reply": 1e3 * cpu_s / sent}
+
+
+def _worktree(stack: ExitStack, rev: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix="werkbot-baseline-"))
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=REPO,
+                   check=True, capture_output=True)
+
+    def remove() -> None:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=REPO,
+                       check=False, capture_output=True)
+        shutil.rmtree(path, ignore_errors=True)
+
+    stack.callback(remove)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=2000, help="stored events (default 2000)")
+    parser.add_argument("--against", default="", help="a git revision to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--json", default="", help="write the results here too")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--work", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--pg-url", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return 0
+    with ExitStack() as stack:
+        pg_url = None
+        if args.db == "postgres":
+            from bench.load_pg import postgres
+
+            pg_url = stack.enter_context(postgres()).url
+        trees = {"this tree": REPO}
+        if args.against:
+            trees[args.against] = _worktree(stack, args.against)
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for round_ in range(args.rounds):
+            for name, tree in trees.items():
+                runs[name].append(measure(tree, args.n, args.db, pg_url))
+                print(f"round {round_ + 1} {name}: {_line(runs[name][-1])}", flush=True)
+    medians = {name: {key: statistics.median(r[key] for r in results) for key in results[0]}
+               for name, results in runs.items()}
+    print(f"\nmedians of {args.rounds} rounds, {args.n} events, {args.db}:")
+    for name, values in medians.items():
+        print(f"  {name:>12}: {_line(values)}")
+    if args.against:
+        now, then = medians["this tree"], medians[args.against]
+        print(f"  {'ratio':>12}: handling x{now['handled_per_s'] / then['handled_per_s']:.2f}"
+              f" (CPU/event x{now['cpu_ms_per_event'] / then['cpu_ms_per_event']:.2f}),"
+              f" sending x{now['sent_per_s'] / then['sent_per_s']:.2f}"
+              f" (CPU/reply x{now['cpu_ms_per_reply'] / then['cpu_ms_per_reply']:.2f})")
+    if args.json:
+        out: dict[str, Any] = {"n": args.n, "db": args.db, "runs": runs, "medians": medians}
+        Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return 0
+
+
+def _line(values: dict[str, float]) -> str:
+    return (f"handled {values['handled_per_s']:.0f}/s ({values['cpu_ms_per_event']:.2f} ms CPU"
+            f" each), sent {values['sent_per_s']:.0f}/s ({values['cpu_ms_per_reply']:.2f} ms"
+            " CPU each)")
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:  # the measured tree (the working directory) comes first
+        sys.path.insert(0, str(Path.cwd()))
+    raise SystemExit(main())
