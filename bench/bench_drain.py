@@ -122,14 +122,17 @@ async def _drain(config: Path, senders: list[str], n: int) -> dict[str, float]:
 
 
 def _worktree(stack: ExitStack, rev: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix="werkbot-baseline-"))
+    """A checkout of `rev` with `../shared` beside it, as the stand-ins expect."""
+    root = Path(tempfile.mkdtemp(prefix="werkbot-baseline-"))
+    path = root / REPO.name
+    (root / "shared").symlink_to((REPO.parent / "shared").resolve())
     subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=REPO,
                    check=True, capture_output=True)
 
     def remove() -> None:
         subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=REPO,
                        check=False, capture_output=True)
-        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
 
     stack.callback(remove)
     return path

@@ -7,6 +7,7 @@ command; a button press matches by its value. Word lists come from `config/texts
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.context import Context
 from bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
@@ -51,5 +52,13 @@ def language_of_word(ctx: Context, event: Event, key: str) -> str | None:
 
 def mentions_any(text: str, phrases: frozenset[str]) -> bool:
     """True if any phrase occurs in `text` as whole words, case-insensitively."""
-    lowered = " ".join(_WORD.findall(text.lower()))
-    return any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in phrases)
+    if not phrases:
+        return False
+    return _any_of(phrases).search(" ".join(_WORD.findall(text.lower()))) is not None
+
+
+@lru_cache(maxsize=256)
+def _any_of(phrases: frozenset[str]) -> re.Pattern[str]:
+    """One pattern for a word list (the lists come from `config/texts` and do not change)."""
+    longest_first = sorted(phrases, key=lambda p: (-len(p), p))
+    return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in longest_first) + r")\b")
