@@ -73,7 +73,8 @@ def setup_logging(level: str = "INFO", log_file: str = "") -> None:
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
     root.setLevel(level.upper())
-    # twilio-python logs every API request (URL, parameters) at INFO: personal data, and
-    # about 5 % of the CPU a message costs. Its warnings and errors still show.
-    for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic", "twilio.http_client"):
+    # twilio-python's HTTP clients ("twilio.http_client", "twilio.async_http_client") log
+    # every API request (URL, query parameters, headers) at INFO: personal data, and about
+    # 5 % of the CPU a message costs. Their warnings and errors still show.
+    for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
