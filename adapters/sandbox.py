@@ -108,8 +108,9 @@ class SandboxHub:
             raise web.HTTPBadRequest(text="after and wait must be numbers") from None
         if wait > 0 and not any(e["seq"] > after for e in self.transcript):
             async with self._changed:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), wait)
+                with suppress(TimeoutError):  # not wait_for (it can lose a cancellation)
+                    async with asyncio.timeout(wait):
+                        await self._changed.wait()
         return web.json_response({"messages": [e for e in self.transcript if e["seq"] > after],
                                   "channels": list(self.channels)})
 

@@ -115,8 +115,11 @@ class Dispatcher:
                 if failures:
                     log.info("dispatcher loop recovered after %d failures", failures)
                 failures = 0
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation
+            # that arrives just as the event is set, and the worker would never stop.
             with suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await self.wake.wait()
 
     async def drain(self) -> int:
         """Handle everything due now (tests and scripted scenarios); returns the count."""

@@ -104,8 +104,9 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox loop failed; retrying")
                 await asyncio.sleep(1)
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), poll_seconds)
+            with suppress(TimeoutError):  # asyncio.timeout: see Dispatcher.run
+                async with asyncio.timeout(poll_seconds):
+                    await self.wake.wait()
 
     async def drain(self) -> int:
         total = 0
@@ -205,7 +206,8 @@ class OutboxSender:
                 earlier = await self._earlier_attempt(adapter, row, address, reply)
                 if earlier is not None:
                     return earlier
-            return await asyncio.wait_for(adapter.send(address, reply), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                return await adapter.send(address, reply)
         except SendError as exc:
             return exc
         except TimeoutError:
@@ -225,7 +227,8 @@ class OutboxSender:
         # Every attempt of this row started after it was created: a safe lower bound.
         since = row.created_at - LOOKUP_MARGIN
         try:
-            found = await asyncio.wait_for(find(address, reply, since), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                found = await find(address, reply, since)
             if found is None:
                 return None
             async with self._services.db.session() as session:

@@ -39,5 +39,6 @@ class Pressure:
         """Let the loop serve requests: return when none is in flight, or after `limit`."""
         await asyncio.sleep(0)
         if self.requests:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), limit)
+            with suppress(TimeoutError):  # not wait_for, which can lose a cancellation
+                async with asyncio.timeout(limit):
+                    await self._idle.wait()

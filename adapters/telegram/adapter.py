@@ -187,8 +187,8 @@ class TelegramAdapter:
 
     async def _answer(self, query_id: str) -> None:
         try:
-            await asyncio.wait_for(self.client.answer_callback(query_id),
-                                   CALLBACK_ANSWER_TIMEOUT)
+            async with asyncio.timeout(CALLBACK_ANSWER_TIMEOUT):  # not wait_for (3.11)
+                await self.client.answer_callback(query_id)
         except TimeoutError:
             log.warning("answerCallbackQuery timed out")
 

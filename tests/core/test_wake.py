@@ -53,3 +53,53 @@ async def test_outbox_looks_again_at_once_after_a_wake_up_during_its_look() -> N
     worker = Worker()
     worker.send_due = worker.look  # type: ignore[attr-defined]
     await _second_look_without_polling(OutboxSender.run, worker)
+
+
+class Idle:
+    """A worker with nothing to do: every look finds nothing."""
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        self.pressure = Pressure()
+        self.looks = 0
+
+    async def look(self) -> Any:
+        self.looks += 1
+        return 0
+
+
+async def _stops_when_cancelled_as_it_is_woken(run: Any, attach: Any) -> None:
+    """Shutdown cancels the workers; a wake-up at that very moment must not undo it.
+
+    (Python 3.11's `asyncio.wait_for` returns the result instead of raising when the
+    awaited event completes together with the cancellation: the loop went on forever and
+    `werkbot serve` hung on SIGTERM.) Every small gap between wake-up and cancel is tried.
+    """
+    for gap in range(6):
+        worker = Idle()
+        attach(worker)
+        task = asyncio.create_task(run(worker, poll_seconds=60))
+        while worker.looks == 0:
+            await asyncio.sleep(0)
+        for _ in range(3):
+            await asyncio.sleep(0)  # now waiting for a wake-up
+        worker.wake.set()
+        for _ in range(gap):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2)
+        assert task in done and task.cancelled(), f"still running (gap {gap})"
+
+
+async def test_dispatcher_stops_when_cancelled_as_it_is_woken() -> None:
+    def attach(worker: Idle) -> None:
+        worker.handle_next = worker.look  # type: ignore[attr-defined]
+
+    await _stops_when_cancelled_as_it_is_woken(Dispatcher.run, attach)
+
+
+async def test_outbox_stops_when_cancelled_as_it_is_woken() -> None:
+    def attach(worker: Idle) -> None:
+        worker.send_due = worker.look  # type: ignore[attr-defined]
+
+    await _stops_when_cancelled_as_it_is_woken(OutboxSender.run, attach)
