@@ -2,8 +2,8 @@
 
 Pillow with qrcode (~4 MB), fpdf (~20 MB), Alembic (~11 MB, migrations run in a child
 process), aiogram (~126 MB, Telegram only) and twilio-python's generated REST resources
-(~7.5 MB) stay out of a process that has built its app and opened its Twilio client. Checked in a fresh interpreter, since this test
-process has imported everything already.
+(~7.5 MB) stay out of a process that has built its app and opened its Twilio client.
+Checked in a fresh interpreter, since this test process has imported everything already.
 """
 
 from __future__ import annotations
