@@ -75,7 +75,8 @@ class _Batch:
 
 
 class Dispatcher:
-    """Handles stored events in batches, one transaction per batch, a savepoint per event."""
+    """Handles stored events in batches, one transaction per batch (and a savepoint per
+    event only when a batch goes again because a handler raised)."""
 
     def __init__(self, services: Services, root: Router,
                  outer: Sequence[Middleware] = (), pressure: Pressure | None = None) -> None:
