@@ -87,11 +87,6 @@ class PeopleRepo:
         )
 
 
-class Unknown:
-    """`StateRepo.save`'s default: the stored state was not read yet."""
-
-
-UNKNOWN = Unknown()
 _STATE = cast(Table, ConversationState.__table__)
 _KV = cast(Table, KeyValue.__table__)
 # Prepared once: building a statement costs more than running it on SQLite.
@@ -140,10 +135,8 @@ class StateRepo:
         return text
 
     async def save(self, person_id: int, data: dict[str, Any], now: datetime, *,
-                   stored: str | Unknown | None = UNKNOWN) -> None:
-        """Store `data`; `stored` is what `load_text` returned (looked up when not given)."""
-        if isinstance(stored, Unknown):
-            stored = await self.load_text(person_id)
+                   stored: str | None) -> None:
+        """Store `data`; `stored` is what `load_text` returned (None: no row yet)."""
         text = json.dumps(data, separators=(",", ":"), sort_keys=True)
         if text == stored:
             return
