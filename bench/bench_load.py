@@ -44,7 +44,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -244,13 +244,14 @@ def run_bare_form(port: int, ready: Any, options: dict[str, Any]) -> None:
 
 
 def measure_baseline(name: str, kind: str, requests: client.Requests, args: argparse.Namespace,
-                     workdir: Path) -> Row:
+                     workdir: Path, *, uvloop: bool = False) -> Row:
     ctx = mp.get_context("spawn")
     port = free_port()
     ready = ctx.Event()
     target = run_bare_form if kind == "bare-form" else run_server
-    proc_args: tuple[Any, ...] = ((port, ready, {}) if kind == "bare-form"
-                                  else (kind, port, ready, {}))
+    options = {"uvloop": True} if uvloop else {}
+    proc_args: tuple[Any, ...] = ((port, ready, options) if kind == "bare-form"
+                                  else (kind, port, ready, options))
     proc = ctx.Process(target=target, args=proc_args, daemon=True)
     proc.start()
     row = Row(name)
@@ -289,7 +290,8 @@ WEEK = ('{ mon = ["07:30-12:00", "13:00-16:30"], tue = ["07:30-16:30"], '
 
 
 def werkbot_config(path: Path, *, port: int, db_url: str, tmp: Path, stand: dict[str, str],
-                   telegram: bool, log_level: str, role: str = "all") -> None:
+                   telegram: bool, log_level: str, role: str = "all",
+                   event_loop: str = "auto") -> None:
     telegram_section = (f"""
 [telegram]
 token = "{stand['telegram_token']}"
@@ -305,6 +307,7 @@ public_url = "{PUBLIC_URL}"
 secret = "{SECRET}"
 log_level = "{log_level}"
 role = "{role}"
+event_loop = "{event_loop}"
 
 [database]
 url = "{db_url}"
@@ -484,6 +487,7 @@ class Plan:
     load: str  # whatsapp | telegram
     stored: int
     role: str = "all"  # "web": store and acknowledge only, nobody handles (--ack-only)
+    event_loop: str = "auto"  # server.event_loop
 
 
 class Bench:
@@ -540,11 +544,12 @@ class Bench:
 
     def run(self, plan: Plan, pg: PgServer | None) -> Row:
         args = self.args
-        tmp = self.workdir / f"{plan.db}-{plan.load}-{plan.stored}-{plan.role}"
+        tmp = (self.workdir
+               / f"{plan.db}-{plan.load}-{plan.stored}-{plan.role}-{plan.event_loop}")
         tmp.mkdir(parents=True, exist_ok=True)
         row = Row(plan.name, plan.db, plan.stored)
         run_began = time.perf_counter()
-        db_name = f"load_{plan.load}_{plan.stored}_{plan.role}"
+        db_name = f"load_{plan.load}_{plan.stored}_{plan.role}_{plan.event_loop}"
         if plan.db == "sqlite":
             db_url = f"sqlite+aiosqlite:///{tmp / 'werkbot.db'}"
         else:
@@ -556,7 +561,8 @@ class Bench:
         port = free_port()
         config = tmp / "werkbot.toml"
         werkbot_config(config, port=port, db_url=db_url, tmp=tmp, stand=self.stand,
-                       telegram=plan.telegram, log_level=args.log_level, role=plan.role)
+                       telegram=plan.telegram, log_level=args.log_level, role=plan.role,
+                       event_loop=plan.event_loop)
         upgrade(db_url)  # what `werkbot db upgrade` does
         fill = Fill(plan.stored, ACTIVE, SECRET, REPO / "config" / "texts")
         _, row.fill_s = fill_database(db_url, fill)
@@ -619,9 +625,12 @@ class Bench:
                     pg_statements_reset(db_url)
                 row.half_rate = max(1.0, row.handled_per_s / 2)
                 opened = self.requests(plan.load, max(50, int(row.half_rate * args.seconds)))
+                open_spy = _profile(args, tmp / "profile-half-load.txt", pid)
                 sent = client.open_loop(server.base, opened, row.half_rate, tmp, "open")
                 wait_for_replies(control, len(opened.items), server,
                                  timeout=args.drain_timeout)
+                if open_spy is not None:
+                    open_spy.wait()
                 arrivals = get_json(control + "/arrivals")["arrivals"]
                 latencies = match_latencies([(k, t) for k, t in sent["sent"]], arrivals)
                 row.e2e_p50_ms = pct(latencies, 0.5) * 1e3
@@ -639,6 +648,7 @@ class Bench:
                 row.timings["C"] = time.perf_counter() - run_began
                 # D. acknowledgements: wrk, 32 connections, as fast as werkbot answers
                 closed = self.requests(plan.load, int(args.seconds * args.max_rate))
+                spy = _profile(args, tmp / "profile-ack.txt", pid)
                 got = client.closed_loop(args.client, server.base, closed, args.seconds, tmp,
                                          "closed")
                 if got.get("wrapped"):
@@ -646,6 +656,8 @@ class Bench:
                 row.ack_per_s = got["requests"] / (got["duration_us"] / 1e6)
                 row.ack_p50_ms, row.ack_p99_ms = got["p50_us"] / 1e3, got["p99_us"] / 1e3
                 row.errors = got["errors"]
+                if spy is not None:
+                    spy.wait()
                 time.sleep(1)  # the backlog is being handled: memory at its fullest
             row.rss_peak_mb = max(mem.peak_kb, status_kb(pid, "VmRSS")) / 1024
             row.hwm_mb = status_kb(pid, "VmHWM") / 1024
@@ -697,9 +709,10 @@ def fmt(value: float, digits: int = 0) -> str:
 
 def report(baselines: list[Row], rows: list[Row], flat: list[tuple[Row, Row]],
            args: argparse.Namespace) -> str:
-    bare = next((r for r in baselines if r.name.startswith("bare aiohttp (Telegram")), None)
-    bare_form = next((r for r in baselines if r.name.startswith("bare aiohttp (Twilio")), None)
-    frameworks = [r for r in baselines if r.name.startswith(("aiogram", "PTB"))]
+    shipped = [r for r in baselines if UVLOOP_TAG not in r.name]  # the targets' baselines
+    bare = next((r for r in shipped if r.name.startswith("bare aiohttp (Telegram")), None)
+    bare_form = next((r for r in shipped if r.name.startswith("bare aiohttp (Twilio")), None)
+    frameworks = [r for r in shipped if r.name.startswith(("aiogram", "PTB"))]
     faster = max(frameworks, key=lambda r: r.ack_per_s) if frameworks else None
     lines = [
         f"Load average before / after the run: {args.loadavg_before} / {loadavg()}. "
@@ -763,6 +776,9 @@ def report(baselines: list[Row], rows: list[Row], flat: list[tuple[Row, Row]],
     if notes:
         lines += ["", "Notes:", *notes]
     return "\n".join(lines)
+
+
+UVLOOP_TAG = "[uvloop]"
 
 
 def _ack_only(r: Row) -> bool:
@@ -854,6 +870,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path,
                         help="keep logs, request files and (with --keep) databases here")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--event-loop", choices=["auto", "asyncio", "uvloop", "both"],
+                        default="auto", help="werkbot's server.event_loop; both: a row each")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy profiles of werkbot at half load and under the ack flood "
+                             "(profile-*.txt in each row's directory; use with --workdir)")
+    parser.add_argument("--uvloop-baselines", action="store_true",
+                        help="measure the baselines on uvloop as well (extra rows; the "
+                             "targets stay against the frameworks as they ship)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds = min(args.seconds, 3)
@@ -878,12 +902,14 @@ def main(argv: list[str] | None = None) -> int:
             hook = client.Requests("/hook", telegram_load.header,
                                    telegram_load.content_type, telegram_load.items)
             form = bench.requests("whatsapp", 20000)
-            for name, kind, load in (
-                    ("bare aiohttp (Telegram JSON)", "bare", hook),
-                    ("bare aiohttp (Twilio form)", "bare-form", form),
-                    ("aiogram 3 webhook", "aiogram", hook),
-                    ("PTB 22 webhook (update_queue)", "ptb", hook)):
-                row = measure_baseline(name, kind, load, args, workdir)
+            servers = (("bare aiohttp (Telegram JSON)", "bare", hook),
+                       ("bare aiohttp (Twilio form)", "bare-form", form),
+                       ("aiogram 3 webhook", "aiogram", hook),
+                       ("PTB 22 webhook (update_queue)", "ptb", hook))
+            loops = [False, True] if args.uvloop_baselines else [False]
+            for on_uvloop, (name, kind, load) in ((u, s) for u in loops for s in servers):
+                name = f"{name} {UVLOOP_TAG}" if on_uvloop else name
+                row = measure_baseline(name, kind, load, args, workdir, uvloop=on_uvloop)
                 print(f"  {name}: {row.ack_per_s:,.0f}/s, RSS {row.rss_start_mb:.0f} → "
                       f"{row.rss_peak_mb:.0f} MB", flush=True)
                 baselines.append(row)
@@ -901,13 +927,17 @@ def main(argv: list[str] | None = None) -> int:
                     if not args.no_telegram:
                         plans.append(Plan("werkbot Telegram, ack only (role web)", db, True,
                                           "telegram", args.stored, role="web"))
+                if args.event_loop == "both":
+                    plans = [replace(p, name=f"{p.name} [{loop}]", event_loop=loop)
+                             for p in plans for loop in ("asyncio", "uvloop")]
+                else:
+                    plans = [replace(p, event_loop=args.event_loop) for p in plans]
                 for plan in plans:
                     row = bench.run(plan, pg)
                     _progress(row)
                     rows.append(row)
                 if big > 0:
-                    row = bench.run(Plan("werkbot WhatsApp (Telegram off)", db, False,
-                                         "whatsapp", big), pg)
+                    row = bench.run(replace(plans[0], stored=big), pg)
                     _progress(row)
                     flat.append((rows[-len(plans)], row))
     print()
@@ -922,6 +952,17 @@ def main(argv: list[str] | None = None) -> int:
             "flatness": [[asdict(a), asdict(b)] for a, b in flat], "table": table},
             indent=2, default=str), encoding="utf-8")
     return 0
+
+
+def _profile(args: argparse.Namespace, out: Path, pid: int) -> subprocess.Popen[bytes] | None:
+    """With --profile: py-spy samples the werkbot process for the phase (collapsed stacks,
+    200 Hz) into `out`, in the row's work directory; None otherwise."""
+    if not args.profile:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([spy, "record", "--format", "raw", "-r", "200", "-d",
+                             str(args.seconds), "-o", str(out), "--pid", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _progress(row: Row) -> None:

@@ -46,7 +46,7 @@ def run_server(kind: str, port: int, ready: Any, options: dict[str, Any]) -> Non
     builders = {"bare": bare_app, "aiogram": aiogram_app, "ptb": ptb_app,
                 "werkbot": werkbot_app}
     if options.get("uvloop"):
-        import uvloop  # type: ignore[import-not-found]
+        import uvloop
 
         uvloop.install()
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.event_loop import loop_name
+from bot.event_loop import run as run_on_loop
 from bot.logs import setup_logging
 from bot.plugins import load_plugins
 from bot.settings import Settings, SettingsError, load_settings
@@ -69,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(settings.server.log_level, settings.server.log_file)
     if not _upgrade_in_child(settings):
         return 1
-    asyncio.run(_run(settings, banner=False))
+    run_on_loop(_run(settings, banner=False), settings.server.event_loop)
     return 0
 
 
@@ -81,7 +83,7 @@ def _demo(args: argparse.Namespace) -> int:
     setup_logging(settings.server.log_level, settings.server.log_file)
     if not _upgrade_in_child(settings):
         return 1
-    asyncio.run(_run(settings, banner=True))
+    run_on_loop(_run(settings, banner=True), settings.server.event_loop)
     return 0
 
 
@@ -143,7 +145,7 @@ async def _run(settings: Settings, *, banner: bool) -> None:
     url = f"http://{settings.server.host}:{settings.server.port}"
     if banner:
         print(f"werkbot demo is running: open {url}/sandbox in your browser", flush=True)
-    log.info("listening on %s", url)
+    log.info("listening on %s (%s event loop)", url, loop_name(settings.server.event_loop))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

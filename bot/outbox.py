@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import BindParameter, Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -85,6 +85,7 @@ class OutboxSender:
         self._adapters = adapters
         self._report = report
         self.wake = asyncio.Event()
+        self._claim_query = _claim_query(services.db.is_sqlite)
 
     async def recover(self) -> None:
         """On SQLite one process owns the queue: rows left `sending` by a crash go again."""
@@ -167,26 +168,9 @@ class OutboxSender:
 
     async def _claim(self) -> list[OutboxRow]:
         now = self._services.clock.now()
-        earlier = aliased(OutboxRow)
-        due = or_(
-            and_(OutboxRow.status == "queued", OutboxRow.next_attempt_at <= now),
-            and_(OutboxRow.status == "sending", OutboxRow.lease_until < now),
-        )
-        if self._services.db.is_sqlite:
-            # One sender per process: due rows of one recipient may go in one round (sent
-            # in order); an earlier row in flight or waiting for a retry holds them back.
-            waiting = or_(earlier.status == "sending",
-                          and_(earlier.status == "queued", earlier.next_attempt_at > now))
-        else:
-            # Several processes: any earlier unsent row holds a recipient's rows back.
-            waiting = earlier.status.in_(("queued", "sending"))
-        blocked = exists().where(and_(
-            earlier.address == OutboxRow.address, earlier.id < OutboxRow.id, waiting))
-        query = select(OutboxRow).where(due, ~blocked).order_by(OutboxRow.id).limit(BATCH)
-        if not self._services.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
+        query = self._claim_query
         async with self._services.db.session() as session:
-            rows = list((await session.scalars(query)).all())
+            rows = list((await session.scalars(query, {"now": now})).all())
             for row in rows:
                 if row.status == "sending":  # its sender died mid-send: outcome unknown
                     row.error_code = INTERRUPTED
@@ -285,6 +269,31 @@ class OutboxSender:
                 if not _forget_if_ephemeral(row):
                     reports.append(_report_for(row, outcome, now))
         return reports
+
+
+def _claim_query(sqlite: bool) -> Select[OutboxRow]:
+    """Due rows whose recipient has no earlier row holding them back, built once (`now` is
+    bound at execution): building it cost more than running it."""
+    now: BindParameter[datetime] = bindparam("now", type_=OutboxRow.next_attempt_at.type)
+    earlier = aliased(OutboxRow)
+    due = or_(
+        and_(OutboxRow.status == "queued", OutboxRow.next_attempt_at <= now),
+        and_(OutboxRow.status == "sending", OutboxRow.lease_until < now),
+    )
+    if sqlite:
+        # One sender per process: due rows of one recipient may go in one round (sent
+        # in order); an earlier row in flight or waiting for a retry holds them back.
+        waiting = or_(earlier.status == "sending",
+                      and_(earlier.status == "queued", earlier.next_attempt_at > now))
+    else:
+        # Several processes: any earlier unsent row holds a recipient's rows back.
+        waiting = earlier.status.in_(("queued", "sending"))
+    blocked = exists().where(and_(
+        earlier.address == OutboxRow.address, earlier.id < OutboxRow.id, waiting))
+    query = select(OutboxRow).where(due, ~blocked).order_by(OutboxRow.id).limit(BATCH)
+    if not sqlite:
+        query = query.with_for_update(skip_locked=True)
+    return query
 
 
 def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStatus | Unreachable:

@@ -2,43 +2,69 @@
 
 Acknowledging a webhook is cheap and someone waits for it (a provider that times out
 delivers again); handling an event costs milliseconds and waits safely in the durable
-inbox. So while requests are being answered, the dispatcher pauses between batches
-(outside its transaction, so SQLite's writer is free for the webhooks it waits for) until
-they are done, for at most `MAX_PAUSE`: a burst is taken in at the speed of the inbox and
-handled right after it, and a flood that never stops still gets a batch handled every
-`MAX_PAUSE`. At ordinary load the pause is nothing (no request is in flight).
+inbox. So during a burst (at least `BURST` requests in flight at once) the dispatcher
+pauses between batches (outside its transaction, so SQLite's writer is free for the
+webhooks it waits for) until fewer are in flight: a burst is taken in at the speed of the
+inbox and handled right after it. A flood that never stops still gets its batches
+handled, with `BURST_SHARE` of the time: after a batch that took t seconds the pause is
+at most t * (1 - share) / share (and at least `MIN_PAUSE`, at most `MAX_PAUSE`).
+
+At ordinary load nothing pauses. A steady stream keeps a request or two in flight most of
+the time (each waits a few milliseconds for its group commit); waiting for none at all
+there would hold every reply back by up to `MAX_PAUSE` for no one's benefit.
 """
 
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
 
-MAX_PAUSE = 0.05  # seconds: at least ~20 batches/s are handled under a never-ending flood
+BURST = 8  # requests in flight at once that make it a burst
+BURST_SHARE = 0.1  # of the time that handling takes while a flood never stops
+MIN_PAUSE = 0.05  # seconds
+MAX_PAUSE = 1.0  # seconds: a batch is handled at least once a second under any flood
+SLICE = 0.02  # seconds without a burst's worth in flight that end it
 
 
 class Pressure:
-    """Counts requests in flight; `give_way()` waits while there are any."""
+    """Counts requests in flight; `give_way()` waits while a burst lasts."""
 
-    def __init__(self) -> None:
+    def __init__(self, burst: int = BURST) -> None:
         self.requests = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self.burst = burst
+        self.peak = 0  # the most in flight at once since `give_way` last looked
 
     def enter(self) -> None:
         self.requests += 1
-        self._idle.clear()
+        self.peak = max(self.peak, self.requests)
 
     def leave(self) -> None:
-        self.requests -= 1
-        if self.requests <= 0:
-            self.requests = 0
-            self._idle.set()
+        self.requests = max(0, self.requests - 1)
 
-    async def give_way(self, limit: float = MAX_PAUSE) -> None:
-        """Let the loop serve requests: return when none is in flight, or after `limit`."""
+    @property
+    def bursting(self) -> bool:
+        return self.requests >= self.burst
+
+    @staticmethod
+    def pause_after(busy: float) -> float:
+        """The longest pause after `busy` seconds of handling during a burst."""
+        return min(MAX_PAUSE, max(MIN_PAUSE, busy * (1 - BURST_SHARE) / BURST_SHARE))
+
+    async def give_way(self, limit: float = MIN_PAUSE) -> None:
+        """Let the loop serve requests; during a burst, return once it has passed or
+        after `limit`.
+
+        A burst has passed when a whole `SLICE` went by without `burst` requests in flight
+        at once. Not the first moment with fewer: a group commit answers every waiting
+        request together, and under a flood the count drops to nothing and is back a
+        millisecond later.
+        """
         await asyncio.sleep(0)
-        if self.requests:
-            with suppress(TimeoutError):  # not wait_for, which can lose a cancellation
-                async with asyncio.timeout(limit):
-                    await self._idle.wait()
+        if not self.bursting:
+            return
+        loop = asyncio.get_running_loop()
+        until = loop.time() + limit
+        while (left := until - loop.time()) > 0:
+            self.peak = self.requests
+            await asyncio.sleep(min(SLICE, left))
+            if self.peak < self.burst:
+                return

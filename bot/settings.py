@@ -7,6 +7,7 @@ keys are typed dataclasses; unknown keys are errors too (a typo must not pass si
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -74,6 +75,7 @@ class ServerSettings:
     flood_per_minute: int = 30  # messages one sender may have handled a minute; 0: no limit
     log_file: str = ""
     log_level: str = "INFO"
+    event_loop: str = "auto"  # auto (uvloop when installed) | uvloop | asyncio
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,10 @@ def validate(s: Settings) -> None:
         raise SettingsError("server.public_url", "expected an http(s) URL")
     if s.server.role not in {"all", "web", "worker"}:
         raise SettingsError("server.role", "expected 'all', 'web' or 'worker'")
+    if s.server.event_loop not in {"auto", "uvloop", "asyncio"}:
+        raise SettingsError("server.event_loop", "expected 'auto', 'uvloop' or 'asyncio'")
+    if s.server.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise SettingsError("server.event_loop", "uvloop is not installed")
     if not 0 < s.server.port < 65536:
         raise SettingsError("server.port", "expected a port between 1 and 65535")
     if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):

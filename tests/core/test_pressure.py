@@ -1,4 +1,5 @@
-"""Handling gives way to webhooks in flight, but never stops under a flood."""
+"""Handling gives way to a burst of webhooks, never to a steady trickle, and never stops
+under a flood."""
 
 from __future__ import annotations
 
@@ -8,30 +9,83 @@ from bot.pressure import Pressure
 
 
 async def test_give_way_returns_at_once_when_no_request_is_in_flight() -> None:
-    pressure = Pressure()
+    pressure = Pressure(burst=3)
     loop = asyncio.get_running_loop()
     began = loop.time()
     await pressure.give_way(limit=5)
     assert loop.time() - began < 1
 
 
-async def test_give_way_waits_until_the_requests_in_flight_are_answered() -> None:
-    pressure = Pressure()
+async def test_a_request_or_two_in_flight_do_not_hold_handling_back() -> None:
+    # A steady stream at ordinary load keeps a request or two waiting for their commit
+    # most of the time: replies must not wait for a moment without any.
+    pressure = Pressure(burst=3)
     pressure.enter()
     pressure.enter()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await pressure.give_way(limit=5)
+    assert loop.time() - began < 1
+
+
+async def test_during_a_burst_handling_waits_until_it_has_passed() -> None:
+    pressure = Pressure(burst=3)
+    for _ in range(4):
+        pressure.enter()
     waiting = asyncio.create_task(pressure.give_way(limit=5))
     await asyncio.sleep(0.01)
     pressure.leave()
     await asyncio.sleep(0.01)
-    assert not waiting.done()  # one is still being answered
+    assert not waiting.done()  # still three in flight: still a burst
     pressure.leave()
-    await asyncio.wait_for(waiting, 1)
+    await asyncio.wait_for(waiting, 1)  # two left: ordinary load again
+    assert pressure.requests == 2
 
 
 async def test_under_a_flood_that_never_ends_handling_still_goes_on() -> None:
-    pressure = Pressure()
-    pressure.enter()  # never left
+    pressure = Pressure(burst=3)
+    for _ in range(3):
+        pressure.enter()  # never left
     loop = asyncio.get_running_loop()
     began = loop.time()
     await pressure.give_way(limit=0.05)
     assert 0.04 <= loop.time() - began < 1
+
+
+async def test_more_answers_than_requests_never_make_it_negative() -> None:
+    pressure = Pressure(burst=1)
+    pressure.leave()
+    pressure.enter()
+    assert pressure.bursting
+    pressure.leave()
+    assert pressure.requests == 0
+
+
+def test_a_never_ending_flood_leaves_handling_its_share_and_a_batch_a_second() -> None:
+    from bot.pressure import BURST_SHARE, MAX_PAUSE, MIN_PAUSE
+
+    # A batch that took 50 ms is followed by at most 450 ms for the webhooks (10 %).
+    busy = 0.05
+    assert Pressure.pause_after(busy) == busy * (1 - BURST_SHARE) / BURST_SHARE
+    assert Pressure.pause_after(0.0) == MIN_PAUSE  # the loop always gets a moment
+    assert Pressure.pause_after(30.0) == MAX_PAUSE  # handling never waits over a second
+
+
+async def test_a_group_commit_answering_everyone_at_once_does_not_end_a_burst() -> None:
+    # Under a flood one commit answers every waiting request together; the next ones
+    # arrive a moment later. That moment is not the end of the burst.
+    pressure = Pressure(burst=3)
+    for _ in range(4):
+        pressure.enter()
+    waiting = asyncio.create_task(pressure.give_way(limit=5))
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+        for _ in range(4):
+            pressure.leave()  # all answered at once ...
+        await asyncio.sleep(0)
+        for _ in range(4):
+            pressure.enter()  # ... and the flood goes on
+    assert not waiting.done()
+    for _ in range(4):
+        pressure.leave()  # the flood is over
+    await asyncio.wait_for(waiting, 1)
