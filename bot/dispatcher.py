@@ -31,12 +31,12 @@ from bot.context import Context
 from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent, TimerEvent, Unreachable
 from bot.flood import FloodGuard, Verdict
 from bot.logs import correlation
-from bot.outbox import apply_status
+from bot.outbox import OutboxSender, apply_status
 from bot.pressure import Pressure
 from bot.replies import TextReply
 from bot.router import Match, Middleware, Router
 from bot.services import Services
-from bot.storage.models import InboxRow
+from bot.storage.models import InboxRow, OutboxRow
 from bot.storage.repos import numbered_choice, state_of
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,14 @@ class _Batch:
     latencies: list[float] = field(default_factory=list)
     throttled: int = 0
     queued_sends: bool = False
+    claimed: list[OutboxRow] = field(default_factory=list)  # replies to hand to the sender
 
     def retry(self) -> None:
         """Forget the rolled-back pass's effects; keep its flood verdicts."""
         self.latencies.clear()
         self.throttled = 0
         self.queued_sends = False
+        self.claimed = []
 
 
 class Dispatcher:
@@ -87,6 +89,9 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
         self._claims: dict[int, Select[InboxRow]] = {}
+        # The sender of this process: replies queued by a batch are claimed in the same
+        # transaction and handed to it after the commit (None: it claims them itself).
+        self.outbox: OutboxSender | None = None
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Handle due rows until cancelled; sleep until woken or the poll interval ends.
@@ -159,7 +164,9 @@ class Dispatcher:
             metrics.handling_seconds.observe(seconds)
         for _ in range(batch.throttled):
             metrics.throttled.inc()
-        if batch.queued_sends:
+        if batch.claimed and self.outbox is not None:
+            self.outbox.hand(batch.claimed)
+        elif batch.queued_sends:
             self.services.wake_outbox()
         return handled
 
@@ -185,6 +192,8 @@ class Dispatcher:
                 await asyncio.sleep(0)
                 if self._yield_now():
                     break
+            if batch.queued_sends and self.outbox is not None:
+                batch.claimed = await self.outbox.claim_in(session)
         return handled
 
     def _yield_now(self) -> bool:

@@ -86,6 +86,7 @@ class OutboxSender:
         self._report = report
         self.wake = asyncio.Event()
         self._claim_query = _claim_query(services.db.is_sqlite)
+        self._handed: list[OutboxRow] = []  # claimed by the dispatcher, not sent yet
 
     async def recover(self) -> None:
         """On SQLite one process owns the queue: rows left `sending` by a crash go again."""
@@ -117,7 +118,9 @@ class OutboxSender:
 
     async def send_due(self) -> int:
         """Claim and send one batch; returns how many rows were attempted."""
-        claimed = await self._claim()
+        claimed, self._handed = self._handed, []
+        if not claimed:
+            claimed = await self._claim()
         if not claimed:
             return 0
         # The rows are ours until the lease runs out; so long, recording what was sent is
@@ -167,17 +170,31 @@ class OutboxSender:
         return outcomes
 
     async def _claim(self) -> list[OutboxRow]:
-        now = self._services.clock.now()
-        query = self._claim_query
         async with self._services.db.session() as session:
-            rows = list((await session.scalars(query, {"now": now})).all())
-            for row in rows:
-                if row.status == "sending":  # its sender died mid-send: outcome unknown
-                    row.error_code = INTERRUPTED
-                row.status, row.lease_until = "sending", now + LEASE
-                row.attempts += 1
-                row.updated_at = now
+            return await self.claim_in(session)
+
+    async def claim_in(self, session: AsyncSession) -> list[OutboxRow]:
+        """Claim due rows inside the caller's transaction; they are ours once it commits.
+
+        The dispatcher claims this way in the transaction that queued replies, and hands
+        the rows over after its commit (`hand`): one transaction fewer per round, and the
+        reply does not wait for the next round's claim. Rolled back with that transaction,
+        the claim is gone with the rows.
+        """
+        now = self._services.clock.now()
+        rows = list((await session.scalars(self._claim_query, {"now": now})).all())
+        for row in rows:
+            if row.status == "sending":  # its sender died mid-send: outcome unknown
+                row.error_code = INTERRUPTED
+            row.status, row.lease_until = "sending", now + LEASE
+            row.attempts += 1
+            row.updated_at = now
         return rows
+
+    def hand(self, rows: Sequence[OutboxRow]) -> None:
+        """Rows claimed by `claim_in` (committed): sent next, before anything is claimed."""
+        self._handed.extend(rows)
+        self.wake.set()
 
     async def _send(self, row: OutboxRow) -> Receipt | SendError:
         address = Address.parse(row.address)

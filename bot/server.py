@@ -98,6 +98,7 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         inbox = InboxWriter(db, clock, metrics, dispatcher.wake.set)
         outbox = OutboxSender(services, {a.name: a for a in plugins.adapters}, _feed(inbox))
         services.wake_outbox = outbox.wake.set
+        dispatcher.outbox = outbox
         app[SERVICES], app[DISPATCHER], app[OUTBOX], app[INBOX] = (
             services, dispatcher, outbox, inbox)
         await sync_staff(services)
