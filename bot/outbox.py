@@ -191,6 +191,20 @@ class OutboxSender:
             row.updated_at = now
         return rows
 
+    async def release_handed(self) -> int:
+        """On shutdown: rows handed over but not taken for sending yet go back to the queue
+        as never attempted (a row whose send had begun stays `sending`: its outcome is
+        unknown, and the lease or the next start's recovery decides)."""
+        rows, self._handed = self._handed, []
+        if not rows:
+            return 0
+        async with self._services.db.session() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([row.id for row in rows]), OutboxRow.status == "sending")
+                .values(status="queued", lease_until=None, attempts=OutboxRow.attempts - 1))
+        return len(rows)
+
     def hand(self, rows: Sequence[OutboxRow]) -> None:
         """Rows claimed by `claim_in` (committed): sent next, before anything is claimed."""
         self._handed.extend(rows)

@@ -119,6 +119,10 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await outbox.release_handed()  # claimed, never begun: queued again
+            except Exception as exc:  # the database is down: the lease or recovery decides
+                log.warning("could not requeue replies on shutdown (%s)", type(exc).__name__)
             for adapter in plugins.adapters:
                 with suppress(Exception):
                     await adapter.stop()

@@ -474,3 +474,19 @@ async def test_handled_rows_are_not_claimed_again_after_a_manual_reset_of_others
         await session.execute(update(InboxRow).values(available_at=h.clock.now()))
     assert await h.app[DISPATCHER].drain() == 0
     assert len(recorder.handled) == 2
+
+
+async def test_replies_claimed_but_not_begun_are_queued_again_on_shutdown(
+        tmp_path: Path, db_url: str) -> None:
+    recorder = Recorder()
+    async with harness(tmp_path, db_url, recorder) as h:
+        await h.feed(text(ALICE, "a"))
+        await h.app[DISPATCHER].drain()  # claimed with its batch, handed to the sender
+    # The process stopped (SIGTERM) before its sender took the row: nothing was attempted,
+    # so the row is plainly queued again, not left for a lease or a provider lookup.
+    async with harness(tmp_path, db_url, recorder) as h:
+        (row,) = await outbox_rows(h)
+        assert (row.status, row.attempts, row.lease_until) == ("queued", 0, None)
+        assert not row.error_code  # not "interrupted": no provider lookup before sending
+        assert await h.app[OUTBOX].send_due() == 1
+        assert len(h.adapter("whatsapp").to(ALICE)) == 1
