@@ -291,7 +291,7 @@ WEEK = ('{ mon = ["07:30-12:00", "13:00-16:30"], tue = ["07:30-16:30"], '
 
 def werkbot_config(path: Path, *, port: int, db_url: str, tmp: Path, stand: dict[str, str],
                    telegram: bool, log_level: str, role: str = "all",
-                   event_loop: str = "auto") -> None:
+                   event_loop: str = "auto", workers: int = 0) -> None:
     telegram_section = (f"""
 [telegram]
 token = "{stand['telegram_token']}"
@@ -311,6 +311,7 @@ event_loop = "{event_loop}"
 
 [database]
 url = "{db_url}"
+workers = {workers}
 
 [business]
 name = "Sanitär Maier GmbH"
@@ -562,7 +563,7 @@ class Bench:
         config = tmp / "werkbot.toml"
         werkbot_config(config, port=port, db_url=db_url, tmp=tmp, stand=self.stand,
                        telegram=plan.telegram, log_level=args.log_level, role=plan.role,
-                       event_loop=plan.event_loop)
+                       event_loop=plan.event_loop, workers=args.workers)
         upgrade(db_url)  # what `werkbot db upgrade` does
         fill = Fill(plan.stored, ACTIVE, SECRET, REPO / "config" / "texts")
         _, row.fill_s = fill_database(db_url, fill)
@@ -872,6 +873,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--event-loop", choices=["auto", "asyncio", "uvloop", "both"],
                         default="auto", help="werkbot's server.event_loop; both: a row each")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="database.workers (dispatch workers; 0: werkbot's default)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy profiles of werkbot at half load and under the ack flood "
                              "(profile-*.txt in each row's directory; use with --workdir)")

@@ -141,7 +141,10 @@ def _feed(inbox: InboxWriter) -> Feed:
 
 def _start_workers(dispatcher: Dispatcher, outbox: OutboxSender, is_sqlite: bool,
                    settings: Settings) -> list[asyncio.Task[None]]:
-    count = settings.database.workers or (1 if is_sqlite else 4)
+    # PostgreSQL: two workers, so one runs Python while the other waits for the server.
+    # More only compete for the one event loop: four handled no more and doubled p99
+    # webhook-to-send latency (bench_load --workers, fourth session).
+    count = settings.database.workers or (1 if is_sqlite else 2)
     tasks = [asyncio.create_task(dispatcher.run(), name=f"dispatch-{i}") for i in range(count)]
     tasks.append(asyncio.create_task(outbox.run(), name="outbox"))
     return tasks

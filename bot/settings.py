@@ -81,7 +81,7 @@ class ServerSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite+aiosqlite:///var/werkbot.db"
-    workers: int = 0  # dispatch workers; 0 picks 1 on SQLite and 4 on PostgreSQL
+    workers: int = 0  # dispatch workers; 0 picks 1 on SQLite and 2 on PostgreSQL
     pool_size: int = 5
 
 
