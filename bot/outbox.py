@@ -271,7 +271,7 @@ class OutboxSender:
             # One locked read for the whole batch; the updates go out as one executemany.
             ids = [claimed.id for claimed, _ in outcomes]
             rows = {row.id: row for row in (await session.scalars(
-                select(OutboxRow).where(OutboxRow.id.in_(ids)).with_for_update())).all()}
+                _ROWS_LOCKED, {"ids": ids})).all()}
             for claimed, outcome in outcomes:
                 row = rows.get(claimed.id)
                 if row is None or row.status != "sending":
@@ -300,6 +300,10 @@ class OutboxSender:
                 if not _forget_if_ephemeral(row):
                     reports.append(_report_for(row, outcome, now))
         return reports
+
+
+_ROWS_LOCKED = (select(OutboxRow).where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
+                .with_for_update())
 
 
 def _claim_query(sqlite: bool) -> Select[OutboxRow]:

@@ -39,13 +39,7 @@ class PeopleRepo:
         self.session = session
 
     async def by_address(self, address: Address) -> tuple[Person, AddressRow] | None:
-        row = (
-            await self.session.execute(
-                select(Person, AddressRow)
-                .join(AddressRow, AddressRow.person_id == Person.id)
-                .where(AddressRow.address == str(address))
-            )
-        ).first()
+        row = (await self.session.execute(_BY_ADDRESS, {"address": str(address)})).first()
         return None if row is None else (row[0], row[1])
 
     async def get(self, person_id: int) -> Person | None:
@@ -87,6 +81,9 @@ class PeopleRepo:
         )
 
 
+# Built once (every event looks its sender up): building it cost more than running it.
+_BY_ADDRESS = (select(Person, AddressRow).join(AddressRow, AddressRow.person_id == Person.id)
+               .where(AddressRow.address == bindparam("address")))
 _STATE = cast(Table, ConversationState.__table__)
 _KV = cast(Table, KeyValue.__table__)
 # Prepared once: building a statement costs more than running it on SQLite.
