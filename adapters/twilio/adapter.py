@@ -179,11 +179,15 @@ class TwilioAdapter:
             self._recent[token] = None
             while len(self._recent) > RECENT_TOKENS:
                 self._recent.popitem(last=False)
-        for event in events:  # one line per message: DEBUG (metrics count them at INFO)
-            log.debug("%s %s %s from %s stored", self.name, type(event).__name__,
-                      event.id.rsplit(":", 1)[-1], event.sender.masked())
+        if log.isEnabledFor(logging.DEBUG):  # one line per message (metrics count them)
+            for event in events:
+                log.debug("%s %s %s from %s stored", self.name, type(event).__name__,
+                          event.id.rsplit(":", 1)[-1], event.sender.masked())
         return _twiml()
 
 
+_TWIML_BODY = EMPTY_TWIML.encode()
+
+
 def _twiml() -> web.Response:
-    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+    return web.Response(body=_TWIML_BODY, content_type="text/xml", charset="utf-8")
