@@ -390,12 +390,11 @@ def validate(s: Settings) -> None:
 def _validate_holidays(code: str) -> None:
     if not code:
         return
-    country, _, subdiv = code.partition("-")
-    import holidays  # local: a heavy import only needed when configured
+    from bot.holiday_dates import UnknownHolidays, validate  # a child process computes them
 
     try:
-        holidays.country_holidays(country, subdiv=subdiv or None)
-    except NotImplementedError as exc:
+        validate(code, date.today().year)
+    except UnknownHolidays as exc:
         raise SettingsError("business.holidays", f"unknown country or state {code!r}") from exc
 
 

@@ -3,7 +3,8 @@
 One calendar answers "is the office open at this moment?" and "when does it open
 next?" for the away answer and the emergency routing. Hours come from `business.hours`
 (a missing day is closed, "00:00-24:00" is open all day), holidays from the `holidays`
-package for `business.holidays` ("DE-BY"; "" for none), and company closures from the
+package for `business.holidays` ("DE-BY"; "" for none; computed in a child process,
+`bot/holiday_dates.py`), and company closures from the
 `emergency_closures` table that `/hours closed` fills. Times are aware; the weekly hours
 are wall-clock times in `business.timezone`.
 """
@@ -13,27 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.holiday_dates import holiday_dates
 from bot.settings import WEEKDAYS, BusinessSettings, parse_span
 from bot.texts import Texts
 from handlers.emergency.models import Closure
 
 LOOKAHEAD_DAYS = 400  # beyond a year of closures and holidays nobody waits for an answer
 Span = tuple[time, time | None]  # None: until the end of the day
-
-
-@cache
-def _holidays(code: str) -> Any:
-    """The holiday calendar for 'DE-BY'; cached, since building it is not free."""
-    country, _, subdiv = code.partition("-")
-    return holidays.country_holidays(country, subdiv=subdiv or None)
 
 
 @dataclass(frozen=True)
@@ -64,8 +56,7 @@ class BusinessCalendar:
         """The holiday's name, or None on an ordinary day."""
         if not self.holiday_code:
             return None
-        name = _holidays(self.holiday_code).get(day)
-        return str(name) if name else None
+        return holiday_dates(self.holiday_code).get(day)
 
     def closure(self, day: date) -> ClosedDays | None:
         return next((c for c in self.closures if c.first <= day <= c.last), None)

@@ -2,7 +2,9 @@
 
 Pillow with qrcode (~4 MB), fpdf (~20 MB), Alembic (~11 MB, migrations run in a child
 process), aiogram (~126 MB, Telegram only) and twilio-python's generated REST resources
-(~7.5 MB) stay out of a process that has built its app and opened its Twilio client.
+(~7.5 MB) stay out of a process that has built its app and opened its Twilio client, and
+so does the `holidays` package (9-17 MB) after the business calendar has named a holiday:
+a child process computes the dates (bot/holiday_dates.py).
 Checked in a fresh interpreter, since this test process has imported everything already.
 """
 
@@ -13,7 +15,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("PIL", "qrcode", "fpdf", "alembic", "aiogram", "telegram", "twilio.rest.api")
+HEAVY = ("PIL", "qrcode", "fpdf", "alembic", "aiogram", "telegram", "twilio.rest.api",
+         "holidays")
 
 
 def test_building_the_server_loads_no_heavy_library(tmp_path: Path) -> None:
@@ -43,6 +46,9 @@ sms_from = "+498912345678"
         "    await api.open()\n"
         "    await api.close()\n"
         "asyncio.run(open_twilio())\n"
+        "from datetime import date\n"
+        "from handlers.emergency.calendar import BusinessCalendar\n"
+        "assert BusinessCalendar(app_settings.business).holiday(date(2026, 12, 25))\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "loaded |= {'twilio.rest.api'} if 'twilio.rest.api' in sys.modules else set()\n"
         f"print(sorted(loaded & set({HEAVY!r})))\n"
