@@ -4,7 +4,7 @@
 macOS, as in uvicorn's standard install) and the standard loop otherwise; "uvloop" insists
 on it (settings validation stops start-up with the key named when it is missing);
 "asyncio" is the standard loop. The choice changes speed, not behaviour: the test suite
-runs on the standard loop and `tests/core/test_event_loop.py` runs the server on both.
+runs on the standard loop and `tests/e2e/test_event_loop.py` runs the server on both.
 """
 
 from __future__ import annotations

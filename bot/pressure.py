@@ -4,10 +4,11 @@ Acknowledging a webhook is cheap and someone waits for it (a provider that times
 delivers again); handling an event costs milliseconds and waits safely in the durable
 inbox. So during a burst (at least `BURST` requests in flight at once) the dispatcher
 pauses between batches (outside its transaction, so SQLite's writer is free for the
-webhooks it waits for) until fewer are in flight: a burst is taken in at the speed of the
-inbox and handled right after it. A flood that never stops still gets its batches
-handled, with `BURST_SHARE` of the time: after a batch that took t seconds the pause is
-at most t * (1 - share) / share (and at least `MIN_PAUSE`, at most `MAX_PAUSE`).
+webhooks it waits for) until a `SLICE` passes without a burst's worth in flight: a burst
+is taken in at the speed of the inbox and handled right after it. A flood that never
+stops still gets its batches handled, with `BURST_SHARE` of the time: after a batch that
+took t seconds the pause is at most t * (1 - share) / share (and at least `MIN_PAUSE`, at
+most `MAX_PAUSE`).
 
 At ordinary load nothing pauses. A steady stream keeps a request or two in flight most of
 the time (each waits a few milliseconds for its group commit); waiting for none at all
@@ -20,7 +21,8 @@ import asyncio
 
 # Requests in flight at once that make it a burst. A flood keeps as many in flight as its
 # connections (32 in bench_load); a steady stream of 100-140 a second piles up 8-10
-# behind one long batch, and taking that for a burst starved its handling (p99 x1.7).
+# behind one long batch, and taking that for a burst held its handling back (p99 at half
+# load nearly doubled with 8).
 BURST = 16
 BURST_SHARE = 0.1  # of the time that handling takes while a flood never stops
 MIN_PAUSE = 0.05  # seconds
