@@ -20,8 +20,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.event_loop import loop_name
 from bot.event_loop import run as run_on_loop
+from bot.event_loop import running_loop_name
 from bot.logs import setup_logging
 from bot.plugins import load_plugins
 from bot.settings import Settings, SettingsError, load_settings
@@ -151,7 +151,7 @@ async def _run(settings: Settings, *, banner: bool) -> None:
     url = f"http://{settings.server.host}:{settings.server.port}"
     if banner:
         print(f"werkbot demo is running: open {url}/sandbox in your browser", flush=True)
-    log.info("listening on %s (%s event loop)", url, loop_name(settings.server.event_loop))
+    log.info("listening on %s (%s event loop)", url, running_loop_name())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

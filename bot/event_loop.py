@@ -17,19 +17,23 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
+
+
 def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     """The factory for `asyncio.Runner`; None means the standard loop."""
-    if choice == "asyncio":
-        return None
-    if importlib.util.find_spec("uvloop") is None:  # "uvloop" was refused by validate()
+    if choice == "asyncio" or not uvloop_installed():  # "uvloop" alone: refused by validate()
         return None
     import uvloop
 
     return uvloop.new_event_loop
 
 
-def loop_name(choice: str) -> str:
-    return "asyncio" if loop_factory(choice) is None else "uvloop"
+def running_loop_name() -> str:
+    """The loop this code runs on, as the start-up log names it."""
+    module = type(asyncio.get_running_loop()).__module__
+    return "uvloop" if module.startswith("uvloop") else "asyncio"
 
 
 def run(main: Coroutine[Any, Any, T], choice: str) -> T:

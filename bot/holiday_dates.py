@@ -16,7 +16,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -40,11 +40,13 @@ class HolidayDates:
     def get(self, day: date) -> str | None:
         """The holiday's name on `day`, or None."""
         if day.year not in self._years:
-            self.load(range(day.year - YEARS_BEFORE, day.year + YEARS_AFTER + 1))
+            self.load_around(day.year)
         return self._years[day.year].get(day)
 
-    def load(self, years: Iterable[int]) -> None:
-        wanted = sorted(set(years) - set(self._years))
+    def load_around(self, year: int) -> None:
+        """Load `year` and the years around it that are not loaded yet."""
+        wanted = sorted(set(range(year - YEARS_BEFORE, year + YEARS_AFTER + 1))
+                        - set(self._years))
         if not wanted:
             return
         found = compute(self.code, wanted)
@@ -62,7 +64,7 @@ def holiday_dates(code: str) -> HolidayDates:
 
 def validate(code: str, year: int) -> None:
     """Raises `UnknownHolidays` for a code the `holidays` package does not know."""
-    holiday_dates(code).load(range(year - YEARS_BEFORE, year + YEARS_AFTER + 1))
+    holiday_dates(code).load_around(year)
 
 
 def compute(code: str, years: Sequence[int]) -> dict[date, str]:

@@ -7,7 +7,6 @@ keys are typed dataclasses; unknown keys are errors too (a typo must not pass si
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,6 +19,8 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.event_loop import uvloop_installed
 
 DEFAULT_CONFIG = Path("config/werkbot.toml")
 ENV_PREFIX = "WERKBOT_"
@@ -350,7 +351,7 @@ def validate(s: Settings) -> None:
         raise SettingsError("server.role", "expected 'all', 'web' or 'worker'")
     if s.server.event_loop not in {"auto", "uvloop", "asyncio"}:
         raise SettingsError("server.event_loop", "expected 'auto', 'uvloop' or 'asyncio'")
-    if s.server.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+    if s.server.event_loop == "uvloop" and not uvloop_installed():
         raise SettingsError("server.event_loop", "uvloop is not installed")
     if not 0 < s.server.port < 65536:
         raise SettingsError("server.port", "expected a port between 1 and 65535")
