@@ -36,6 +36,7 @@ from bot.pressure import Pressure
 from bot.replies import TextReply
 from bot.router import Match, Middleware, Router
 from bot.services import Services
+from bot.storage.inline_sql import PreparedEntities
 from bot.storage.models import InboxRow, OutboxRow
 from bot.storage.repos import numbered_choice, state_of
 
@@ -88,7 +89,7 @@ class Dispatcher:
         self.outer = tuple(outer)
         self.wake = asyncio.Event()
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
-        self._claims: dict[int, Select[InboxRow]] = {}
+        self._claims: dict[int, PreparedEntities] = {}
         # The sender of this process: replies queued by a batch are claimed in the same
         # transaction and handed to it after the commit (None: it claims them itself).
         self.outbox: OutboxSender | None = None
@@ -174,7 +175,8 @@ class Dispatcher:
         services = self.services
         now = services.clock.now()
         async with services.db.session() as session:
-            rows = list((await session.scalars(self._claim_query(limit), {"now": now})).all())
+            rows = [found[0] for found in await self._claim_query(limit).all(session,
+                                                                             {"now": now})]
             # Isolated at once: a lone event (nothing to share a flush with), or one that
             # failed before (and will likely fail again).
             isolated = isolated or len(rows) == 1 or any(row.attempts for row in rows)
@@ -266,14 +268,14 @@ class Dispatcher:
             log.warning("sender %s throttled", ctx.event.sender.masked())
             await ctx.reply(TextReply(kind="flood_notice", text=ctx.t("flood.notice")))
 
-    def _claim_query(self, limit: int) -> Select[InboxRow]:
+    def _claim_query(self, limit: int) -> PreparedEntities:
         """The claim statement, built once per limit: building it (an aliased table, a
         dozen operators) cost more than running it. `now` is bound at execution."""
-        query = self._claims.get(limit)
-        if query is not None:
-            return query
+        found = self._claims.get(limit)
+        if found is not None:
+            return found
         now: BindParameter[datetime] = bindparam("now", type_=InboxRow.available_at.type)
-        query = (
+        query: Select[InboxRow] = (
             select(InboxRow)
             .where(InboxRow.status == "pending", InboxRow.available_at <= now)
             .order_by(InboxRow.id)
@@ -285,8 +287,8 @@ class Dispatcher:
                 earlier.sender == InboxRow.sender, earlier.status == "pending",
                 earlier.available_at <= now, earlier.id < InboxRow.id,
             ))).with_for_update(skip_locked=True)
-        self._claims[limit] = query
-        return query
+        prepared = self._claims[limit] = PreparedEntities(query, InboxRow)
+        return prepared
 
     def _record_failure(self, row: InboxRow, exc: Exception, now: datetime) -> None:
         self.services.metrics.handler_errors.inc()

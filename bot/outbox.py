@@ -37,6 +37,7 @@ from bot.codec import loads_reply
 from bot.events import DeliveryStatus, Unreachable
 from bot.replies import Reply
 from bot.services import Services
+from bot.storage.inline_sql import PreparedEntities
 from bot.storage.models import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ class OutboxSender:
         self._adapters = adapters
         self._report = report
         self.wake = asyncio.Event()
-        self._claim_query = _claim_query(services.db.is_sqlite)
+        self._claim_query = PreparedEntities(_claim_query(services.db.is_sqlite), OutboxRow)
         self._handed: list[OutboxRow] = []  # claimed by the dispatcher, not sent yet
 
     async def recover(self) -> None:
@@ -182,7 +183,7 @@ class OutboxSender:
         the claim is gone with the rows.
         """
         now = self._services.clock.now()
-        rows = list((await session.scalars(self._claim_query, {"now": now})).all())
+        rows = [found[0] for found in await self._claim_query.all(session, {"now": now})]
         for row in rows:
             if row.status == "sending":  # its sender died mid-send: outcome unknown
                 row.error_code = INTERRUPTED

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.inline_sql import InlineSession
 from bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, SHORT_BUSY_MS / 1000 if path is not None
                               else self.busy_timeout)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                            sync_session_class=InlineSession)
         self._write_lock = WriterLock() if self.is_sqlite else None
 
     @asynccontextmanager

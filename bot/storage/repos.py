@@ -21,6 +21,7 @@ from bot.addresses import Address
 from bot.codec import dumps_event, dumps_reply
 from bot.events import Event, TimerEvent
 from bot.replies import ChoicesReply, Reply
+from bot.storage.inline_sql import Prepared, PreparedEntities, inline_connection
 from bot.storage.models import (
     AddressRow,
     AuditRow,
@@ -39,7 +40,7 @@ class PeopleRepo:
         self.session = session
 
     async def by_address(self, address: Address) -> tuple[Person, AddressRow] | None:
-        row = (await self.session.execute(_BY_ADDRESS, {"address": str(address)})).first()
+        row = await _BY_ADDRESS.first(self.session, {"address": str(address)})
         return None if row is None else (row[0], row[1])
 
     async def get(self, person_id: int) -> Person | None:
@@ -82,19 +83,25 @@ class PeopleRepo:
 
 
 # Built once (every event looks its sender up): building it cost more than running it.
-_BY_ADDRESS = (select(Person, AddressRow).join(AddressRow, AddressRow.person_id == Person.id)
-               .where(AddressRow.address == bindparam("address")))
+_BY_ADDRESS = PreparedEntities(
+    select(Person, AddressRow).join(AddressRow, AddressRow.person_id == Person.id)
+    .where(AddressRow.address == bindparam("address")), Person, AddressRow)
 _STATE = cast(Table, ConversationState.__table__)
 _KV = cast(Table, KeyValue.__table__)
-# Prepared once: building a statement costs more than running it on SQLite.
-_STATE_LOAD = (select(_STATE.c.data).where(_STATE.c.person_id == bindparam("person_id"))
-               .with_for_update())
-_STATE_INSERT = insert(_STATE)
-_STATE_UPDATE = (update(_STATE).where(_STATE.c.person_id == bindparam("owner"))
-                 .values(data=bindparam("text"), updated_at=bindparam("at")))
-_OUTBOX_INSERT = insert(cast(Table, OutboxRow.__table__))
-_CHOICES_LOAD = select(_KV.c.value).where(_KV.c.key == bindparam("key"))
-_CHOICES_DELETE = delete(_KV).where(_KV.c.key == bindparam("key"))
+_OUTBOX = cast(Table, OutboxRow.__table__)
+# Prepared once: building a statement costs more than running it on SQLite, and on SQLite
+# these run on the driver connection directly (bot/storage/inline_sql.py).
+_STATE_LOAD = Prepared(select(_STATE.c.data).where(_STATE.c.person_id == bindparam("person_id"))
+                       .with_for_update())
+_STATE_INSERT = Prepared(insert(_STATE), keys=("person_id", "data", "updated_at"))
+_STATE_UPDATE = Prepared(update(_STATE).where(_STATE.c.person_id == bindparam("owner"))
+                         .values(data=bindparam("text"), updated_at=bindparam("at")))
+_OUTBOX_COLUMNS = ("address", "person_id", "kind", "payload", "status", "attempts",
+                   "next_attempt_at", "lease_until", "provider_id", "inbound_id", "created_at",
+                   "updated_at", "thread", "error_code", "error")
+_OUTBOX_INSERT = Prepared(insert(_OUTBOX), keys=_OUTBOX_COLUMNS)
+_CHOICES_LOAD = Prepared(select(_KV.c.value).where(_KV.c.key == bindparam("key")))
+_CHOICES_DELETE = Prepared(delete(_KV).where(_KV.c.key == bindparam("key")))
 
 
 def _upsert(dialect_insert: Any) -> Any:
@@ -103,7 +110,8 @@ def _upsert(dialect_insert: Any) -> Any:
                                            set_={"value": statement.excluded.value})
 
 
-_CHOICES_UPSERT = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(pg_insert)}
+_CHOICES_UPSERT = {"sqlite": Prepared(_upsert(sqlite_insert), keys=("key", "value")),
+                   "postgresql": Prepared(_upsert(pg_insert), keys=("key", "value"))}
 
 
 def state_of(text: str | None) -> dict[str, Any]:
@@ -127,8 +135,7 @@ class StateRepo:
 
     async def load_text(self, person_id: int) -> str | None:
         """The stored JSON text, or None when the person has no state row."""
-        conn = await self.session.connection()
-        text: str | None = (await conn.execute(_STATE_LOAD, {"person_id": person_id})).scalar()
+        text: str | None = await _STATE_LOAD.scalar(self.session, {"person_id": person_id})
         return text
 
     async def save(self, person_id: int, data: dict[str, Any], now: datetime, *,
@@ -137,13 +144,12 @@ class StateRepo:
         text = json.dumps(data, separators=(",", ":"), sort_keys=True)
         if text == stored:
             return
-        conn = await self.session.connection()
         if stored is None:
             if data:  # most people never need state: no row for an empty one
-                await conn.execute(_STATE_INSERT, {"person_id": person_id, "data": text,
-                                                   "updated_at": now})
+                await _STATE_INSERT.run(self.session, {"person_id": person_id, "data": text,
+                                                       "updated_at": now})
             return
-        await conn.execute(_STATE_UPDATE, {"owner": person_id, "text": text, "at": now})
+        await _STATE_UPDATE.run(self.session, {"owner": person_id, "text": text, "at": now})
 
 
 class OutboxRepo:
@@ -165,8 +171,7 @@ class OutboxRepo:
                  "inbound_id": inbound_id, "created_at": now, "updated_at": now,
                  "thread": "", "error_code": "", "error": ""}
                 for r in replies]
-        if rows:
-            await (await self.session.connection()).execute(_OUTBOX_INSERT, rows)
+        await _OUTBOX_INSERT.run_many(self.session, rows)
         return len(rows)
 
     async def cancel_queued(self, address: Address, now: datetime) -> int:
@@ -239,9 +244,9 @@ async def remember_numbered_choices(session: AsyncSession, address: Address,
                                     reply: ChoicesReply) -> None:
     """Remember what '1', '2', ... mean for an address that got choices as numbered text."""
     values = json.dumps([c.value for c in reply.choices]).encode()
-    conn = await session.connection()
-    await conn.execute(_CHOICES_UPSERT[conn.dialect.name],
-                       {"key": _choices_key(address), "value": values})
+    upsert = _CHOICES_UPSERT["sqlite" if inline_connection(session) is not None
+                             else (await session.connection()).dialect.name]
+    await upsert.run(session, {"key": _choices_key(address), "value": values})
 
 
 async def numbered_choice(session: AsyncSession, address: Address, text: str) -> str | None:
@@ -257,7 +262,7 @@ async def numbered_choice(session: AsyncSession, address: Address, text: str) ->
     if not 0 <= index < len(values):
         return None
     # A number answers the question once; later it is just text.
-    await (await session.connection()).execute(_CHOICES_DELETE, {"key": _choices_key(address)})
+    await _CHOICES_DELETE.run(session, {"key": _choices_key(address)})
     return str(values[index])
 
 
@@ -266,12 +271,9 @@ async def forget_numbered_choices(session: AsyncSession, address: Address,
     """Drop the remembered choices of an address (only if they are `values`, when given)."""
     stored = await _choices(session, address)
     if stored is not None and (values is None or json.loads(stored) == list(values)):
-        await (await session.connection()).execute(_CHOICES_DELETE,
-                                                   {"key": _choices_key(address)})
+        await _CHOICES_DELETE.run(session, {"key": _choices_key(address)})
 
 
 async def _choices(session: AsyncSession, address: Address) -> bytes | None:
-    conn = await session.connection()
-    stored: bytes | None = (await conn.execute(
-        _CHOICES_LOAD, {"key": _choices_key(address)})).scalar()
+    stored: bytes | None = await _CHOICES_LOAD.scalar(session, {"key": _choices_key(address)})
     return stored

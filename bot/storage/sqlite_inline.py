@@ -118,6 +118,11 @@ class InlineConnection:
         return self._conn
 
     @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The `sqlite3` connection itself (`bot/storage/inline_sql.py` runs on it)."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 

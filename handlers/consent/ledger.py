@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.addresses import Address
+from bot.storage.inline_sql import Prepared
 from bot.storage.models import Base, BigId
 from bot.tokens import Signer
 
@@ -60,10 +61,11 @@ class ConsentEntry(Base):
 
 
 _LEDGER = cast(Table, ConsentEntry.__table__)
-_CURRENT = (select(_LEDGER.c.channel, _LEDGER.c.purpose, _LEDGER.c.granted, _LEDGER.c.at,
-                   _LEDGER.c.method, _LEDGER.c.text_version, _LEDGER.c.id)
-            .where(_LEDGER.c.person_id == bindparam("person_id"))
-            .order_by(_LEDGER.c.at, _LEDGER.c.id))
+_CURRENT = Prepared(
+    select(_LEDGER.c.channel, _LEDGER.c.purpose, _LEDGER.c.granted, _LEDGER.c.at,
+           _LEDGER.c.method, _LEDGER.c.text_version, _LEDGER.c.id)
+    .where(_LEDGER.c.person_id == bindparam("person_id"))
+    .order_by(_LEDGER.c.at, _LEDGER.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +166,7 @@ async def load_current(session: AsyncSession, person_id: int) -> dict[tuple[str,
     """
     if any(isinstance(pending, ConsentEntry) for pending in session.new):
         await session.flush()
-    rows = (await (await session.connection()).execute(
-        _CURRENT, {"person_id": person_id})).all()
+    rows = await _CURRENT.all(session, {"person_id": person_id})
     state: dict[tuple[str, str], Grant] = {}
     for channel, purpose, granted, at, method, version, row_id in rows:
         grant = Grant(channel, purpose, granted, at, method, version, row_id)
