@@ -51,11 +51,26 @@ def _decode_tagged(text: str, registry: dict[str, type[T]]) -> T:
     return typing.cast(T, _decode(cls, data))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # JSON as they are
+
+
+@cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def _encode(obj: Any) -> dict[str, Any]:
-    return {f.name: _value(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    out: dict[str, Any] = {}
+    cls: Any = type(obj)
+    for name in _field_names(cls):
+        value = getattr(obj, name)
+        out[name] = value if type(value) in _PLAIN else _value(value)
+    return out
 
 
 def _value(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Address):
         return str(value)
     if isinstance(value, datetime):
@@ -72,9 +87,23 @@ def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+@cache
+def _plain_fields(cls: Any) -> frozenset[str]:
+    """Fields whose stored JSON value is the value itself (str, int, bool, dict...)."""
+    return frozenset(name for name, hint in _hints(cls).items() if _is_plain(hint))
+
+
+def _is_plain(hint: Any) -> bool:
+    if hint in (str, int, float, bool):
+        return True
+    origin = typing.get_origin(hint)
+    return origin is dict or (origin is None and hint is dict)
+
+
 def _decode(cls: Any, data: dict[str, Any]) -> Any:
-    hints = _hints(cls)
-    kwargs = {name: _typed(hints[name], value) for name, value in data.items() if name in hints}
+    hints, plain = _hints(cls), _plain_fields(cls)
+    kwargs = {name: value if name in plain else _typed(hints[name], value)
+              for name, value in data.items() if name in hints}
     return cls(**kwargs)
 
 

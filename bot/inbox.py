@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Executable
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,6 +27,9 @@ from bot.storage.models import InboxRow
 from bot.storage.repos import inbox_values
 from bot.storage.sqlite_inbox import SqliteInboxInserter
 from bot.storage.sqlite_inline import sqlite_file
+
+if TYPE_CHECKING:
+    from bot.storage.pg_inbox import PgInboxInserter
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -50,6 +54,11 @@ class InboxWriter:
         self._task: asyncio.Task[None] | None = None
         path = sqlite_file(db.url) if db.is_sqlite else None
         self._sqlite = SqliteInboxInserter(path, db.busy_timeout) if path else None
+        self._pg: PgInboxInserter | None = None
+        if not db.is_sqlite:
+            from bot.storage.pg_inbox import PgInboxInserter  # PostgreSQL's driver only then
+
+            self._pg = PgInboxInserter(db.engine)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
@@ -61,6 +70,8 @@ class InboxWriter:
             self._task = None
         if self._sqlite is not None:
             await self._sqlite.close()
+        if self._pg is not None:
+            await self._pg.close()
 
     async def store(self, events: Sequence[Event]) -> int:
         """Store events durably; returns how many were new (the rest were duplicates)."""
@@ -131,6 +142,8 @@ class InboxWriter:
         if self._sqlite is not None:
             async with self._db.write_turn(urgent=True):
                 return await self._sqlite.insert(rows)
+        if self._pg is not None:
+            return await self._pg.insert(rows)
         async with self._db.connect(urgent=True) as conn:
             result = await conn.execute(self._insert_ignoring_duplicates(), rows)
             return set(result.scalars())

@@ -10,7 +10,7 @@ engine with the same results.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,10 +33,10 @@ NOW = datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=BERLIN)
 
 
 @pytest.fixture
-def db_file(tmp_path: Path) -> Iterator[Path]:
+def db_file(tmp_path: Path) -> Path:
     path = tmp_path / "werkbot.db"
     upgrade(f"sqlite+aiosqlite:///{path}")
-    yield path
+    return path
 
 
 @pytest.fixture
@@ -119,11 +119,15 @@ async def test_inline_writes_roll_back_with_their_savepoint(database: Database) 
         found = await PeopleRepo(session).by_address(ALICE)
         assert found is not None
         person_id = found[0].id
-        with pytest.raises(RuntimeError):
+
+        async def failing_handler() -> None:
             async with session.begin_nested():
                 await StateRepo(session).save(person_id, {"step": "address"}, NOW, stored=None)
                 await OutboxRepo(session).enqueue(ALICE, [TextReply(text="gone")], NOW)
                 raise RuntimeError("the handler failed")
+
+        with pytest.raises(RuntimeError):
+            await failing_handler()
         await StateRepo(session).save(person_id, {"step": "kept"}, NOW, stored=None)
     async with database.session() as session:
         assert await StateRepo(session).load(person_id) == {"step": "kept"}
