@@ -124,17 +124,23 @@ class InboxWriter:
         known = {row["dedup_key"] for row in rows} - inserted
         counted: set[str] = set()
         counts = []
+        new_in: dict[str, int] = {}  # per channel: one metric update per commit
+        again_in: dict[str, int] = {}
         for item in batch:
             new = 0
             for event in item.events:
                 channel = event.sender.channel
                 if event.id in known or event.id in counted:
-                    self._metrics.duplicates.labels(channel).inc()
+                    again_in[channel] = again_in.get(channel, 0) + 1
                 else:
                     counted.add(event.id)
-                    self._metrics.events_in.labels(channel).inc()
+                    new_in[channel] = new_in.get(channel, 0) + 1
                     new += 1
             counts.append(new)
+        for channel, n in new_in.items():
+            self._metrics.events_in.labels(channel).inc(n)
+        for channel, n in again_in.items():
+            self._metrics.duplicates.labels(channel).inc(n)
         return counts
 
     async def _insert(self, rows: list[dict[str, object]]) -> set[str]:

@@ -14,12 +14,12 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 from multidict import MultiDict
 
 from adapters.twilio.client import TwilioApi
+from adapters.twilio.form import parse_form
 from adapters.twilio.inbound import IDEMPOTENCY_HEADER, InboundError, parse_message
 from adapters.twilio.media import MMS_LIMITS, WHATSAPP_LIMITS, MediaFetcher, MediaLimits
 from adapters.twilio.outbound import Outbound, erase_copies
@@ -131,8 +131,7 @@ class TwilioAdapter:
             raise web.HTTPForbidden(text="signature required")
         body = await request.read()  # over the body limit: aiohttp raises 413
         try:
-            form = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True,
-                                       errors="strict"))
+            form = parse_form(body)
         except (UnicodeDecodeError, ValueError):
             log.warning("%s webhook body is not UTF-8 form data; refused", self.name)
             raise web.HTTPBadRequest(text="malformed form body") from None

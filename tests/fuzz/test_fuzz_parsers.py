@@ -5,7 +5,8 @@ No input makes a parser raise anything but its documented error:
 - Twilio message and status forms: events, or `InboundError` (answered 400);
 - Telegram updates: a `Parsed` (possibly without events); nothing is documented to raise;
 - the config loader: a `Settings`, or `SettingsError` whose message starts with its key;
-- `bot.events.parse_command` and the staff command parser: never raise.
+- `bot.events.parse_command` and the staff command parser: never raise;
+- the Twilio form body parser: what `urllib.parse.parse_qsl` gives, or its error.
 
 Example counts come from the environment (see `conftest.py`).
 """
@@ -38,6 +39,30 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 
 # -- Twilio ---------------------------------------------------------------------------------
+
+_FORM_PIECES = st.sampled_from(["&", "=", "+", "%", "%2", "%2B", "%3A", "%C3%BC", "%FF", "%c3",
+                                "%e2%82%ac", "%ZZ", "a", "Body", "ü", "€", " ", "&&", "=="])
+
+
+@parser_settings
+@given(body=st.one_of(st.binary(max_size=300),
+                      st.lists(_FORM_PIECES, max_size=40).map(lambda p: "".join(p).encode()),
+                      st.text(max_size=200).map(lambda t: t.encode("utf-8"))))
+def test_the_twilio_form_parser_reads_what_parse_qsl_reads(body: bytes) -> None:
+    """`parse_form` (the webhook's fast parser) gives what the standard library gives, or
+    raises where it raises (invalid UTF-8, also when percent-escaped: answered 400)."""
+    from urllib.parse import parse_qsl
+
+    from adapters.twilio.form import parse_form
+
+    try:
+        expected = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            parse_form(body)
+        return
+    assert list(parse_form(body).items()) == expected
+
 
 @parser_settings
 @given(channel=st.sampled_from(["whatsapp", "sms"]), pairs=twilio_pairs(),
