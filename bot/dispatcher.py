@@ -112,8 +112,7 @@ class Dispatcher:
                 while await self.handle_next():
                     # Outside the transaction (the writer is free): during a burst the
                     # webhooks in flight are answered first (bot/pressure.py).
-                    await self.pressure.give_way(
-                        self.pressure.pause_after(loop.time() - began))
+                    await self.pressure.after_round(loop.time() - began)
                     began = loop.time()
             except Exception as exc:
                 failures += 1

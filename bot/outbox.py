@@ -35,6 +35,7 @@ from bot.adapter import Adapter, Feed, Receipt, SendError, SentFinder
 from bot.addresses import Address
 from bot.codec import loads_reply
 from bot.events import DeliveryStatus, Unreachable
+from bot.pressure import Pressure
 from bot.replies import Reply
 from bot.services import Services
 from bot.storage.inline_sql import PreparedEntities
@@ -81,8 +82,10 @@ async def apply_status(session: AsyncSession, event: DeliveryStatus, now: dateti
 class OutboxSender:
     """Sends due outbox rows through the adapters."""
 
-    def __init__(self, services: Services, adapters: Mapping[str, Adapter], report: Feed) -> None:
+    def __init__(self, services: Services, adapters: Mapping[str, Adapter], report: Feed,
+                 pressure: Pressure | None = None) -> None:
         self._services = services
+        self.pressure = pressure or Pressure()
         self._adapters = adapters
         self._report = report
         self.wake = asyncio.Event()
@@ -102,8 +105,12 @@ class OutboxSender:
         while True:
             self.wake.clear()  # before looking: a wake-up during the last look stays set
             try:
+                loop = asyncio.get_running_loop()
+                began = loop.time()
                 while await self.send_due():
-                    pass
+                    # During a burst of webhooks, sending shares the dispatcher's pause.
+                    await self.pressure.after_round(loop.time() - began)
+                    began = loop.time()
             except Exception:
                 log.exception("outbox loop failed; retrying")
                 await asyncio.sleep(1)

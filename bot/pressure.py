@@ -2,13 +2,15 @@
 
 Acknowledging a webhook is cheap and someone waits for it (a provider that times out
 delivers again); handling an event costs milliseconds and waits safely in the durable
-inbox. So during a burst (at least `BURST` requests in flight at once) the dispatcher
-pauses between batches (outside its transaction, so SQLite's writer is free for the
-webhooks it waits for) until a `SLICE` passes without a burst's worth in flight: a burst
-is taken in at the speed of the inbox and handled right after it. A flood that never
-stops still gets its batches handled, with `BURST_SHARE` of the time: after a batch that
-took t seconds the pause is at most t * (1 - share) / share (and at least `MIN_PAUSE`, at
-most `MAX_PAUSE`).
+inbox. So during a burst (at least `BURST` requests in flight at once) the background
+workers, the dispatcher and the outbox sender, pause between rounds (outside their
+transactions, so SQLite's writer is free for the webhooks it waits for) until a `SLICE`
+passes without a burst's worth in flight: a burst is taken in at the speed of the inbox
+and handled right after it. A flood that never stops still gets its events handled and
+its replies sent, with `BURST_SHARE` of the time between them: each round of t seconds
+moves the end of the shared pause on by t * (1 - share) / share (at least `MIN_PAUSE`,
+never further than `MAX_PAUSE` from now). The pause is shared: the sender sends what the
+dispatcher handled while the dispatcher waits, and the two together keep to the share.
 
 At ordinary load nothing pauses. A steady stream keeps a request or two in flight most of
 the time (each waits a few milliseconds for its group commit); waiting for none at all
@@ -37,6 +39,7 @@ class Pressure:
         self.requests = 0
         self.burst = burst
         self.peak = 0  # the most in flight at once since `give_way` last looked
+        self._quiet_until = 0.0  # loop time until which background work waits in a burst
 
     def enter(self) -> None:
         self.requests += 1
@@ -53,6 +56,19 @@ class Pressure:
     def pause_after(busy: float) -> float:
         """The longest pause after `busy` seconds of handling during a burst."""
         return min(MAX_PAUSE, max(MIN_PAUSE, busy * (1 - BURST_SHARE) / BURST_SHARE))
+
+    async def after_round(self, busy: float) -> None:
+        """A background worker's round took `busy` seconds: during a burst, wait for the
+        shared pause (which this round lengthens); otherwise just let the loop turn."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not self.bursting:
+            self._quiet_until = now
+            await asyncio.sleep(0)
+            return
+        until = max(now, self._quiet_until) + self.pause_after(busy)
+        self._quiet_until = min(until, now + MAX_PAUSE)
+        await self.give_way(self._quiet_until - now)
 
     async def give_way(self, limit: float = MIN_PAUSE) -> None:
         """Let the loop serve requests; during a burst, return once it has passed or

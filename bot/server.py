@@ -96,7 +96,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
             services.policy = bundle.policy(services)
         dispatcher = Dispatcher(services, bundle.router, bundle.outer, pressure)
         inbox = InboxWriter(db, clock, metrics, dispatcher.wake.set)
-        outbox = OutboxSender(services, {a.name: a for a in plugins.adapters}, _feed(inbox))
+        outbox = OutboxSender(services, {a.name: a for a in plugins.adapters}, _feed(inbox),
+                              pressure)
         services.wake_outbox = outbox.wake.set
         dispatcher.outbox = outbox
         app[SERVICES], app[DISPATCHER], app[OUTBOX], app[INBOX] = (

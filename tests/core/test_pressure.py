@@ -84,3 +84,31 @@ async def test_a_group_commit_answering_everyone_at_once_does_not_end_a_burst() 
     for _ in range(4):
         pressure.leave()  # the flood is over
     await asyncio.wait_for(waiting, 1)
+
+
+async def test_handling_and_sending_share_one_pause_during_a_burst() -> None:
+    # The dispatcher's and the sender's rounds together keep to the share: a sender round
+    # right after a dispatcher round waits for both pauses, not just its own.
+    pressure = Pressure(burst=3)
+    for _ in range(3):
+        pressure.enter()  # a flood that does not end while we look
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    handling = asyncio.create_task(pressure.after_round(0.01))
+    sending = asyncio.create_task(pressure.after_round(0.01))
+    await handling
+    handled_at = loop.time() - began
+    await sending
+    sent_at = loop.time() - began
+    one = Pressure.pause_after(0.01)
+    assert one * 0.9 <= handled_at < one * 1.5
+    assert 2 * one * 0.9 <= sent_at < 1  # after the handling pause, its own pause
+
+
+async def test_outside_a_burst_a_round_is_not_held_back() -> None:
+    pressure = Pressure(burst=3)
+    pressure.enter()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await pressure.after_round(0.5)
+    assert loop.time() - began < 0.05
