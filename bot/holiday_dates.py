@@ -36,6 +36,7 @@ class HolidayDates:
     def __init__(self, code: str) -> None:
         self.code = code
         self._years: dict[int, dict[date, str]] = {}
+        self._unknown = ""  # the child's answer for a code it does not know, kept
 
     def get(self, day: date) -> str | None:
         """The holiday's name on `day`, or None."""
@@ -49,7 +50,13 @@ class HolidayDates:
                         - set(self._years))
         if not wanted:
             return
-        found = compute(self.code, wanted)
+        if self._unknown:  # asked once: a child process per question would cost ~0.2 s
+            raise UnknownHolidays(self._unknown)
+        try:
+            found = compute(self.code, wanted)
+        except UnknownHolidays as exc:
+            self._unknown = str(exc)
+            raise
         for year in wanted:
             self._years[year] = {}
         for day, name in found.items():

@@ -20,3 +20,21 @@ def test_bavarian_holidays_by_date_across_years_loaded_on_demand() -> None:
 def test_an_unknown_state_is_refused() -> None:
     with pytest.raises(UnknownHolidays):
         compute("DE-XX", [2026])
+
+
+def test_an_unknown_state_is_asked_of_a_child_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.holiday_dates as module
+
+    asked: list[str] = []
+    real = module.compute
+
+    def counting(code: str, years: list[int]) -> dict[date, str]:
+        asked.append(code)
+        return real(code, years)
+
+    monkeypatch.setattr(module, "compute", counting)
+    table = HolidayDates("DE-XX")
+    for year in (2026, 2026, 2040):
+        with pytest.raises(UnknownHolidays, match="DE-XX"):
+            table.load_around(year)
+    assert asked == ["DE-XX"]
