@@ -25,6 +25,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
@@ -169,7 +170,10 @@ class PreparedEntities:
         self._classes: list[tuple[type[Any], list[str]]] = []
         columns: list[Any] = []
         for cls in classes:
-            attrs = list(inspect(cls).column_attrs)
+            mapper = inspect(cls)
+            attrs = list(mapper.column_attrs)
+            if len(mapper.primary_key) != 1 or attrs[0].columns[0] is not mapper.primary_key[0]:
+                raise ValueError(f"{cls.__name__}: needs a one-column primary key, mapped first")
             self._classes.append((cls, [attr.key for attr in attrs]))
             columns += [attr.columns[0] for attr in attrs]
         self.prepared = Prepared(statement.with_only_columns(*columns))
@@ -204,6 +208,11 @@ class PreparedEntities:
 def _entity(session: Session, cls: type[Any], keys: list[str], values: tuple[Any, ...]) -> Any:
     known = session.identity_map.get(identity_key(cls, values[0]))
     if known is not None:
+        expired = inspect(known).expired_attributes
+        if expired:  # as a query would: expired attributes are loaded from the row
+            for key, value in zip(keys, values, strict=True):
+                if key in expired:
+                    set_committed_value(known, key, value)
         return known
     # As the ORM's loader does: a bare instance whose attributes are set as loaded state,
     # not as changes (no constructor, no attribute events).

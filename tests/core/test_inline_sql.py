@@ -170,3 +170,16 @@ async def test_a_session_forgets_the_connection_when_its_transaction_ends(
         async with session.begin():
             assert await PeopleRepo(session).by_address(ALICE) is not None
             assert inline_connection(session) is not None
+
+
+async def test_an_expired_object_is_loaded_again_from_the_row(database: Database) -> None:
+    async with database.session() as session:
+        await _alice(session)
+    async with database.session() as session:
+        people = PeopleRepo(session)
+        found = await people.by_address(ALICE)
+        assert found is not None
+        session.expire(found[1])  # e.g. after a rolled-back savepoint
+        again = await people.by_address(ALICE)
+        assert again is not None and again[1] is found[1]
+        assert again[1].created_at == NOW.astimezone(UTC)  # readable without a lazy load
