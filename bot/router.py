@@ -36,10 +36,14 @@ class Filter:
     async def check(self, event: Event, ctx: Context) -> dict[str, Any] | None:
         """Extracted values (possibly empty) on a match, None otherwise."""
         result = self._fn(event, ctx)
-        if inspect.isawaitable(result):
-            result = await result
+        if result is True:  # the common answers first: a filter runs for every event
+            return {}
         if result is None or result is False:
             return None
+        if inspect.isawaitable(result):
+            result = await result
+            if result is None or result is False:
+                return None
         return result if isinstance(result, dict) else {}
 
     def __and__(self, other: Filter | FilterFn) -> Filter:
@@ -99,6 +103,7 @@ class Router:
         self._registrations: list[_Registration] = []
         self._children: list[Router] = []
         self._inner: list[Middleware] = []
+        self._inner_chain: tuple[Middleware, ...] = ()
 
     def on(self, *kinds: type[Event], filters: tuple[Filter | FilterFn, ...] = ()
            ) -> Callable[[Handler], Handler]:
@@ -119,6 +124,7 @@ class Router:
 
     def inner_middleware(self, middleware: Middleware) -> Middleware:
         self._inner.append(middleware)
+        self._inner_chain = tuple(self._inner)
         return middleware
 
     def walk(self) -> list[Router]:
@@ -130,7 +136,7 @@ class Router:
     async def resolve(self, event: Event, ctx: Context,
                       outer: tuple[Middleware, ...] = ()) -> Match | None:
         """Depth-first, in registration order: the first handler whose filters all match."""
-        chain = outer + tuple(self._inner)
+        chain = outer + self._inner_chain if self._inner_chain else outer
         for reg in self._registrations:
             if not isinstance(event, reg.kinds):
                 continue
