@@ -388,9 +388,17 @@ def validate(s: Settings) -> None:
     _validate_oncall(s)
 
 
+# A country (ISO 3166 alpha-2/3), optionally a subdivision (a code, or an alias some
+# countries accept): never control characters, which no command line may carry.
+_HOLIDAY_CODE = re.compile(r"[A-Za-z]{2,3}(-[^\x00-\x1f\x7f]{1,60})?")
+
+
 def _validate_holidays(code: str) -> None:
     if not code:
         return
+    if not _HOLIDAY_CODE.fullmatch(code):
+        raise SettingsError("business.holidays",
+                            f"expected a country or state code like 'DE-BY', got {code!r}")
     from bot.holiday_dates import UnknownHolidays, validate  # a child process computes them
 
     try:

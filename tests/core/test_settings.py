@@ -143,6 +143,16 @@ def test_an_override_of_a_missing_staff_entry_names_the_key() -> None:
     assert caught.value.key.startswith("staff")
 
 
+@pytest.mark.parametrize("code", ["\x00", "DE-\x00", "DE-BY\n", "D", "1E-BY"])
+def test_a_holiday_code_no_command_line_can_carry_is_refused_naming_the_key(code: str
+                                                                           ) -> None:
+    # Found by the config fuzz at 100,000 examples: a NUL byte reached the child
+    # process's argument list and raised ValueError instead of naming the key.
+    with pytest.raises(SettingsError) as caught:
+        load_settings(SHIPPED, env={"WERKBOT_BUSINESS__HOLIDAYS": code})
+    assert caught.value.key == "business.holidays"
+
+
 def test_every_text_exists_in_both_languages() -> None:
     texts = Texts.load(REPO / "config" / "texts")
     assert texts.check() == []
