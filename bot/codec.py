@@ -60,12 +60,8 @@ def _field_names(cls: Any) -> tuple[str, ...]:
 
 
 def _encode(obj: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
     cls: Any = type(obj)
-    for name in _field_names(cls):
-        value = getattr(obj, name)
-        out[name] = value if type(value) in _PLAIN else _value(value)
-    return out
+    return {name: _value(getattr(obj, name)) for name in _field_names(cls)}
 
 
 def _value(value: Any) -> Any:

@@ -63,11 +63,14 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                             sync_session_class=InlineSession)
         self._write_lock = WriterLock() if self.is_sqlite else None
+        self._inline = path is not None  # sqlite3 on the loop: bot/storage/inline_sql.py
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self._writer(), self._sessions() as session, session.begin():
+            if self._inline:  # the connection now: its first statement (a claim) runs inline
+                await session.connection()
             yield session
 
     @asynccontextmanager

@@ -83,13 +83,11 @@ class Prepared:
             # Python-side defaults are filled in by the engine, not here: give every column.
             raise ValueError(f"{self.__class__.__name__}: give every column of {statement}")
         self.sql = compiled.string
-        names = list(compiled.positiontup or ())
-        self._names = names
-        self._defaults = {name: compiled.binds[name].value for name in names}
-        self._binds: list[_Processor] = [
-            _bind_processor(compiled.binds[name].type) for name in names]
-        self._bound = [(name, self._defaults[name], proc)
-                       for name, proc in zip(names, self._binds, strict=True)]
+        # Per placeholder, in order: its name, the value bound at compile time (a literal
+        # of the statement), and its type's processor.
+        self._bound = [(name, compiled.binds[name].value,
+                        _bind_processor(compiled.binds[name].type))
+                       for name in compiled.positiontup or ()]
         columns = getattr(statement, "selected_columns", None)
         self._results: list[_Processor] = (
             [_result_processor(column.type) for column in columns] if columns is not None
@@ -186,10 +184,7 @@ class PreparedEntities:
         if inline_connection(session) is None:
             return [tuple(row) for row in (await session.execute(self.statement,
                                                                    dict(values))).all()]
-        sync = session.sync_session
-        return [tuple(_entity(sync, cls, keys, row[part])
-                      for (cls, keys), part in zip(self._classes, self._slices, strict=True))
-                for row in await self.prepared.all(session, values)]
+        return [self._entities(session, row) for row in await self.prepared.all(session, values)]
 
     async def first(self, session: AsyncSession, values: Mapping[str, Any]
                     ) -> tuple[Any, ...] | None:
@@ -198,8 +193,9 @@ class PreparedEntities:
             found = (await session.execute(self.statement, dict(values))).first()
             return None if found is None else tuple(found)
         row = await self.prepared.first(session, values)
-        if row is None:
-            return None
+        return None if row is None else self._entities(session, row)
+
+    def _entities(self, session: AsyncSession, row: tuple[Any, ...]) -> tuple[Any, ...]:
         sync = session.sync_session
         return tuple(_entity(sync, cls, keys, row[part])
                      for (cls, keys), part in zip(self._classes, self._slices, strict=True))

@@ -21,7 +21,7 @@ from bot.addresses import Address
 from bot.codec import dumps_event, dumps_reply
 from bot.events import Event, TimerEvent
 from bot.replies import ChoicesReply, Reply
-from bot.storage.inline_sql import Prepared, PreparedEntities, inline_connection
+from bot.storage.inline_sql import Prepared, PreparedEntities
 from bot.storage.models import (
     AddressRow,
     AuditRow,
@@ -244,8 +244,7 @@ async def remember_numbered_choices(session: AsyncSession, address: Address,
                                     reply: ChoicesReply) -> None:
     """Remember what '1', '2', ... mean for an address that got choices as numbered text."""
     values = json.dumps([c.value for c in reply.choices]).encode()
-    upsert = _CHOICES_UPSERT["sqlite" if inline_connection(session) is not None
-                             else (await session.connection()).dialect.name]
+    upsert = _CHOICES_UPSERT[session.get_bind().dialect.name]
     await upsert.run(session, {"key": _choices_key(address), "value": values})
 
 

@@ -24,7 +24,7 @@ from bot.replies import TextReply
 from bot.storage.database import Database
 from bot.storage.inline_sql import InlineSession, inline_connection
 from bot.storage.migrate import upgrade
-from bot.storage.models import AddressRow, OutboxRow
+from bot.storage.models import AddressRow, OutboxRow, Person
 from bot.storage.repos import OutboxRepo, PeopleRepo, StateRepo
 
 ALICE = Address("whatsapp", "+491701111111")
@@ -52,8 +52,22 @@ async def _alice(session: AsyncSession) -> None:
 
 async def test_the_dispatchers_session_runs_inline(database: Database) -> None:
     async with database.session() as session:
+        # From its first statement on (the claim), not only after the ORM touched it.
+        assert inline_connection(session) is not None
         await _alice(session)
         assert inline_connection(session) is not None
+
+
+async def _store_alice(database: Database) -> None:
+    async with database.session() as session:
+        await _alice(session)
+
+
+async def _look_up_alice(session: AsyncSession) -> tuple[PeopleRepo, Person, AddressRow]:
+    people = PeopleRepo(session)
+    found = await people.by_address(ALICE)
+    assert found is not None
+    return people, found[0], found[1]
 
 
 async def test_a_reply_queued_inline_is_stored_as_the_engine_stores_it(
@@ -94,13 +108,9 @@ async def test_a_reply_queued_inline_is_claimed_at_its_time_not_before(
 
 async def test_the_sender_lookup_gives_the_sessions_own_objects(database: Database) -> None:
     seen = NOW + timedelta(hours=1)
+    await _store_alice(database)
     async with database.session() as session:
-        await _alice(session)
-    async with database.session() as session:
-        people = PeopleRepo(session)
-        found = await people.by_address(ALICE)
-        assert found is not None
-        person, address = found
+        people, person, address = await _look_up_alice(session)
         assert person in session and address in session
         assert not session.dirty  # loaded, not changed
         assert address.created_at == NOW.astimezone(UTC)
@@ -173,13 +183,10 @@ async def test_a_session_forgets_the_connection_when_its_transaction_ends(
 
 
 async def test_an_expired_object_is_loaded_again_from_the_row(database: Database) -> None:
+    await _store_alice(database)
     async with database.session() as session:
-        await _alice(session)
-    async with database.session() as session:
-        people = PeopleRepo(session)
-        found = await people.by_address(ALICE)
-        assert found is not None
-        session.expire(found[1])  # e.g. after a rolled-back savepoint
+        people, _, address = await _look_up_alice(session)
+        session.expire(address)  # e.g. after a rolled-back savepoint
         again = await people.by_address(ALICE)
-        assert again is not None and again[1] is found[1]
+        assert again is not None and again[1] is address
         assert again[1].created_at == NOW.astimezone(UTC)  # readable without a lazy load

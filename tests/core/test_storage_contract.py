@@ -431,21 +431,18 @@ async def test_a_webhook_after_the_inbox_connection_died_is_stored_at_once(
     reconnects and succeeds, instead of failing the webhook once. (PostgreSQL only:
     SQLite has no server to end a connection.)"""
     async with harness(tmp_path, pg_url, Recorder()) as h:
-        await _store_after_the_connection_died(h)
-
-
-async def _store_after_the_connection_died(h: Harness) -> None:
-    assert await h.feed(text(ALICE, "a", event_id="whatsapp:SM-1")) == 1
-    async with h.services.db.session() as session:
-        ended = await session.scalar(sql(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
-    assert ended
-    first_try = text(ALICE, "b", event_id="whatsapp:SM-2")
-    assert await h.feed(first_try) == 1
-    assert await h.feed(first_try) == 0  # still de-duplicated on the new connection
-    async with h.services.db.session() as session:
-        row = await session.scalar(select(InboxRow).where(InboxRow.dedup_key == "whatsapp:SM-2"))
+        assert await h.feed(text(ALICE, "a", event_id="whatsapp:SM-1")) == 1
+        async with h.services.db.session() as session:
+            ended = await session.scalar(sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        assert ended
+        first_try = text(ALICE, "b", event_id="whatsapp:SM-2")
+        assert await h.feed(first_try) == 1
+        assert await h.feed(first_try) == 0  # still de-duplicated on the new connection
+        async with h.services.db.session() as session:
+            row = await session.scalar(
+                select(InboxRow).where(InboxRow.dedup_key == "whatsapp:SM-2"))
     assert row is not None and row.status == "pending" and row.sender == str(ALICE)
     assert row.available_at.tzinfo is not None
 
