@@ -41,13 +41,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
-def measure(tree: Path, n: int, db: str, pg_url: str | None) -> dict[str, float]:
+def measure(tree: Path, n: int, db: str, pg_url: str | None, batch: int = 0
+            ) -> dict[str, float]:
     """One measurement in a child process running `tree`'s code."""
     with tempfile.TemporaryDirectory(prefix="werkbot-drain-") as work:
         # This file's child code, with `tree`'s packages first on the path (an older
         # revision may not have this file at all).
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child",
-               "-n", str(n), "--db", db, "--work", work]
+               "-n", str(n), "--db", db, "--work", work, "--batch", str(batch)]
         if pg_url:
             cmd += ["--pg-url", pg_url]
         env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -81,7 +82,7 @@ def child(args: argparse.Namespace) -> None:
         fill_database(url, Fill(10_000, ACTIVE, SECRET, tree / "config" / "texts"))
         senders = [whatsapp_number(p) for p in active_senders("whatsapp", ACTIVE)]
         try:
-            print(json.dumps(asyncio.run(_drain(config, senders, args.n))))
+            print(json.dumps(asyncio.run(_drain(config, senders, args.n, args.batch))))
         finally:
             if args.db != "sqlite":
                 from bench.load_pg import drop_database
@@ -89,7 +90,7 @@ def child(args: argparse.Namespace) -> None:
                 drop_database(args.pg_url, f"drain_{os.getpid()}")
 
 
-async def _drain(config: Path, senders: list[str], n: int) -> dict[str, float]:
+async def _drain(config: Path, senders: list[str], n: int, batch: int) -> dict[str, float]:
     from aiohttp.test_utils import TestServer
 
     from bot.addresses import Address
@@ -108,7 +109,12 @@ async def _drain(config: Path, senders: list[str], n: int) -> dict[str, float]:
         for start in range(0, n, 200):
             await app[INBOX].store(events[start:start + 200])
         wall, cpu = time.perf_counter(), time.process_time()
-        handled = await app[DISPATCHER].drain()
+        if batch:  # batches of this size, as a trickle of webhooks leaves them
+            handled = 0
+            while got := await app[DISPATCHER].handle_batch(batch):
+                handled += got
+        else:
+            handled = await app[DISPATCHER].drain()
         wall_h, cpu_h = time.perf_counter() - wall, time.process_time() - cpu
         wall, cpu = time.perf_counter(), time.process_time()
         sent = await app[OUTBOX].drain()
@@ -143,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=2000, help="stored events (default 2000)")
     parser.add_argument("--against", default="", help="a git revision to compare with")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=0,
+                        help="handle in batches of this many events (default: the "
+                             "dispatcher's own, 32)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--json", default="", help="write the results here too")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -164,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for round_ in range(args.rounds):
             for name, tree in trees.items():
-                runs[name].append(measure(tree, args.n, args.db, pg_url))
+                runs[name].append(measure(tree, args.n, args.db, pg_url, args.batch))
                 print(f"round {round_ + 1} {name}: {_line(runs[name][-1])}", flush=True)
     medians = {name: {key: statistics.median(r[key] for r in results) for key in results[0]}
                for name, results in runs.items()}

@@ -454,14 +454,19 @@ def wait_for_replies(control: str, expected: int, server: Server, timeout: float
         time.sleep(0.1)
 
 
-def match_latencies(sent: list[tuple[str, float]], arrivals: list[tuple[str, float]]
-                    ) -> list[float]:
-    """For each webhook, the first reply to its sender that arrived after it was sent."""
+def _index(arrivals: list[tuple[str, float]]) -> dict[str, list[float]]:
     by_key: dict[str, list[float]] = {}
     for key, at in arrivals:
         by_key.setdefault(key, []).append(at)
     for times in by_key.values():
         times.sort()
+    return by_key
+
+
+def match_latencies(sent: list[tuple[str, float]], arrivals: list[tuple[str, float]],
+                    by_key: dict[str, list[float]] | None = None) -> list[float]:
+    """For each webhook, the first reply to its sender that arrived after it was sent."""
+    by_key = _index(arrivals) if by_key is None else by_key
     latencies = []
     for key, at in sent:
         times = by_key.get(key, [])
@@ -469,6 +474,19 @@ def match_latencies(sent: list[tuple[str, float]], arrivals: list[tuple[str, flo
         if i < len(times):
             latencies.append(times[i] - at)
     return latencies
+
+
+def latency_series(sent: list[tuple[str, float]], arrivals: list[tuple[str, float]]
+                   ) -> list[list[float]]:
+    """[seconds into the open loop, latency] per answered webhook, in sending order."""
+    start = sent[0][1] if sent else 0.0
+    by_key = _index(arrivals)
+    series = []
+    for key, at in sent:
+        latency = match_latencies([(key, at)], arrivals, by_key)
+        if latency:
+            series.append([round(at - start, 4), round(latency[0], 4)])
+    return series
 
 
 def top_statements(totals: dict[str, list[float]], messages: int, limit: int = 8
@@ -624,7 +642,7 @@ class Bench:
                 server.statement_totals()  # start counting here
                 if plan.db == "postgres":
                     pg_statements_reset(db_url)
-                row.half_rate = max(1.0, row.handled_per_s / 2)
+                row.half_rate = args.open_rate or max(1.0, row.handled_per_s / 2)
                 opened = self.requests(plan.load, max(50, int(row.half_rate * args.seconds)))
                 open_spy = _profile(args, tmp / "profile-half-load.txt", pid)
                 sent = client.open_loop(server.base, opened, row.half_rate, tmp, "open")
@@ -634,6 +652,9 @@ class Bench:
                     open_spy.wait()
                 arrivals = get_json(control + "/arrivals")["arrivals"]
                 latencies = match_latencies([(k, t) for k, t in sent["sent"]], arrivals)
+                # For reading the tail: when in the run the slow ones were sent.
+                (tmp / "half-load-latencies.json").write_text(json.dumps(
+                    latency_series(sent["sent"], arrivals)), encoding="utf-8")
                 row.e2e_p50_ms = pct(latencies, 0.5) * 1e3
                 row.e2e_p99_ms = pct(latencies, 0.99) * 1e3
                 row.e2e_replies = f"{len(latencies)}/{len(opened.items)}"
@@ -862,6 +883,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="requests prepared per closed-loop second")
     parser.add_argument("--drain-timeout", type=float, default=120,
                         help="how long to wait for the open loop's last replies")
+    parser.add_argument("--open-rate", type=float, default=0.0,
+                        help="open loop at this rate instead of half the handled rate "
+                             "(comparisons at equal load)")
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-telegram", action="store_true", help="skip the Telegram rows")
     parser.add_argument("--ack-only", action=argparse.BooleanOptionalAction, default=None,

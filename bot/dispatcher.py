@@ -45,6 +45,10 @@ MAX_ATTEMPTS = 5
 SYSTEM_CHANNELS = frozenset({"timer", "system"})
 STATUS_RETRY = timedelta(seconds=5)
 BATCH = 32
+# How long a webhook waits, at most, for a batch to make way before it is stored (plus
+# the event being handled then). Stored is what its acknowledgement waits for; handled
+# it is in turn either way, so cutting batches sooner only makes each event dearer.
+STORE_BUDGET = 0.005  # seconds
 
 
 class StatusTooEarly(Exception):
@@ -176,20 +180,22 @@ class Dispatcher:
         async with services.db.session() as session:
             rows = [found[0] for found in await self._claim_query(limit).all(session,
                                                                              {"now": now})]
-            # Isolated at once: a lone event (nothing to share a flush with), or one that
-            # failed before (and will likely fail again).
-            isolated = isolated or len(rows) == 1 or any(row.attempts for row in rows)
+            self.pressure.behind = len(rows) >= limit
+            # Isolated at once when one failed before (and will likely fail again). Not
+            # a lone event: a savepoint costs it the inline statements (inline_sql.py),
+            # and if its handler raises, it goes again isolated like any batch.
+            isolated = isolated or any(row.attempts for row in rows)
             handled = 0
             for row in rows:
                 with correlation(f"in-{row.id}"):
                     await self._handle_row(session, row, now, batch, isolated)
                 handled += 1
                 # SQLite runs inline on the loop: between events let webhooks be parsed;
-                # if they wait to be stored, commit what is done first and let them in.
-                # Not during a burst: the batch runs whole (a batch of one costs several
-                # times as much per event) and the pause after it makes room instead.
-                if self._yield_now():
-                    break
+                # once one has waited its budget to be stored, commit what is done and
+                # let it in. Not at once: a steady stream always has one waiting, and
+                # batches of one or two cost so much per event that a backlog grows
+                # instead of shrinking. Not during a burst either: the batch runs whole
+                # and the pause after it makes room instead.
                 await asyncio.sleep(0)
                 if self._yield_now():
                     break
@@ -198,7 +204,8 @@ class Dispatcher:
         return handled
 
     def _yield_now(self) -> bool:
-        return self.services.db.urgent_waiting() and not self.pressure.bursting
+        return (self.services.db.urgent_waited() >= STORE_BUDGET
+                and not self.pressure.bursting)
 
     async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime,
                           batch: _Batch, isolated: bool) -> None:

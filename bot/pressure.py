@@ -2,8 +2,9 @@
 
 Acknowledging a webhook is cheap and someone waits for it (a provider that times out
 delivers again); handling an event costs milliseconds and waits safely in the durable
-inbox. So during a burst (at least `BURST` requests in flight at once) the background
-workers, the dispatcher and the outbox sender, pause between rounds (outside their
+inbox. So during a burst (at least `BURST` requests in flight at once, while the
+dispatcher's last claim filled a whole batch) the background workers, the dispatcher and
+the outbox sender, pause between rounds (outside their
 transactions, so SQLite's writer is free for the webhooks it waits for) until a `SLICE`
 passes without a burst's worth in flight: a burst is taken in at the speed of the inbox
 and handled right after it. A flood that never stops still gets its events handled and
@@ -14,7 +15,10 @@ dispatcher handled while the dispatcher waits, and the two together keep to the 
 
 At ordinary load nothing pauses. A steady stream keeps a request or two in flight most of
 the time (each waits a few milliseconds for its group commit); waiting for none at all
-there would hold every reply back by up to `MAX_PAUSE` for no one's benefit.
+there would hold every reply back by up to `MAX_PAUSE` for no one's benefit. Nor while the
+dispatcher keeps up (its claims find less than a batch): many people writing at once,
+each waiting for the answer before writing again, send waves of webhooks, and pausing
+their handling would only make each of them wait longer, while no backlog builds up.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class Pressure:
         self.requests = 0
         self.burst = burst
         self.peak = 0  # the most in flight at once since `give_way` last looked
+        # Set by the dispatcher after each claim: it found a whole batch due, so events
+        # come in faster than it handles them (or a backlog is being worked off).
+        self.behind = True
         self._quiet_until = 0.0  # loop time until which background work waits in a burst
 
     def enter(self) -> None:
@@ -50,7 +57,7 @@ class Pressure:
 
     @property
     def bursting(self) -> bool:
-        return self.requests >= self.burst
+        return self.requests >= self.burst and self.behind
 
     @staticmethod
     def pause_after(busy: float) -> float:

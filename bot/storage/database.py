@@ -32,10 +32,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.inline_flush import flush_updates_inline
 from bot.storage.inline_sql import InlineSession
 from bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
 
 log = logging.getLogger(__name__)
+# On SQLite, the sessions' plain column changes are written inline (bot/storage/inline_flush.py).
+event.listen(InlineSession, "before_flush", flush_updates_inline)
 MIGRATE_URL_ENV = "_WERKBOT_MIGRATE_URL"  # `serve` hands the URL to its migration child
 BUSY_TIMEOUT = 30.0  # seconds SQLite waits for another process's write lock
 
@@ -87,9 +90,10 @@ class Database:
         """SQLite's in-process writer turn, for work on a connection of its own."""
         return self._writer(urgent)
 
-    def urgent_waiting(self) -> bool:
-        """Is urgent work waiting for the writer? Long background work should yield."""
-        return self._write_lock is not None and self._write_lock.urgent > 0
+    def urgent_waited(self) -> float:
+        """Seconds the oldest urgent work (webhooks to store) has waited for the writer;
+        0 when none waits. Long background work yields once this passes its budget."""
+        return 0.0 if self._write_lock is None else self._write_lock.urgent_waited()
 
     @asynccontextmanager
     async def _writer(self, urgent: bool = False) -> AsyncIterator[None]:
@@ -143,12 +147,17 @@ class WriterLock:
     def __init__(self) -> None:
         self._held = False
         self._holder_urgent = False
-        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._urgent: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._background: deque[tuple[float, asyncio.Future[None]]] = deque()
 
     @property
     def urgent(self) -> int:
         return len(self._urgent)
+
+    def urgent_waited(self) -> float:
+        if not self._urgent:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._urgent[0][0]
 
     async def acquire(self, urgent: bool) -> None:
         if not self._held and not self._urgent and not self._background:
@@ -156,17 +165,14 @@ class WriterLock:
             return
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        if urgent:
-            self._urgent.append(waiter)
-        else:
-            self._background.append((loop.time(), waiter))
+        (self._urgent if urgent else self._background).append((loop.time(), waiter))
         try:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed over just as we were cancelled: pass it on
             elif urgent:
-                self._urgent = deque(w for w in self._urgent if w is not waiter)
+                self._urgent = deque(w for w in self._urgent if w[1] is not waiter)
             else:
                 self._background = deque(w for w in self._background if w[1] is not waiter)
             raise
@@ -180,7 +186,7 @@ class WriterLock:
                 waiter = self._background.popleft()[1]
             elif self._urgent:
                 self._holder_urgent = True
-                waiter = self._urgent.popleft()
+                waiter = self._urgent.popleft()[1]
             else:
                 self._held = False
                 return
