@@ -204,8 +204,8 @@ class Dispatcher:
         return handled
 
     def _yield_now(self) -> bool:
-        return (self.services.db.urgent_waited() >= STORE_BUDGET
-                and not self.pressure.bursting)
+        waited = self.services.db.urgent_waited()
+        return waited is not None and waited >= STORE_BUDGET and not self.pressure.bursting
 
     async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime,
                           batch: _Batch, isolated: bool) -> None:

@@ -90,10 +90,10 @@ class Database:
         """SQLite's in-process writer turn, for work on a connection of its own."""
         return self._writer(urgent)
 
-    def urgent_waited(self) -> float:
+    def urgent_waited(self) -> float | None:
         """Seconds the oldest urgent work (webhooks to store) has waited for the writer;
-        0 when none waits. Long background work yields once this passes its budget."""
-        return 0.0 if self._write_lock is None else self._write_lock.urgent_waited()
+        None when none waits. Long background work yields once this passes its budget."""
+        return None if self._write_lock is None else self._write_lock.urgent_waited()
 
     @asynccontextmanager
     async def _writer(self, urgent: bool = False) -> AsyncIterator[None]:
@@ -154,9 +154,9 @@ class WriterLock:
     def urgent(self) -> int:
         return len(self._urgent)
 
-    def urgent_waited(self) -> float:
+    def urgent_waited(self) -> float | None:
         if not self._urgent:
-            return 0.0
+            return None
         return asyncio.get_running_loop().time() - self._urgent[0][0]
 
     async def acquire(self, urgent: bool) -> None:

@@ -27,6 +27,7 @@ import sqlite3
 from typing import Any
 
 from sqlalchemy import Table, bindparam, inspect, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 from sqlalchemy.orm.exc import StaleDataError
@@ -62,9 +63,12 @@ def flush_updates_inline(session: Session, _context: UOWTransaction, _objects: A
                 continue  # set to the values they had: nothing to write
             statement = _statement(mapper, keys)
             names = [_name(key) for key in keys]
-            cursor = raw.executemany(statement.sql, [
-                statement.params({_KEY: key, **dict(zip(names, values, strict=True))})
-                for _, key, values in changes])
+            params = [statement.params({_KEY: key, **dict(zip(names, values, strict=True))})
+                      for _, key, values in changes]
+            try:
+                cursor = raw.executemany(statement.sql, params)
+            except sqlite3.Error as exc:  # as the engine raises it: IntegrityError, ...
+                raise DBAPIError.instance(statement.sql, params, exc, sqlite3.Error) from exc
             if cursor.rowcount != len(changes):  # as the unit of work checks it
                 raise StaleDataError(
                     f"UPDATE statement on table '{mapper.local_table}' expected to update "

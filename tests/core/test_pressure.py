@@ -112,3 +112,20 @@ async def test_outside_a_burst_a_round_is_not_held_back() -> None:
     began = loop.time()
     await pressure.after_round(0.5)
     assert loop.time() - began < 0.05
+
+
+async def test_many_in_flight_do_not_pause_handling_while_it_keeps_up() -> None:
+    # Many people writing at once, each waiting for the answer before writing again: a
+    # wave of webhooks, but no backlog. Pausing their handling would only delay them.
+    pressure = Pressure(burst=3)
+    for _ in range(5):
+        pressure.enter()
+    pressure.behind = False  # the dispatcher's last claim found less than a batch
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await pressure.after_round(0.5)
+    await pressure.give_way(limit=5)
+    assert loop.time() - began < 0.05
+    pressure.behind = True  # a whole batch due: now it is a flood, and handling pauses
+    await pressure.after_round(0.01)
+    assert loop.time() - began >= Pressure.pause_after(0.01) * 0.9
