@@ -454,39 +454,28 @@ def wait_for_replies(control: str, expected: int, server: Server, timeout: float
         time.sleep(0.1)
 
 
-def _index(arrivals: list[tuple[str, float]]) -> dict[str, list[float]]:
+def matched(sent: list[tuple[str, float]], arrivals: list[tuple[str, float]]
+            ) -> list[tuple[float, float]]:
+    """(sent at, latency) per answered webhook, in sending order: the first reply to its
+    sender that arrived after it was sent."""
     by_key: dict[str, list[float]] = {}
     for key, at in arrivals:
         by_key.setdefault(key, []).append(at)
     for times in by_key.values():
         times.sort()
-    return by_key
-
-
-def match_latencies(sent: list[tuple[str, float]], arrivals: list[tuple[str, float]],
-                    by_key: dict[str, list[float]] | None = None) -> list[float]:
-    """For each webhook, the first reply to its sender that arrived after it was sent."""
-    by_key = _index(arrivals) if by_key is None else by_key
-    latencies = []
+    pairs = []
     for key, at in sent:
         times = by_key.get(key, [])
         i = bisect.bisect_left(times, at)
         if i < len(times):
-            latencies.append(times[i] - at)
-    return latencies
+            pairs.append((at, times[i] - at))
+    return pairs
 
 
-def latency_series(sent: list[tuple[str, float]], arrivals: list[tuple[str, float]]
-                   ) -> list[list[float]]:
+def latency_series(pairs: list[tuple[float, float]]) -> list[list[float]]:
     """[seconds into the open loop, latency] per answered webhook, in sending order."""
-    start = sent[0][1] if sent else 0.0
-    by_key = _index(arrivals)
-    series = []
-    for key, at in sent:
-        latency = match_latencies([(key, at)], arrivals, by_key)
-        if latency:
-            series.append([round(at - start, 4), round(latency[0], 4)])
-    return series
+    start = pairs[0][0] if pairs else 0.0
+    return [[round(at - start, 4), round(latency, 4)] for at, latency in pairs]
 
 
 def top_statements(totals: dict[str, list[float]], messages: int, limit: int = 8
@@ -651,10 +640,11 @@ class Bench:
                 if open_spy is not None:
                     open_spy.wait()
                 arrivals = get_json(control + "/arrivals")["arrivals"]
-                latencies = match_latencies([(k, t) for k, t in sent["sent"]], arrivals)
+                pairs = matched([(k, t) for k, t in sent["sent"]], arrivals)
+                latencies = [latency for _, latency in pairs]
                 # For reading the tail: when in the run the slow ones were sent.
                 (tmp / "half-load-latencies.json").write_text(json.dumps(
-                    latency_series(sent["sent"], arrivals)), encoding="utf-8")
+                    latency_series(pairs)), encoding="utf-8")
                 row.e2e_p50_ms = pct(latencies, 0.5) * 1e3
                 row.e2e_p99_ms = pct(latencies, 0.99) * 1e3
                 row.e2e_replies = f"{len(latencies)}/{len(opened.items)}"

@@ -24,6 +24,7 @@ connection (PostgreSQL, in-memory databases).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Table, bindparam, inspect, update
@@ -48,11 +49,10 @@ _Change = tuple[InstanceState[Any], Any, tuple[Any, ...]]  # object, key, change
 def flush_updates_inline(session: Session, _context: UOWTransaction, _objects: Any) -> None:
     """`before_flush` of `InlineSession`: write plain column changes inline."""
     raw: sqlite3.Connection | None = session.info.get(INLINE)
-    if (raw is None or not session.dirty or session.new or session.deleted
-            or session.in_nested_transaction()):
+    if raw is None or session.new or session.deleted or session.in_nested_transaction():
         return
-    groups = _plan(session)
-    if groups is None:
+    groups = _plan(session.dirty)
+    if not groups:  # nothing changed, or something the unit of work must write
         return
     transaction = session.get_transaction()
     assert transaction is not None  # the inline connection belongs to one
@@ -82,11 +82,11 @@ def flush_updates_inline(session: Session, _context: UOWTransaction, _objects: A
         raise
 
 
-def _plan(session: Session) -> dict[tuple[Mapper[Any], tuple[str, ...]], list[_Change]] | None:
-    """The session's changes grouped by table and changed columns; None if any of them
-    is not a plain column change (then the unit of work writes them all)."""
+def _plan(dirty: Iterable[Any]) -> dict[tuple[Mapper[Any], tuple[str, ...]], list[_Change]] | None:
+    """The changed objects grouped by table and changed columns; None if any of them is
+    not a plain column change (then the unit of work writes them all)."""
     groups: dict[tuple[Mapper[Any], tuple[str, ...]], list[_Change]] = {}
-    for obj in session.dirty:
+    for obj in dirty:
         state: InstanceState[Any] = inspect(obj)
         writable = _writable_keys(state.mapper)
         identity = state.key

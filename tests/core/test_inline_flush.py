@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.addresses import Address
 from bot.storage.database import Database
-from bot.storage.inline_sql import InlineSession, inline_connection
-from bot.storage.migrate import upgrade
+from bot.storage.inline_sql import inline_connection
 from bot.storage.models import AddressRow, InboxRow, Person
 from bot.storage.repos import PeopleRepo
 
@@ -34,28 +33,36 @@ NOW = datetime(2026, 12, 2, 9, 0, 0, 123456, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
 
 
-@pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    path = tmp_path / "werkbot.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-async def database(db_file: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{db_file}")
-    async with db.session() as session:
+@pytest.fixture(autouse=True)
+async def _rows_to_change(database: Database) -> None:
+    async with database.session() as session:
         people = PeopleRepo(session)
         await people.create_customer(ALICE, NOW)
         await people.create_customer(BOB, NOW)
         session.add_all(_inbox(n) for n in range(3))
-    yield db
-    await db.close()
 
 
 def _inbox(n: int) -> InboxRow:
     return InboxRow(dedup_key=f"k{n}", kind="TextEvent", sender=str(ALICE), payload="{}",
                     status="pending", available_at=NOW, created_at=NOW, attempts=0, error="")
+
+
+@pytest.fixture(params=["inline", "engine"])
+def transaction(request: pytest.FixtureRequest, database: Database,
+                engine_sessions: async_sessionmaker[AsyncSession]
+                ) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """A session in a transaction: inline, or the same through aiosqlite's thread (the
+    ORM's own flush), which must behave alike."""
+    if request.param == "inline":
+        return database.session
+
+    @asynccontextmanager
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with engine_sessions() as session, session.begin():
+            assert inline_connection(session) is None
+            yield session
+
+    return session
 
 
 @contextmanager
@@ -107,18 +114,13 @@ async def test_changed_rows_are_written_inline_as_the_orm_writes_them(
     assert seen == LATER
 
 
+@pytest.mark.parametrize("transaction", ["engine"], indirect=True)
 async def test_the_same_changes_through_the_engine_store_the_same(
-        database: Database, db_file: Path) -> None:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{db_file}")  # aiosqlite's thread
-    sessions = async_sessionmaker(engine, expire_on_commit=False,
-                                  sync_session_class=InlineSession)
-    try:
-        async with sessions() as session, session.begin():
-            assert inline_connection(session) is None
-            for row in (await _rows(session))[:2]:
-                row.status, row.handled_at = "done", LATER
-    finally:
-        await engine.dispose()
+        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        db_file: Path) -> None:
+    async with transaction() as session:
+        for row in (await _rows(session))[:2]:
+            row.status, row.handled_at = "done", LATER
     assert _stored(db_file, "SELECT status, handled_at FROM inbox ORDER BY id")[:2] == [
         ("done", "2026-12-02 10:00:00.123456")] * 2
 
@@ -173,28 +175,6 @@ async def test_changes_in_a_savepoint_roll_back_with_it(database: Database) -> N
         rows[1].status = "done"
     async with database.session() as session:
         assert [row.status for row in await _rows(session)] == ["pending", "done", "pending"]
-
-
-@pytest.fixture(params=["inline", "engine"])
-async def transaction(request: pytest.FixtureRequest, database: Database, db_file: Path
-                      ) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[AsyncSession]]]:
-    """A session in a transaction: inline, or the same through aiosqlite's thread (the
-    ORM's own flush), which must behave alike."""
-    if request.param == "inline":
-        yield database.session
-        return
-    engine = create_async_engine(f"sqlite+aiosqlite:///{db_file}")
-    sessions = async_sessionmaker(engine, expire_on_commit=False,
-                                  sync_session_class=InlineSession)
-
-    @asynccontextmanager
-    async def session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as session, session.begin():
-            assert inline_connection(session) is None
-            yield session
-
-    yield session
-    await engine.dispose()
 
 
 async def test_a_failed_write_needs_a_rollback_and_stores_nothing(

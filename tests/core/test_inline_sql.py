@@ -10,40 +10,24 @@ engine with the same results.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.addresses import Address
 from bot.replies import TextReply
 from bot.storage.database import Database
 from bot.storage.inline_sql import InlineSession, inline_connection
-from bot.storage.migrate import upgrade
 from bot.storage.models import AddressRow, OutboxRow, Person
 from bot.storage.repos import OutboxRepo, PeopleRepo, StateRepo
 
 ALICE = Address("whatsapp", "+491701111111")
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=BERLIN)
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    path = tmp_path / "werkbot.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-async def database(db_file: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{db_file}")
-    yield db
-    await db.close()
 
 
 async def _alice(session: AsyncSession) -> None:
@@ -145,26 +129,20 @@ async def test_inline_writes_roll_back_with_their_savepoint(database: Database) 
 
 
 async def test_without_the_inline_connection_the_engine_gives_the_same(
-        db_file: Path) -> None:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{db_file}")  # aiosqlite's thread
-    sessions = async_sessionmaker(engine, expire_on_commit=False,
-                                  sync_session_class=InlineSession)
-    try:
-        async with sessions() as session, session.begin():
-            await _alice(session)
-            assert inline_connection(session) is None
-            found = await PeopleRepo(session).by_address(ALICE)
-            assert found is not None
-            await StateRepo(session).save(found[0].id, {"step": "x"}, NOW, stored=None)
-            await OutboxRepo(session).enqueue(ALICE, [TextReply(text="engine")], NOW)
-        async with sessions() as session, session.begin():
-            again = await PeopleRepo(session).by_address(ALICE)
-            assert again is not None and again[1].address == str(ALICE)
-            assert await StateRepo(session).load(again[0].id) == {"step": "x"}
-            row = await session.scalar(select(OutboxRow))
-            assert row is not None and row.next_attempt_at == NOW.astimezone(UTC)
-    finally:
-        await engine.dispose()
+        engine_sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with engine_sessions() as session, session.begin():
+        await _alice(session)
+        assert inline_connection(session) is None
+        found = await PeopleRepo(session).by_address(ALICE)
+        assert found is not None
+        await StateRepo(session).save(found[0].id, {"step": "x"}, NOW, stored=None)
+        await OutboxRepo(session).enqueue(ALICE, [TextReply(text="engine")], NOW)
+    async with engine_sessions() as session, session.begin():
+        again = await PeopleRepo(session).by_address(ALICE)
+        assert again is not None and again[1].address == str(ALICE)
+        assert await StateRepo(session).load(again[0].id) == {"step": "x"}
+        row = await session.scalar(select(OutboxRow))
+        assert row is not None and row.next_attempt_at == NOW.astimezone(UTC)
 
 
 async def test_a_session_forgets_the_connection_when_its_transaction_ends(
