@@ -3,6 +3,12 @@
 One generic codec driven by the dataclasses' type hints: addresses become their string
 form, datetimes ISO 8601, tuples lists. A `$type` field names the class, looked up in
 `EVENT_TYPES` / `REPLY_TYPES` (no arbitrary class loading from stored data).
+
+The JSON text is written by orjson (every webhook's event is encoded before it is
+acknowledged; orjson takes a tenth of the standard library's time), as UTF-8 without
+ASCII escapes. What orjson refuses (an integer beyond 64 bits, a non-string key in a
+provider's raw payload) falls back to the standard library, and so does reading: rows
+written before, with ASCII escapes, decode the same.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import typing
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
+
+import orjson
 
 from bot.addresses import Address
 from bot.events import EVENT_TYPES, Event, MediaRef
@@ -28,7 +36,7 @@ class CodecError(ValueError):
 
 
 def dumps_event(event: Event) -> str:
-    return json.dumps({TAG: type(event).__name__, **_encode(event)}, separators=(",", ":"))
+    return _dumps({TAG: type(event).__name__, **_encode(event)})
 
 
 def loads_event(text: str) -> Event:
@@ -36,15 +44,36 @@ def loads_event(text: str) -> Event:
 
 
 def dumps_reply(reply: Reply) -> str:
-    return json.dumps({TAG: type(reply).__name__, **_encode(reply)}, separators=(",", ":"))
+    return _dumps({TAG: type(reply).__name__, **_encode(reply)})
 
 
 def loads_reply(text: str) -> Reply:
     return _decode_tagged(text, REPLY_TYPES)
 
 
+def as_stored(text: str) -> str:
+    """`text` as it appears inside a stored payload's JSON string (erasure searches it)."""
+    return _dumps(text)[1:-1]
+
+
+def _dumps(data: Any) -> str:
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:  # beyond orjson's types: the standard library takes it as before
+        return json.dumps(data, separators=(",", ":"))
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN and other standard-library-only JSON
+        return json.loads(text)
+
+
 def _decode_tagged(text: str, registry: dict[str, type[T]]) -> T:
-    data = json.loads(text)
+    data = _loads(text)
+    if not isinstance(data, dict):
+        raise CodecError("stored data is not an object")
     cls = registry.get(str(data.pop(TAG, "")))
     if cls is None:
         raise CodecError("unknown stored type")

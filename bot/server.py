@@ -171,10 +171,11 @@ def _webhook_limit(limit: int, pressure: Pressure
                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                              ) -> web.StreamResponse:
         if request.path.startswith("/webhooks/"):
-            if request.content_length is not None and request.content_length > limit:
-                raise web.HTTPRequestEntityTooLarge(max_size=limit,
-                                                    actual_size=request.content_length)
-            request = request.clone(client_max_size=limit)
+            length = request.content_length
+            if length is not None and length > limit:
+                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
+            if length is None:  # chunked: the limit is enforced as the body is read
+                request = request.clone(client_max_size=limit)
         elif request.method != "POST":
             return await handler(request)
         pressure.enter()  # a webhook or form someone waits for: background work gives way

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from multidict import MultiDict
@@ -37,12 +38,14 @@ MAX_MEDIA = 10  # MMS carries up to ten; WhatsApp one per webhook
 KNOWN_TYPES = frozenset({"text", "image", "audio", "video", "document", "sticker",
                          "location", "button", "interactive"})
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+_MEDIA_URLS = tuple(f"MediaUrl{i}" for i in range(MAX_MEDIA))
 
 
 class InboundError(ValueError):
     """A verified request that is not a message werkbot can read (answered 400)."""
 
 
+@lru_cache(maxsize=4096)  # the same few hundred customers write again and again
 def address_of(channel: str, value: str) -> Address:
     """`whatsapp:+49...` / `+49...` / a business-scoped id as a core address."""
     ident = value.strip()
@@ -110,7 +113,7 @@ def _media(form: MultiDict[str], message_type: str) -> tuple[MediaRef, ...]:
     if not (declared_text.isascii() and declared_text.isdigit() and len(declared_text) <= 3):
         raise InboundError("NumMedia is not a number")
     declared = int(declared_text)
-    present = [i for i in range(MAX_MEDIA) if form.get(f"MediaUrl{i}")]
+    present = [i for i, name in enumerate(_MEDIA_URLS) if form.get(name)]
     # Refusing (rather than storing what is there) keeps a half-delivered batch out of
     # the inbox: the sender sees Twilio's error log instead of werkbot losing a photo.
     if declared > MAX_MEDIA or present != list(range(declared)):
@@ -119,7 +122,7 @@ def _media(form: MultiDict[str], message_type: str) -> tuple[MediaRef, ...]:
     for i in present:
         content_type = form.get(f"MediaContentType{i}", "").strip().lower()
         kind = "sticker" if message_type == "sticker" else kind_of(content_type)
-        refs.append(MediaRef(kind=kind, content_type=content_type, ref=form[f"MediaUrl{i}"]))
+        refs.append(MediaRef(kind=kind, content_type=content_type, ref=form[_MEDIA_URLS[i]]))
     return tuple(refs)
 
 

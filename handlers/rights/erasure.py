@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.addresses import Address
-from bot.codec import CodecError, dumps_event, loads_event
+from bot.codec import CodecError, as_stored, dumps_event, loads_event
 from bot.events import MediaEvent, TextEvent, UnknownEvent
 from bot.services import Services
 from bot.storage.models import (
@@ -143,8 +143,7 @@ def _needles(addresses: list[str], name: str, inbox: Iterable[InboxRow]) -> list
             if ident.startswith("+"):
                 found.add(ident[1:])  # WhatsApp's WaId and Telegram contacts lack the '+'
     if len(name.strip()) >= 4:
-        found.add(name.strip())
-        found.add(json.dumps(name.strip())[1:-1])
+        found.update(_as_written(name.strip()))
     for row in inbox:
         try:
             event = loads_event(row.payload)
@@ -153,9 +152,14 @@ def _needles(addresses: list[str], name: str, inbox: Iterable[InboxRow]) -> list
         said = event.text if isinstance(event, TextEvent) else (
             event.caption if isinstance(event, MediaEvent) else "")
         if len(said.strip()) >= MIN_TEXT_NEEDLE:
-            found.add(said.strip())
-            found.add(json.dumps(said.strip())[1:-1])  # as stored in JSON payloads
+            found.update(_as_written(said.strip()))
     return sorted(found)
+
+
+def _as_written(text: str) -> set[str]:
+    """The text as it is, as stored in JSON payloads now, and as older rows stored it
+    (with ASCII escapes, from before payloads were written by orjson)."""
+    return {text, as_stored(text), json.dumps(text)[1:-1]}
 
 
 def _mentions(column: InstrumentedAttribute[str], needles: list[str]) -> ColumnElement[bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,6 +104,32 @@ def test_stored_data_names_only_known_types() -> None:
         loads_reply('{"text": "no type"}')
     with pytest.raises(CodecError):
         loads_reply(dumps_event(EVENTS[0]))  # an event is not a reply
+
+    with pytest.raises(CodecError):
+        loads_event("[1, 2]")  # JSON, but not a stored object
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
+def test_rows_stored_before_orjson_read_the_same(event: Event) -> None:
+    """Payloads of older rows were written by the standard library, with ASCII escapes."""
+    old = json.dumps(json.loads(dumps_event(event)))
+    assert "\\u00c4nne" in old  # "Änne", as the standard library escapes it
+    back = loads_event(old)
+    assert back == event and back.raw == event.raw
+
+
+def test_payloads_are_readable_utf8() -> None:
+    assert "Grüß Gott 🚿" in dumps_event(EVENTS[0])
+
+
+def test_provider_values_beyond_orjson_are_stored_all_the_same() -> None:
+    """A Telegram id past 64 bits or a lone surrogate from a provider's JSON: kept as is."""
+    raw = {"id": 2**70, "text": "broken \ud800 pair", "nested": {"big": -(2**65)}}
+    event = TextEvent(id="e1", sender=TG, received_at=AT, text="x", raw=raw)
+    back = loads_event(dumps_event(event))
+    assert back.raw == raw
+    reply = TextReply(text="lone \udfff")
+    assert loads_reply(dumps_reply(reply)) == reply
 
 
 # ---------------------------------------------------------------- router

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.addresses import Address
-from bot.replies import ChoicesReply
+from bot.codec import dumps_reply
+from bot.replies import ChoicesReply, TextReply
 from bot.storage.models import MediaRow, OutboxRow, Person
 from bot.testing import Harness
 from handlers.consent.ledger import ConsentEntry, ConsentLedger
@@ -21,7 +22,7 @@ from tests.rights.helpers import count, dump_all_rows, person_of
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("telegram", "555666777")
-ALICE_TEXT = "Rohrbruch im Bad, Musterstraße 12 (Alice-K8P3)"
+ALICE_TEXT = 'Rohrbruch im Bad, "Musterstraße 12" (Alice-K8P3)'
 BOB_TEXT = "Bitte Termin für Wartung, Bob-X1Y2"
 PHOTO = b"\xff\xd8\xff\xe0" + b"ALICE-PHOTO-UNIQUE" * 30
 SHARED = b"\xff\xd8\xff\xe0" + b"shared-photo" * 30
@@ -54,11 +55,14 @@ async def _alice_with_history(h: Harness) -> Person:
         person = await session.get(Person, alice.id)
         assert person is not None
         person.display_name = "Alice Sommer"
-        # what was forwarded to the office about her, as the office inbox would do it
-        session.add(OutboxRow(address=str(OFFICE), person_id=None, kind="forward",
-                              payload=f'{{"type":"TextReply","text":"{ALICE_TEXT}"}}',
-                              status="sent", next_attempt_at=h.clock.now(),
-                              created_at=h.clock.now(), updated_at=h.clock.now()))
+        # what was forwarded to the office about her, as the office inbox would do it: as
+        # payloads are written now, and as they were written before orjson (ASCII escapes)
+        for payload in (dumps_reply(TextReply(text=ALICE_TEXT)),
+                        json.dumps({"$type": "TextReply", "text": ALICE_TEXT})):
+            session.add(OutboxRow(address=str(OFFICE), person_id=None, kind="forward",
+                                  payload=payload, status="sent",
+                                  next_attempt_at=h.clock.now(), created_at=h.clock.now(),
+                                  updated_at=h.clock.now()))
     await h.say(BOB, BOB_TEXT)
     bob = await person_of(h, BOB)
     async with h.services.db.session() as session:
