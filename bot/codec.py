@@ -84,13 +84,19 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})  # JSON as they are
 
 
 @cache
-def _field_names(cls: Any) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+def _fields(cls: Any) -> tuple[tuple[str, bool], ...]:
+    """Each field's name, and whether its value is stored as it is (see `_plain_fields`)."""
+    plain = _plain_fields(cls)
+    return tuple((f.name, f.name in plain) for f in dataclasses.fields(cls))
 
 
 def _encode(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     cls: Any = type(obj)
-    return {name: _value(getattr(obj, name)) for name in _field_names(cls)}
+    for name, as_is in _fields(cls):
+        value = getattr(obj, name)
+        out[name] = value if as_is else _value(value)
+    return out
 
 
 def _value(value: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -54,18 +54,17 @@ def create_app(settings: Settings, *, plugins: Plugins | None = None, clock: Clo
     plugins = plugins or load_plugins(settings)
     pressure = Pressure()
     app = web.Application(
-        client_max_size=max(settings.media.max_upload_bytes, settings.server.max_body_bytes),
-        middlewares=[_webhook_limit(settings.server.max_body_bytes, pressure)],
-    )
+        client_max_size=max(settings.media.max_upload_bytes, settings.server.max_body_bytes))
     app[PLUGINS] = plugins
     app.cleanup_ctx.append(_lifecycle(settings, plugins, clock or SystemClock(), run_workers,
                                       migrate, pressure))
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/media/{token}", _media)
+    limit = settings.server.max_body_bytes
     for adapter in plugins.adapters:
-        app.router.add_routes(adapter.routes())
-    app.router.add_routes(plugins.bundle.routes)
+        app.router.add_routes(_guarded(adapter.routes(), limit, pressure))
+    app.router.add_routes(_guarded(plugins.bundle.routes, limit, pressure))
     return app
 
 
@@ -164,27 +163,40 @@ def _local_secret(settings: Settings) -> str:
     return value
 
 
-def _webhook_limit(limit: int, pressure: Pressure
-                   ) -> Callable[..., Awaitable[web.StreamResponse]]:
-    @web.middleware
-    async def limit_webhooks(request: web.Request,
-                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                             ) -> web.StreamResponse:
-        if request.path.startswith("/webhooks/"):
+def _guarded(routes: Iterable[web.AbstractRouteDef], limit: int, pressure: Pressure
+             ) -> list[web.AbstractRouteDef]:
+    """Webhooks and forms, wrapped: a webhook body over `limit` is refused (413) before it
+    is read, and while any of them is in flight background work gives way (`Pressure`).
+
+    A wrapper per route rather than a middleware: with no middleware aiohttp calls the
+    handler directly, which every acknowledged webhook saves."""
+    out: list[web.AbstractRouteDef] = []
+    for route in routes:
+        if (isinstance(route, web.RouteDef) and not isinstance(route.handler, type)
+                and (route.method == "POST" or route.path.startswith("/webhooks/"))):
+            handler = _guard(route.handler, limit if route.path.startswith("/webhooks/")
+                             else None, pressure)
+            route = web.RouteDef(route.method, route.path, handler, route.kwargs)
+        out.append(route)
+    return out
+
+
+def _guard(handler: Callable[[web.Request], Awaitable[web.StreamResponse]], limit: int | None,
+           pressure: Pressure) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if limit is not None:
             length = request.content_length
             if length is not None and length > limit:
                 raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
             if length is None:  # chunked: the limit is enforced as the body is read
                 request = request.clone(client_max_size=limit)
-        elif request.method != "POST":
-            return await handler(request)
         pressure.enter()  # a webhook or form someone waits for: background work gives way
         try:
             return await handler(request)
         finally:
             pressure.leave()
 
-    return limit_webhooks
+    return guarded
 
 
 async def _healthz(request: web.Request) -> web.Response:

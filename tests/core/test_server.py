@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bot.addresses import Address
 from bot.clock import FrozenClock
 from bot.plugins import Plugins, load_plugins
+from bot.pressure import Pressure
 from bot.server import DISPATCHER, OUTBOX, SERVICES, create_app
 from bot.settings import Settings
 from bot.storage.models import InboxRow, OutboxRow
@@ -140,7 +141,12 @@ class EchoAdapter(RecordingAdapter):
     def routes(self) -> Sequence[web.AbstractRouteDef]:
         return [web.post("/webhooks/test", self._webhook)]
 
+    in_flight: list[int] = field(default_factory=list)  # webhooks in flight, seen by each
+    pressure: Pressure | None = None
+
     async def _webhook(self, request: web.Request) -> web.Response:
+        if self.pressure is not None:
+            self.in_flight.append(self.pressure.requests)
         body = await request.read()
         self.bodies.append(len(body))
         assert self.feed is not None
@@ -153,6 +159,21 @@ async def echo(settings: Settings) -> AsyncIterator[tuple[Harness, EchoAdapter]]
     adapter = EchoAdapter("test")
     async with Harness(settings, build_bundle(settings), adapters=[adapter]) as h:
         yield h, adapter
+
+
+async def test_webhooks_count_as_in_flight_and_other_requests_do_not(
+        echo: tuple[Harness, EchoAdapter]) -> None:
+    """Handling gives way to webhooks someone waits for (bot/pressure.py): each webhook is
+    counted while it runs, and no longer once answered, refused or failed."""
+    h, adapter = echo
+    assert h.client is not None
+    pressure = h.app[DISPATCHER].pressure
+    adapter.pressure = pressure
+    assert (await h.client.post("/webhooks/test", data=b"x")).status == 200
+    assert (await h.client.post("/webhooks/test", data=b"x" * (LIMIT + 1))).status == 413
+    assert (await h.client.get("/healthz")).status == 200
+    assert adapter.in_flight == [1]
+    assert pressure.requests == 0
 
 
 async def test_a_webhook_body_over_1_mb_gets_413_and_nothing_is_stored(
