@@ -869,7 +869,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", choices=["wrk", "python"],
                         default="wrk" if shutil.which("wrk") else "python")
     parser.add_argument("--log-level", default="INFO", help="werkbot's (INFO as shipped)")
-    parser.add_argument("--max-rate", type=int, default=6000,
+    parser.add_argument("--max-rate", type=int, default=8000,
                         help="requests prepared per closed-loop second")
     parser.add_argument("--drain-timeout", type=float, default=120,
                         help="how long to wait for the open loop's last replies")
