@@ -538,9 +538,12 @@ class Bench:
         row.rss_start_mb = status_kb(pid, "VmRSS") / 1024
         closed = self.requests(plan.load, int(args.seconds * args.max_rate))
         cpu0 = cpu_seconds(pid)
+        spy = _profile(args, tmp / "profile-ack.txt", pid)
         with MemoryPoller(pid) as mem:
             got = client.closed_loop(args.client, server.base, closed, args.seconds, tmp,
                                      "closed")
+        if spy is not None:
+            spy.wait()
         row.cpu_ms_per_msg = (cpu_seconds(pid) - cpu0) * 1e3 / max(1, got["requests"])
         row.ack_per_s = got["requests"] / (got["duration_us"] / 1e6)
         row.ack_p50_ms, row.ack_p99_ms = got["p50_us"] / 1e3, got["p99_us"] / 1e3
