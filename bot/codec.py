@@ -6,9 +6,10 @@ form, datetimes ISO 8601, tuples lists. A `$type` field names the class, looked 
 
 The JSON text is written by orjson (every webhook's event is encoded before it is
 acknowledged; orjson takes a tenth of the standard library's time), as UTF-8 without
-ASCII escapes. What orjson refuses (an integer beyond 64 bits, a non-string key in a
-provider's raw payload) falls back to the standard library, and so does reading: rows
-written before, with ASCII escapes, decode the same.
+ASCII escapes. What orjson refuses in a provider's raw payload (an integer beyond 64
+bits, a lone surrogate, a non-string key) falls back to the standard library, and so does
+reading what only the standard library reads. Rows written before, with ASCII escapes,
+decode the same. A float NaN (no provider sends one) is written as null.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _dumps(data: Any) -> str:
 def _loads(text: str) -> Any:
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:  # NaN and other standard-library-only JSON
+    except orjson.JSONDecodeError:  # NaN, an escaped lone surrogate: the standard library's
         return json.loads(text)
 
 
