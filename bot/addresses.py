@@ -42,10 +42,7 @@ class Address:
     @classmethod
     def of(cls, channel: str, ident: str | int) -> Address:
         """Build an address, normalising phone numbers on phone channels."""
-        raw = str(ident).strip()
-        if channel in PHONE_CHANNELS and looks_like_phone(raw):
-            raw = normalize_phone(raw)
-        return cls(channel, raw)
+        return _address_of(channel, str(ident).strip())
 
     @property
     def is_phone(self) -> bool:
@@ -53,6 +50,13 @@ class Address:
 
     def masked(self) -> str:
         return f"{self.channel}:{mask(self.id)}"
+
+
+@lru_cache(maxsize=4096)  # every webhook names its sender: the same people again and again
+def _address_of(channel: str, raw: str) -> Address:
+    if channel in PHONE_CHANNELS and looks_like_phone(raw):
+        raw = normalize_phone(raw)
+    return Address(channel, raw)
 
 
 def looks_like_phone(text: str) -> bool:

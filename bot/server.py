@@ -172,11 +172,11 @@ def _guarded(routes: Iterable[web.AbstractRouteDef], limit: int, pressure: Press
     handler directly, which every acknowledged webhook saves."""
     out: list[web.AbstractRouteDef] = []
     for route in routes:
-        if (isinstance(route, web.RouteDef) and not isinstance(route.handler, type)
-                and (route.method == "POST" or route.path.startswith("/webhooks/"))):
-            handler = _guard(route.handler, limit if route.path.startswith("/webhooks/")
-                             else None, pressure)
-            route = web.RouteDef(route.method, route.path, handler, route.kwargs)
+        if isinstance(route, web.RouteDef) and not isinstance(route.handler, type):
+            webhook = route.path.startswith("/webhooks/")
+            if webhook or route.method == "POST":
+                handler = _guard(route.handler, limit if webhook else None, pressure)
+                route = web.RouteDef(route.method, route.path, handler, route.kwargs)
         out.append(route)
     return out
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from multidict import MultiDict
@@ -45,7 +44,6 @@ class InboundError(ValueError):
     """A verified request that is not a message werkbot can read (answered 400)."""
 
 
-@lru_cache(maxsize=4096)  # the same few hundred customers write again and again
 def address_of(channel: str, value: str) -> Address:
     """`whatsapp:+49...` / `+49...` / a business-scoped id as a core address."""
     ident = value.strip()

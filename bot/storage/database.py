@@ -150,10 +150,6 @@ class WriterLock:
         self._urgent: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._background: deque[tuple[float, asyncio.Future[None]]] = deque()
 
-    @property
-    def urgent(self) -> int:
-        return len(self._urgent)
-
     def urgent_waited(self) -> float | None:
         if not self._urgent:
             return None

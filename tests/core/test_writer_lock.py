@@ -29,6 +29,6 @@ async def test_urgent_waiters_cancelled_before_their_turn_leave_no_trace() -> No
     for task in gone:
         task.cancel()
     await asyncio.gather(*gone, return_exceptions=True)
-    assert lock.urgent == 0
+    assert lock.urgent_waited() is None
     lock.release()
     await asyncio.wait_for(lock.acquire(urgent=True), 1)
