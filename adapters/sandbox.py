@@ -27,10 +27,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.adapter import Feed, MediaAccess, Receipt
-from bot.addresses import Address, AddressError, looks_like_phone
-from bot.capabilities import Capabilities
-from bot.events import (
+from werkbot.bot.adapter import Feed, MediaAccess, Receipt
+from werkbot.bot.addresses import Address, AddressError, looks_like_phone
+from werkbot.bot.capabilities import Capabilities
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     Event,
@@ -39,9 +39,9 @@ from bot.events import (
     TextEvent,
     parse_command,
 )
-from bot.media import kind_of, safe_filename, sniff
-from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
-from bot.settings import Settings
+from werkbot.bot.media import kind_of, safe_filename, sniff
+from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from werkbot.bot.settings import Settings
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("static") / "sandbox.html"

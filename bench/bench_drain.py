@@ -64,7 +64,7 @@ def child(args: argparse.Namespace) -> None:
     """Runs in the measured tree (its `bench` and `bot` packages come first on the path)."""
     from bench.bench_load import ACTIVE, SECRET, free_port, standins, werkbot_config
     from bench.load_fill import Fill, active_senders, fill_database, whatsapp_number
-    from bot.storage.migrate import upgrade
+    from werkbot.bot.storage.migrate import upgrade
 
     work = Path(args.work)
     tree = Path.cwd()
@@ -93,10 +93,10 @@ def child(args: argparse.Namespace) -> None:
 async def _drain(config: Path, senders: list[str], n: int, batch: int) -> dict[str, float]:
     from aiohttp.test_utils import TestServer
 
-    from bot.addresses import Address
-    from bot.events import TextEvent
-    from bot.server import DISPATCHER, INBOX, OUTBOX, create_app
-    from bot.settings import load_settings
+    from werkbot.bot.addresses import Address
+    from werkbot.bot.events import TextEvent
+    from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX, create_app
+    from werkbot.bot.settings import load_settings
 
     app = create_app(load_settings(config), run_workers=False, migrate=False)
     server = TestServer(app)
@@ -128,10 +128,14 @@ async def _drain(config: Path, senders: list[str], n: int, batch: int) -> dict[s
 
 
 def _worktree(stack: ExitStack, rev: str) -> Path:
-    """A checkout of `rev` with `../shared` beside it, as the stand-ins expect."""
+    """A checkout of `rev`. Revisions before the test fixtures moved into the repository
+    read the workplace's provider files from a folder beside the checkout: link it when
+    there is one."""
     root = Path(tempfile.mkdtemp(prefix="werkbot-baseline-"))
     path = root / REPO.name
-    (root / "shared").symlink_to((REPO.parent / "shared").resolve())
+    beside = REPO.parent / "shared"
+    if beside.is_dir():
+        (root / beside.name).symlink_to(beside.resolve())
     subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=REPO,
                    check=True, capture_output=True)
 

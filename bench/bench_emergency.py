@@ -43,15 +43,15 @@ from typing import Any
 
 from aiohttp import ClientSession, TCPConnector, web
 
-from adapters.twilio import build
-from bot.plugins import Plugins
-from bot.server import create_app
-from bot.settings import Settings
-from bot.testing import make_settings
-from handlers import build_bundle
 from tests.services import free_port
 from tests.twilio import payloads
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, SentMessage
+from werkbot.adapters.twilio import build
+from werkbot.bot.plugins import Plugins
+from werkbot.bot.server import create_app
+from werkbot.bot.settings import Settings
+from werkbot.bot.testing import make_settings
+from werkbot.handlers import build_bundle
 
 PUBLIC_URL = "https://bot.example.de"
 SMS_PATH = "/webhooks/sms"

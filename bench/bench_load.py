@@ -52,7 +52,7 @@ from bench import load_client as client
 from bench.load_fill import Fill, active_senders, fill_database
 from bench.load_pg import PgServer, postgres
 from bench.servers import run_server
-from bot.storage.migrate import upgrade
+from werkbot.bot.storage.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "load-bench-secret-0123456789abcdef"

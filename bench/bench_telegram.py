@@ -30,13 +30,13 @@ from aiohttp import ClientSession, TCPConnector, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.telegram.adapter import SECRET_HEADER, TelegramAdapter
-from bot.plugins import Plugins
-from bot.server import create_app
-from bot.testing import make_settings
-from handlers import build_bundle
 from tests.services import free_port
 from tests.telegram.fake_bot_api import FakeBotAPI
+from werkbot.adapters.telegram.adapter import SECRET_HEADER, TelegramAdapter
+from werkbot.bot.plugins import Plugins
+from werkbot.bot.server import create_app
+from werkbot.bot.testing import make_settings
+from werkbot.handlers import build_bundle
 
 TOKEN = "123456:BENCH-token"
 SECRET = "bench-secret"

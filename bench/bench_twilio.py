@@ -27,14 +27,14 @@ from aiohttp import ClientSession, TCPConnector, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.twilio import build
-from bot.plugins import Plugins
-from bot.server import create_app
-from bot.testing import make_settings
-from handlers import build_bundle
 from tests.services import free_port
 from tests.twilio.fake_twilio import FakeTwilio
 from tests.twilio.payloads import whatsapp
+from werkbot.adapters.twilio import build
+from werkbot.bot.plugins import Plugins
+from werkbot.bot.server import create_app
+from werkbot.bot.testing import make_settings
+from werkbot.handlers import build_bundle
 
 PUBLIC_URL = "https://bot.example.de"
 

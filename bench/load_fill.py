@@ -30,13 +30,13 @@ from typing import Any
 
 from multidict import MultiDict
 
-from adapters.telegram.parse import parse_update
-from adapters.twilio.inbound import parse_message
-from bot.codec import dumps_event, dumps_reply
-from bot.replies import Choice, ChoicesReply
-from bot.texts import Texts
-from bot.tokens import Signer
 from tests.twilio.payloads import whatsapp
+from werkbot.adapters.telegram.parse import parse_update
+from werkbot.adapters.twilio.inbound import parse_message
+from werkbot.bot.codec import dumps_event, dumps_reply
+from werkbot.bot.replies import Choice, ChoicesReply
+from werkbot.bot.texts import Texts
+from werkbot.bot.tokens import Signer
 
 REPO = Path(__file__).resolve().parents[1]
 PURPOSES = ("requests", "photos", "emergency")

@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
         _time_statements(statements)
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from bot.cli import main as werkbot
+    from werkbot.bot.cli import main as werkbot
 
     return werkbot(["serve", *argv])
 

@@ -164,12 +164,12 @@ class PipelineProbe:
 
 
 async def werkbot_app(port: int, options: dict[str, Any]) -> web.Application:
-    from bot.context import Context
-    from bot.events import Event, TextEvent
-    from bot.plugins import HandlerBundle, Plugins, load_plugins
-    from bot.router import Router
-    from bot.server import create_app
-    from bot.settings import settings_from_dict
+    from werkbot.bot.context import Context
+    from werkbot.bot.events import Event, TextEvent
+    from werkbot.bot.plugins import HandlerBundle, Plugins, load_plugins
+    from werkbot.bot.router import Router
+    from werkbot.bot.server import create_app
+    from werkbot.bot.settings import settings_from_dict
 
     tmp = Path(options.get("tmp") or tempfile.mkdtemp(prefix="werkbot-bench-"))
     settings = settings_from_dict({
@@ -235,7 +235,7 @@ def _instrument(adapter: Any, probe: PipelineProbe) -> None:
 
 def telegram_bodies() -> list[str]:
     """The shared fixture's updates as templates with `__UID__` for a unique update_id."""
-    path = Path(os.environ.get("WERKBOT_BENCH_FIXTURES", REPO.parent / "shared" / "fixtures"))
+    path = Path(os.environ.get("WERKBOT_BENCH_FIXTURES", REPO / "tests" / "fixtures" / "telegram"))
     updates = json.loads((path / "telegram-updates.json").read_text(encoding="utf-8"))
     out = []
     for update in updates.values():

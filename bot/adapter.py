@@ -14,10 +14,10 @@ from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
-from bot.addresses import Address
-from bot.capabilities import Capabilities
-from bot.events import Event, MediaRef
-from bot.replies import Reply
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import Capabilities
+from werkbot.bot.events import Event, MediaRef
+from werkbot.bot.replies import Reply
 
 Feed = Callable[[Sequence[Event]], Awaitable[None]]
 

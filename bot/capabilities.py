@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
 
 
 @dataclass(frozen=True, slots=True)

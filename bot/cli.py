@@ -15,20 +15,20 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.event_loop import run as run_on_loop
-from bot.event_loop import running_loop_name
-from bot.logs import setup_logging
-from bot.plugins import load_plugins
-from bot.settings import Settings, SettingsError, load_settings
-from bot.storage.database import MIGRATE_URL_ENV
+from werkbot.bot.event_loop import run as run_on_loop
+from werkbot.bot.event_loop import running_loop_name
+from werkbot.bot.logs import setup_logging
+from werkbot.bot.plugins import load_plugins
+from werkbot.bot.settings import PACKAGED_CONFIG, Settings, SettingsError, load_settings
+from werkbot.bot.storage.database import MIGRATE_URL_ENV
 
 log = logging.getLogger(__name__)
-DEMO_CONFIG = Path("config/demo.toml")
+DEMO_CONFIG = PACKAGED_CONFIG / "demo.toml"
 CLI_GROUP = "werkbot.cli"  # entry points adding subcommands: register(subparsers) -> None
 
 
@@ -44,12 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="werkbot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"werkbot {_version()}")
     sub = parser.add_subparsers(required=True, metavar="command")
     serve = sub.add_parser("serve", help="run the production server")
     serve.add_argument("--config", type=Path)
     serve.set_defaults(run=_serve)
     demo = sub.add_parser("demo", help="run a demo with the sandbox channel, no accounts needed")
-    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--port", type=int, default=None,
+                      help="wins over WERKBOT_SERVER__PORT, which wins over 8080")
     demo.add_argument("--config", type=Path, default=DEMO_CONFIG)
     demo.set_defaults(run=_demo)
     check = sub.add_parser("check", help="validate the configuration and print webhook URLs")
@@ -67,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return version("werkbot")
+    except PackageNotFoundError:
+        return "0+unknown (not installed)"
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     setup_logging(settings.server.log_level, settings.server.log_file)
@@ -78,9 +87,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
+    port = settings.server.port if args.port is None else args.port
+    if not 0 < port < 65536:
+        raise SettingsError("--port", f"{port} is not a TCP port")
     settings = replace(settings, server=replace(
-        settings.server, port=args.port, sandbox=True,
-        public_url=f"http://{settings.server.host}:{args.port}"))
+        settings.server, port=port, sandbox=True,
+        public_url=f"http://{settings.server.host}:{port}"))
     setup_logging(settings.server.log_level, settings.server.log_file)
     if not _upgrade_in_child(settings):
         return 1
@@ -108,7 +120,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from bot.storage.migrate import upgrade
+    from werkbot.bot.storage.migrate import upgrade
 
     settings = load_settings(args.config)
     upgrade(settings.database.url)
@@ -120,7 +132,7 @@ def _upgrade_in_child(settings: Settings) -> bool:
     """Apply migrations in a short-lived process: Alembic (~11 MB) never stays loaded in
     the server. The URL goes through the environment, never the command line (`ps`)."""
     env = {**os.environ, MIGRATE_URL_ENV: settings.database.url}
-    done = subprocess.run([sys.executable, "-m", "bot.storage.migrate"], env=env,
+    done = subprocess.run([sys.executable, "-m", "werkbot.bot.storage.migrate"], env=env,
                           check=False)
     if done.returncode != 0:
         log.error("database migrations failed (exit %d); not starting", done.returncode)
@@ -129,7 +141,7 @@ def _upgrade_in_child(settings: Settings) -> bool:
 
 
 async def _run(settings: Settings, *, banner: bool) -> None:
-    from bot.server import PLUGINS, SERVICES, create_app  # local: keeps `check` light
+    from werkbot.bot.server import PLUGINS, SERVICES, create_app  # local: keeps `check` light
 
     app = create_app(settings, migrate=False)  # _serve and _demo upgraded already
     seed = app[PLUGINS].bundle.seed_demo

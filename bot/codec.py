@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 import orjson
 
-from bot.addresses import Address
-from bot.events import EVENT_TYPES, Event, MediaRef
-from bot.replies import REPLY_TYPES, Choice, Reply
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import EVENT_TYPES, Event, MediaRef
+from werkbot.bot.replies import REPLY_TYPES, Choice, Reply
 
 T = TypeVar("T")
 TAG = "$type"  # not a field name any event or reply can have

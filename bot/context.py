@@ -15,16 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import Address
-from bot.capabilities import Capabilities, MediaLinker, degrade
-from bot.clock import Clock
-from bot.events import Event, MediaRef
-from bot.media import SavedMedia
-from bot.replies import ChoicesReply, Reply, TemplateReply, TextReply, text_of
-from bot.services import Services
-from bot.settings import Settings
-from bot.storage.models import AddressRow, Person
-from bot.storage.repos import (
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import Capabilities, MediaLinker, degrade
+from werkbot.bot.clock import Clock
+from werkbot.bot.events import Event, MediaRef
+from werkbot.bot.media import SavedMedia
+from werkbot.bot.replies import ChoicesReply, Reply, TemplateReply, TextReply, text_of
+from werkbot.bot.services import Services
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.bot.storage.repos import (
     AuditRepo,
     OutboxRepo,
     PeopleRepo,
@@ -32,7 +32,7 @@ from bot.storage.repos import (
     TimerRepo,
     remember_numbered_choices,
 )
-from bot.texts import Texts
+from werkbot.bot.texts import Texts
 
 log = logging.getLogger(__name__)
 

@@ -26,19 +26,26 @@ from sqlalchemy import BindParameter, Select, and_, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.codec import CodecError, loads_event
-from bot.context import Context
-from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent, TimerEvent, Unreachable
-from bot.flood import FloodGuard, Verdict
-from bot.logs import correlation
-from bot.outbox import OutboxSender, apply_status
-from bot.pressure import Pressure
-from bot.replies import TextReply
-from bot.router import Match, Middleware, Router
-from bot.services import Services
-from bot.storage.inline_sql import PreparedEntities
-from bot.storage.models import InboxRow, OutboxRow
-from bot.storage.repos import numbered_choice, state_of
+from werkbot.bot.codec import CodecError, loads_event
+from werkbot.bot.context import Context
+from werkbot.bot.events import (
+    ChoiceEvent,
+    DeliveryStatus,
+    Event,
+    TextEvent,
+    TimerEvent,
+    Unreachable,
+)
+from werkbot.bot.flood import FloodGuard, Verdict
+from werkbot.bot.logs import correlation
+from werkbot.bot.outbox import OutboxSender, apply_status
+from werkbot.bot.pressure import Pressure
+from werkbot.bot.replies import TextReply
+from werkbot.bot.router import Match, Middleware, Router
+from werkbot.bot.services import Services
+from werkbot.bot.storage.inline_sql import PreparedEntities
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.storage.repos import numbered_choice, state_of
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

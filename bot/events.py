@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.addresses import Address
+from werkbot.bot.addresses import Address
 
 
 @dataclass(frozen=True, slots=True)

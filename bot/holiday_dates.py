@@ -79,7 +79,7 @@ def compute(code: str, years: Sequence[int]) -> dict[date, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     # An argument list, no shell: the code from the config is one argv entry.
-    done = subprocess.run([sys.executable, "-m", "bot.holiday_dates", code,  # noqa: S603
+    done = subprocess.run([sys.executable, "-m", "werkbot.bot.holiday_dates", code,  # noqa: S603
                            *map(str, years)], capture_output=True, text=True, env=env,
                           timeout=60, check=False)
     if done.returncode == 2:

@@ -19,17 +19,17 @@ from sqlalchemy import Executable
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.clock import Clock
-from bot.events import Event
-from bot.metrics import Metrics
-from bot.storage.database import Database
-from bot.storage.models import InboxRow
-from bot.storage.repos import inbox_values
-from bot.storage.sqlite_inbox import SqliteInboxInserter
-from bot.storage.sqlite_inline import sqlite_file
+from werkbot.bot.clock import Clock
+from werkbot.bot.events import Event
+from werkbot.bot.metrics import Metrics
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.storage.repos import inbox_values
+from werkbot.bot.storage.sqlite_inbox import SqliteInboxInserter
+from werkbot.bot.storage.sqlite_inline import sqlite_file
 
 if TYPE_CHECKING:
-    from bot.storage.pg_inbox import PgInboxInserter
+    from werkbot.bot.storage.pg_inbox import PgInboxInserter
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -56,7 +56,9 @@ class InboxWriter:
         self._sqlite = SqliteInboxInserter(path, db.busy_timeout) if path else None
         self._pg: PgInboxInserter | None = None
         if not db.is_sqlite:
-            from bot.storage.pg_inbox import PgInboxInserter  # PostgreSQL's driver only then
+            from werkbot.bot.storage.pg_inbox import (
+                PgInboxInserter,  # PostgreSQL's driver only then
+            )
 
             self._pg = PgInboxInserter(db.engine)
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.adapter import StoredMedia
-from bot.clock import Clock
-from bot.storage.database import Database
-from bot.storage.models import MediaRow
-from bot.tokens import Signer
+from werkbot.bot.adapter import StoredMedia
+from werkbot.bot.clock import Clock
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.models import MediaRow
+from werkbot.bot.tokens import Signer
 
 log = logging.getLogger(__name__)
 

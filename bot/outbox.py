@@ -31,15 +31,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.adapter import Adapter, Feed, Receipt, SendError, SentFinder
-from bot.addresses import Address
-from bot.codec import loads_reply
-from bot.events import DeliveryStatus, Unreachable
-from bot.pressure import Pressure
-from bot.replies import Reply
-from bot.services import Services
-from bot.storage.inline_sql import PreparedEntities
-from bot.storage.models import OutboxRow
+from werkbot.bot.adapter import Adapter, Feed, Receipt, SendError, SentFinder
+from werkbot.bot.addresses import Address
+from werkbot.bot.codec import loads_reply
+from werkbot.bot.events import DeliveryStatus, Unreachable
+from werkbot.bot.pressure import Pressure
+from werkbot.bot.replies import Reply
+from werkbot.bot.services import Services
+from werkbot.bot.storage.inline_sql import PreparedEntities
+from werkbot.bot.storage.models import OutboxRow
 
 log = logging.getLogger(__name__)
 

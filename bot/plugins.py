@@ -15,10 +15,10 @@ from importlib.metadata import entry_points
 
 from aiohttp import web
 
-from bot.adapter import Adapter
-from bot.router import Middleware, Router
-from bot.services import DeliveryPolicy, Services
-from bot.settings import Settings
+from werkbot.bot.adapter import Adapter
+from werkbot.bot.router import Middleware, Router
+from werkbot.bot.services import DeliveryPolicy, Services
+from werkbot.bot.settings import Settings
 
 ADAPTER_GROUP = "werkbot.adapters"
 HANDLER_GROUP = "werkbot.handlers"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.replies import Reply
-from bot.storage.models import AddressRow
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.replies import Reply
+from werkbot.bot.storage.models import AddressRow
 
 
 class ReachablePolicy:

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.events import Event
+from werkbot.bot.events import Event
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    from werkbot.bot.context import Context
 
 E = TypeVar("E", bound=Event)
 FilterResult = bool | dict[str, Any] | None

@@ -20,24 +20,24 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.adapter import Feed
-from bot.clock import Clock, SystemClock
-from bot.dispatcher import Dispatcher
-from bot.events import Event
-from bot.inbox import InboxWriter
-from bot.media import MediaStore
-from bot.metrics import Metrics
-from bot.outbox import OutboxSender
-from bot.plugins import Plugins, load_plugins
-from bot.policy import ReachablePolicy
-from bot.pressure import Pressure
-from bot.services import Services
-from bot.settings import Settings
-from bot.staff import sync_staff
-from bot.storage.database import Database
-from bot.storage.models import InboxRow, OutboxRow
-from bot.texts import Texts
-from bot.tokens import Signer
+from werkbot.bot.adapter import Feed
+from werkbot.bot.clock import Clock, SystemClock
+from werkbot.bot.dispatcher import Dispatcher
+from werkbot.bot.events import Event
+from werkbot.bot.inbox import InboxWriter
+from werkbot.bot.media import MediaStore
+from werkbot.bot.metrics import Metrics
+from werkbot.bot.outbox import OutboxSender
+from werkbot.bot.plugins import Plugins, load_plugins
+from werkbot.bot.policy import ReachablePolicy
+from werkbot.bot.pressure import Pressure
+from werkbot.bot.services import Services
+from werkbot.bot.settings import Settings
+from werkbot.bot.staff import sync_staff
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.texts import Texts
+from werkbot.bot.tokens import Signer
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if migrate:
-            from bot.storage.migrate import upgrade_async  # Alembic only when it is needed
+            from werkbot.bot.storage.migrate import upgrade_async  # Alembic only when it is needed
 
             await upgrade_async(settings.database.url)
         db = Database(settings.database.url, settings.database.pool_size)

@@ -11,21 +11,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from bot.adapter import ProviderEraser
-from bot.addresses import Address
-from bot.capabilities import Capabilities
-from bot.clock import Clock
-from bot.events import MediaRef
-from bot.media import MediaStore
-from bot.metrics import Metrics
-from bot.replies import Reply
-from bot.settings import Settings
-from bot.storage.database import Database
-from bot.texts import Texts
-from bot.tokens import Signer
+from werkbot.bot.adapter import ProviderEraser
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import Capabilities
+from werkbot.bot.clock import Clock
+from werkbot.bot.events import MediaRef
+from werkbot.bot.media import MediaStore
+from werkbot.bot.metrics import Metrics
+from werkbot.bot.replies import Reply
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.database import Database
+from werkbot.bot.texts import Texts
+from werkbot.bot.tokens import Signer
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    from werkbot.bot.context import Context
 
 T = TypeVar("T")
 MediaFetcher = Callable[[MediaRef], Awaitable[tuple[bytes, str]]]

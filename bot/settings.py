@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.event_loop import uvloop_installed
+from werkbot.bot.event_loop import uvloop_installed
 
-DEFAULT_CONFIG = Path("config/werkbot.toml")
+DEFAULT_CONFIG = Path("config/werkbot.toml")  # relative to the working directory
+# The configuration that ships inside the package: default texts, the demo, a sample.
+PACKAGED_CONFIG = Path(__file__).resolve().parents[1] / "config"
+PACKAGED_TEXTS = PACKAGED_CONFIG / "texts"
 ENV_PREFIX = "WERKBOT_"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROLES = frozenset({"fitter", "office", "admin"})
@@ -190,7 +193,7 @@ class Settings:
     jobs: JobsSettings = field(default_factory=JobsSettings)
     office: OfficeSettings = field(default_factory=OfficeSettings)
     staff: list[StaffSettings] = field(default_factory=list)
-    texts_dir: str = "config/texts"
+    texts_dir: str = str(PACKAGED_TEXTS)  # the texts that ship; point at a copy to edit
 
     def staff_by_id(self, staff_id: str) -> StaffSettings | None:
         return next((s for s in self.staff if s.id == staff_id), None)
@@ -399,7 +402,10 @@ def _validate_holidays(code: str) -> None:
     if not _HOLIDAY_CODE.fullmatch(code):
         raise SettingsError("business.holidays",
                             f"expected a country or state code like 'DE-BY', got {code!r}")
-    from bot.holiday_dates import UnknownHolidays, validate  # a child process computes them
+    from werkbot.bot.holiday_dates import (  # a child process computes them
+        UnknownHolidays,
+        validate,
+    )
 
     try:
         validate(code, date.today().year)

@@ -11,10 +11,10 @@ import logging
 
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.services import Services
-from bot.settings import StaffSettings
-from bot.storage.models import AddressRow, Person
+from werkbot.bot.addresses import Address
+from werkbot.bot.services import Services
+from werkbot.bot.settings import StaffSettings
+from werkbot.bot.storage.models import AddressRow, Person
 
 log = logging.getLogger(__name__)
 

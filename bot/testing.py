@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.adapter import Feed, MediaAccess, Receipt, SendError
-from bot.addresses import Address
-from bot.capabilities import Capabilities
-from bot.clock import FrozenClock
-from bot.events import (
+from werkbot.bot.adapter import Feed, MediaAccess, Receipt, SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import Capabilities
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     Event,
@@ -27,11 +27,11 @@ from bot.events import (
     TextEvent,
     parse_command,
 )
-from bot.plugins import HandlerBundle, Plugins
-from bot.replies import Reply, text_of
-from bot.server import DISPATCHER, INBOX, OUTBOX, SERVICES, create_app
-from bot.services import Services
-from bot.settings import Settings, settings_from_dict
+from werkbot.bot.plugins import HandlerBundle, Plugins
+from werkbot.bot.replies import Reply, text_of
+from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX, SERVICES, create_app
+from werkbot.bot.services import Services
+from werkbot.bot.settings import PACKAGED_TEXTS, Settings, settings_from_dict
 
 __all__ = ["FrozenClock", "Harness", "RecordingAdapter", "make_settings", "text"]
 
@@ -103,7 +103,7 @@ def make_settings(tmp: Path, **sections: Any) -> Settings:
         "database": {"url": f"sqlite+aiosqlite:///{tmp / 'werkbot.db'}"},
         "media": {"dir": str(tmp / "media")},
         "business": {"holidays": "", "hours": {}},
-        "texts_dir": str(Path(__file__).resolve().parents[1] / "config" / "texts"),
+        "texts_dir": str(PACKAGED_TEXTS),
     }
     for name, value in sections.items():
         if isinstance(value, dict) and isinstance(data.get(name), dict):

@@ -1,7 +1,7 @@
 """An existing aiogram 3 bot with werkbot added: the host keeps `/start` and its echo.
 
 werkbot takes its own words, commands and buttons (`hilfe`, `ja`, `notfall`, its inline
-buttons ...; the rule is in `adapters/telegram/claim.py`); everything else reaches the
+buttons ...; the rule is in `werkbot.adapters.telegram.claim`); everything else reaches the
 host's handlers as before. werkbot's pages and media links listen on
 `server.host:server.port`.
 
@@ -22,9 +22,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import CommandStart
 from aiogram.types import Message
 
-from adapters.telegram.aiogram_plugin import EmbeddedWerkbot, werkbot_router
-from bot.logs import setup_logging
-from bot.settings import load_settings
+from werkbot import EmbeddedWerkbot, load_settings, setup_logging, werkbot_router
 
 host = Router(name="host")
 

@@ -1,7 +1,7 @@
 """An existing python-telegram-bot (v22) bot with werkbot added in one early handler group.
 
 The host keeps its `/start` and its echo; werkbot takes its own words, commands and
-buttons (rule: `adapters/telegram/claim.py`) and stops propagation only for those.
+buttons (rule: `werkbot.adapters.telegram.claim`) and stops propagation only for those.
 werkbot's pages and media links listen on `server.host:server.port`.
 
 Run (polling, the host's choice):
@@ -17,9 +17,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from adapters.telegram.ptb_plugin import EmbeddedWerkbot, attach
-from bot.logs import setup_logging
-from bot.settings import load_settings
+from werkbot import EmbeddedWerkbot, attach, load_settings, setup_logging
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,12 +16,12 @@ First match wins, so the order is the policy:
 
 from __future__ import annotations
 
-from bot.plugins import HandlerBundle
-from bot.router import Router
-from bot.services import Services
-from bot.settings import Settings
-from handlers import admin, consent, emergency, jobs, menu, office, rights
-from handlers.commands import commands
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.router import Router
+from werkbot.bot.services import Services
+from werkbot.bot.settings import Settings
+from werkbot.handlers import admin, consent, emergency, jobs, menu, office, rights
+from werkbot.handlers.commands import commands
 
 __all__ = ["admin", "build_bundle", "build_root", "setup"]
 

@@ -18,12 +18,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.context import Context
-from bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
-from bot.replies import Choice, ChoicesReply
-from bot.router import Filter, Router
-from handlers.filters import spoken
-from handlers.staff import is_staff, staff_of
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
+from werkbot.bot.replies import Choice, ChoicesReply
+from werkbot.bot.router import Filter, Router
+from werkbot.handlers.filters import spoken
+from werkbot.handlers.staff import is_staff, staff_of
 
 log = logging.getLogger(__name__)
 

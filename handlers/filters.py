@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from bot.context import Context
-from bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
-from bot.router import Filter
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
+from werkbot.bot.router import Filter
 
 _WORD = re.compile(r"[\wäöüß]+", re.IGNORECASE)
 

@@ -6,11 +6,11 @@ offers the main choices as buttons where the channel has them.
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
-from bot.replies import Choice, ChoicesReply
-from bot.router import Router
-from handlers.filters import language_of_word, word
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
+from werkbot.bot.replies import Choice, ChoicesReply
+from werkbot.bot.router import Router
+from werkbot.handlers.filters import language_of_word, word
 
 router = Router("menu")
 fallback = Router("fallback")

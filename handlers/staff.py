@@ -6,11 +6,11 @@ handler only needs the person's `staff_id` to find the configured entry.
 
 from __future__ import annotations
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.events import Event
-from bot.router import Filter
-from bot.settings import Settings, StaffSettings
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event
+from werkbot.bot.router import Filter
+from werkbot.bot.settings import Settings, StaffSettings
 
 
 def staff_of(ctx: Context) -> StaffSettings | None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.plugins import HandlerBundle
-from bot.router import Router
-from bot.settings import Settings
-from bot.testing import Harness, make_settings
-from handlers import build_bundle, menu
 from tests.services import create_database, postgres_server
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.router import Router
+from werkbot.bot.settings import Settings
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.handlers import build_bundle, menu
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ plug-ins take), `embed` (werkbot's core inside a host process), `aiogram_plugin`
 
 from __future__ import annotations
 
-from bot.adapter import Adapter
-from bot.settings import Settings
+from werkbot.bot.adapter import Adapter
+from werkbot.bot.settings import Settings
 
 __all__ = ["build"]
 
@@ -22,6 +22,6 @@ def build(settings: Settings) -> list[Adapter]:
     """The Telegram adapter when a token is configured, else nothing."""
     if not settings.telegram.token:
         return []
-    from adapters.telegram.adapter import TelegramAdapter
+    from werkbot.adapters.telegram.adapter import TelegramAdapter
 
     return [TelegramAdapter(settings)]

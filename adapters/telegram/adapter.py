@@ -24,20 +24,20 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from adapters.telegram.memory import ChatMemory, SeenUpdates
-from adapters.telegram.parse import CHANNEL, Parsed, parse_update
-from bot.adapter import Feed, MediaAccess, Receipt, SendError
-from bot.addresses import Address
-from bot.capabilities import Capabilities
-from bot.clock import Clock
-from bot.events import ChoiceEvent, ContactEvent, Event, MediaRef, TextEvent
-from bot.replies import Reply
-from bot.settings import Settings
+from werkbot.adapters.telegram.memory import ChatMemory, SeenUpdates
+from werkbot.adapters.telegram.parse import CHANNEL, Parsed, parse_update
+from werkbot.bot.adapter import Feed, MediaAccess, Receipt, SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import Capabilities
+from werkbot.bot.clock import Clock
+from werkbot.bot.events import ChoiceEvent, ContactEvent, Event, MediaRef, TextEvent
+from werkbot.bot.replies import Reply
+from werkbot.bot.settings import Settings
 
 if TYPE_CHECKING:
-    from adapters.telegram.client import TelegramClient
-    from adapters.telegram.polling import Poller
-    from adapters.telegram.sender import ReplySender
+    from werkbot.adapters.telegram.client import TelegramClient
+    from werkbot.adapters.telegram.polling import Poller
+    from werkbot.adapters.telegram.sender import ReplySender
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,9 @@ class TelegramAdapter:
 
     async def start(self, feed: Feed, media: MediaAccess) -> None:
         # Deferred imports: aiogram loads only when Telegram is switched on.
-        from adapters.telegram.client import TelegramClient
-        from adapters.telegram.polling import Poller
-        from adapters.telegram.sender import ReplySender
+        from werkbot.adapters.telegram.client import TelegramClient
+        from werkbot.adapters.telegram.polling import Poller
+        from werkbot.adapters.telegram.sender import ReplySender
 
         self._feed = feed
         client = TelegramClient(self.settings.token, self.settings.api_base)

@@ -22,9 +22,9 @@ from typing import Any
 from aiogram import Router
 from aiogram.types import TelegramObject, Update
 
-from adapters.telegram.claim import Verdict
-from adapters.telegram.client import freeze_heap_once
-from adapters.telegram.embed import EmbeddedWerkbot
+from werkbot.adapters.telegram.claim import Verdict
+from werkbot.adapters.telegram.client import freeze_heap_once
+from werkbot.adapters.telegram.embed import EmbeddedWerkbot
 
 __all__ = ["EmbeddedWerkbot", "werkbot_router"]
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from adapters.telegram.parse import CALLBACK_PREFIX, update_kind
-from bot.texts import Texts
+from werkbot.adapters.telegram.parse import CALLBACK_PREFIX, update_kind
+from werkbot.bot.texts import Texts
 
 WORD_KEYS = ("help", "yes", "no", "other", "stop", "emergency", "export", "delete", "ack",
              "close")

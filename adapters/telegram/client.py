@@ -28,7 +28,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-from bot.adapter import MediaTooLarge, SendError
+from werkbot.bot.adapter import MediaTooLarge, SendError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -23,13 +23,13 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.telegram.adapter import TelegramAdapter
-from adapters.telegram.claim import ClaimRule, Verdict
-from bot.clock import Clock
-from bot.plugins import Plugins, load_plugins
-from bot.server import create_app
-from bot.settings import Settings
-from bot.texts import Texts
+from werkbot.adapters.telegram.adapter import TelegramAdapter
+from werkbot.adapters.telegram.claim import ClaimRule, Verdict
+from werkbot.bot.clock import Clock
+from werkbot.bot.plugins import Plugins, load_plugins
+from werkbot.bot.server import create_app
+from werkbot.bot.settings import Settings
+from werkbot.bot.texts import Texts
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.addresses import Address, AddressError, normalize_phone
-from bot.events import (
+from werkbot.bot.addresses import Address, AddressError, normalize_phone
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     ContactEvent,

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from adapters.telegram.client import TelegramClient
-from bot.adapter import SendError
+from werkbot.adapters.telegram.client import TelegramClient
+from werkbot.bot.adapter import SendError
 
 log = logging.getLogger(__name__)
 Accept = Callable[[Sequence[Mapping[str, Any]]], Awaitable[object]]

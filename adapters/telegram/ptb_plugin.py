@@ -20,8 +20,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from adapters.telegram.claim import Verdict
-from adapters.telegram.embed import EmbeddedWerkbot
+from werkbot.adapters.telegram.claim import Verdict
+from werkbot.adapters.telegram.embed import EmbeddedWerkbot
 
 __all__ = ["EARLY_GROUP", "EmbeddedWerkbot", "attach"]
 EARLY_GROUP = -1000

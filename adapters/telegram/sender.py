@@ -28,11 +28,11 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from adapters.telegram.client import TelegramClient, chunks
-from adapters.telegram.memory import ChatMemory
-from adapters.telegram.parse import CALLBACK_PREFIX
-from bot.adapter import MediaAccess, Receipt, SendError
-from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply, text_of
+from werkbot.adapters.telegram.client import TelegramClient, chunks
+from werkbot.adapters.telegram.memory import ChatMemory
+from werkbot.adapters.telegram.parse import CALLBACK_PREFIX
+from werkbot.bot.adapter import MediaAccess, Receipt, SendError
+from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply, text_of
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_BYTES = 64

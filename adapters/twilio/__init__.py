@@ -2,23 +2,31 @@
 
 `build(settings)` is the `werkbot.adapters` entry point: a `whatsapp` adapter when
 `twilio.whatsapp_from` is set, an `sms` adapter when `twilio.sms_from` is set, both
-sharing one REST client (opened at start-up, closed at shutdown).
+sharing one REST client (opened at start-up, closed at shutdown). twilio-python is
+imported only then, so an installation without the `twilio` extra runs the other channels.
 """
 
 from __future__ import annotations
 
-from adapters.twilio.adapter import TwilioAdapter
-from adapters.twilio.client import TwilioApi
-from bot.adapter import Adapter
-from bot.settings import Settings
+from werkbot.bot.adapter import Adapter
+from werkbot.bot.settings import Settings, SettingsError
 
-__all__ = ["TwilioAdapter", "TwilioApi", "build"]
+__all__ = ["build"]
 
 
 def build(settings: Settings) -> list[Adapter]:
     twilio = settings.twilio
     if not (twilio.whatsapp_from or twilio.sms_from):
         return []
+    try:
+        from werkbot.adapters.twilio.adapter import TwilioAdapter
+        from werkbot.adapters.twilio.client import TwilioApi
+    except ModuleNotFoundError as exc:
+        if exc.name != "twilio" and not (exc.name or "").startswith("twilio."):
+            raise
+        key = "twilio.whatsapp_from" if twilio.whatsapp_from else "twilio.sms_from"
+        raise SettingsError(key, "WhatsApp and SMS need twilio-python: "
+                                 "pip install 'werkbot[twilio]'") from exc
     api = TwilioApi(twilio)
     adapters: list[Adapter] = []
     for channel, sender in (("whatsapp", twilio.whatsapp_from), ("sms", twilio.sms_from)):

@@ -18,19 +18,19 @@ from datetime import UTC, datetime
 from aiohttp import web
 from multidict import MultiDict
 
-from adapters.twilio.client import TwilioApi
-from adapters.twilio.form import parse_form
-from adapters.twilio.inbound import IDEMPOTENCY_HEADER, InboundError, parse_message
-from adapters.twilio.media import MMS_LIMITS, WHATSAPP_LIMITS, MediaFetcher, MediaLimits
-from adapters.twilio.outbound import Outbound, erase_copies
-from adapters.twilio.signature import SIGNATURE_HEADER, SignatureChecker, signed_url
-from adapters.twilio.status import parse_status
-from bot.adapter import Feed, MediaAccess, Receipt
-from bot.addresses import Address
-from bot.capabilities import Capabilities
-from bot.events import Event, MediaRef
-from bot.replies import Reply
-from bot.settings import TwilioSettings
+from werkbot.adapters.twilio.client import TwilioApi
+from werkbot.adapters.twilio.form import parse_form
+from werkbot.adapters.twilio.inbound import IDEMPOTENCY_HEADER, InboundError, parse_message
+from werkbot.adapters.twilio.media import MMS_LIMITS, WHATSAPP_LIMITS, MediaFetcher, MediaLimits
+from werkbot.adapters.twilio.outbound import Outbound, erase_copies
+from werkbot.adapters.twilio.signature import SIGNATURE_HEADER, SignatureChecker, signed_url
+from werkbot.adapters.twilio.status import parse_status
+from werkbot.bot.adapter import Feed, MediaAccess, Receipt
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import Capabilities
+from werkbot.bot.events import Event, MediaRef
+from werkbot.bot.replies import Reply
+from werkbot.bot.settings import TwilioSettings
 
 log = logging.getLogger(__name__)
 

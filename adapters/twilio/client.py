@@ -24,7 +24,7 @@ from twilio.base.version import Version
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from bot.settings import TwilioSettings
+from werkbot.bot.settings import TwilioSettings
 
 log = logging.getLogger(__name__)
 

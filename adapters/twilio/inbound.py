@@ -16,8 +16,8 @@ from typing import Any
 
 from multidict import MultiDict
 
-from bot.addresses import Address, AddressError
-from bot.events import (
+from werkbot.bot.addresses import Address, AddressError
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     Event,
@@ -28,7 +28,7 @@ from bot.events import (
     UnknownEvent,
     parse_command,
 )
-from bot.media import kind_of
+from werkbot.bot.media import kind_of
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from aiohttp import ClientError, ClientSession, ClientTimeout, StreamReader, encode_basic_auth
 from yarl import URL
 
-from bot.adapter import MediaTooLarge
-from bot.adapter import MediaUnavailable as CoreMediaUnavailable
+from werkbot.bot.adapter import MediaTooLarge
+from werkbot.bot.adapter import MediaUnavailable as CoreMediaUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ from twilio.base.exceptions import (
     TwilioServiceException,
 )
 
-from adapters.twilio.client import TwilioApi
-from adapters.twilio.segments import count_segments
-from bot.adapter import MediaAccess, Receipt, SendError
-from bot.addresses import Address
-from bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from werkbot.adapters.twilio.client import TwilioApi
+from werkbot.adapters.twilio.segments import count_segments
+from werkbot.bot.adapter import MediaAccess, Receipt, SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from multidict import MultiDict
 
-from adapters.twilio.inbound import InboundError, address_of, raw_of
-from bot.events import DeliveryStatus, Event, Unreachable
+from werkbot.adapters.twilio.inbound import InboundError, address_of, raw_of
+from werkbot.bot.events import DeliveryStatus, Event, Unreachable
 
 OPTED_OUT = "21610"  # the SMS recipient sent STOP
 WINDOW_CLOSED = "63016"  # WhatsApp free-form message outside the 24-hour window

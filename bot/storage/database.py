@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.storage.inline_flush import flush_updates_inline
-from bot.storage.inline_sql import InlineSession
-from bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
+from werkbot.bot.storage.inline_flush import flush_updates_inline
+from werkbot.bot.storage.inline_sql import InlineSession
+from werkbot.bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
 
 log = logging.getLogger(__name__)
 # On SQLite, the sessions' plain column changes are written inline (bot/storage/inline_flush.py).

@@ -35,7 +35,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.sql.expression import ClauseElement
 
-from bot.storage.inline_sql import INLINE, Prepared
+from werkbot.bot.storage.inline_sql import INLINE, Prepared
 
 _KEY = "pk_"  # the bound name of the primary key in the UPDATEs below
 # Per mapper: attribute key -> column key, of the attributes that may be written here;

@@ -30,7 +30,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from bot.storage.sqlite_inline import InlineConnection
+from werkbot.bot.storage.sqlite_inline import InlineConnection
 
 INLINE = "werkbot.inline_sqlite"  # session.info key: the transaction's sqlite3 connection
 _DIALECT = sqlite.dialect()

@@ -14,7 +14,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from bot.storage.database import MIGRATE_URL_ENV, ensure_sqlite_dir
+from werkbot.bot.storage.database import MIGRATE_URL_ENV, ensure_sqlite_dir
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.models import InboxRow
+from werkbot.bot.storage.models import InboxRow
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import Address
-from bot.codec import dumps_event, dumps_reply
-from bot.events import Event, TimerEvent
-from bot.replies import ChoicesReply, Reply
-from bot.storage.inline_sql import Prepared, PreparedEntities
-from bot.storage.models import (
+from werkbot.bot.addresses import Address
+from werkbot.bot.codec import dumps_event, dumps_reply
+from werkbot.bot.events import Event, TimerEvent
+from werkbot.bot.replies import ChoicesReply, Reply
+from werkbot.bot.storage.inline_sql import Prepared, PreparedEntities
+from werkbot.bot.storage.models import (
     AddressRow,
     AuditRow,
     ConversationState,

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
-from bot.storage.models import InboxRow
+from werkbot.bot.storage.models import InboxRow
 
 # SQLite allows 32,766 host parameters per statement; keep well below it.
 MAX_PARAMETERS = 30000

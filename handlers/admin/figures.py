@@ -20,11 +20,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import Services
-from bot.storage.models import InboxRow, OutboxRow
-from handlers.consent.ledger import ConsentEntry
-from handlers.office.hooks import INCIDENT_TIMES, JOB_COUNTS, optional, provided
-from handlers.office.models import TO_CUSTOMER, Conversation, Forward
+from werkbot.bot.services import Services
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.handlers.consent.ledger import ConsentEntry
+from werkbot.handlers.office.hooks import INCIDENT_TIMES, JOB_COUNTS, optional, provided
+from werkbot.handlers.office.models import TO_CUSTOMER, Conversation, Forward
 
 MESSAGE_KINDS = ("TextEvent", "MediaEvent", "LocationEvent", "ContactEvent", "ChoiceEvent",
                  "CommandEvent")
@@ -116,8 +116,8 @@ async def _per_job(session: AsyncSession, services: Services, start: datetime,
     hook = provided(services, JOB_COUNTS)
     if hook is not None:
         return dict(await hook(session, start, end))
-    job, media = optional("handlers.jobs.models", "Job"), optional("handlers.jobs.models",
-                                                                  "JobMedia")
+    job = optional("werkbot.handlers.jobs.models", "Job")
+    media = optional("werkbot.handlers.jobs.models", "JobMedia")
     if job is None or media is None:
         return {}
     rows = await _optional_table(session,
@@ -152,7 +152,7 @@ async def _emergencies(session: AsyncSession, services: Services, figures: Figur
     if hook is not None:
         times = list(await hook(session, figures.start, figures.end))
     else:
-        incident = optional("handlers.emergency.models", "Incident")
+        incident = optional("werkbot.handlers.emergency.models", "Incident")
         if incident is None:
             return
         rows = await _optional_table(session, select(incident.created_at, incident.acked_at)

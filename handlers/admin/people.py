@@ -12,17 +12,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.context import Context
-from bot.staff import staff_addresses
-from handlers.admin.persons import one_person_arg, resolve_person
-from handlers.commands import ADMIN_OFFICE, UsageError, commands
-from handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger
-from handlers.office.hooks import optional
-from handlers.office.models import CLOSED
-from handlers.office.store import latest_for_person
+from werkbot.bot.context import Context
+from werkbot.bot.staff import staff_addresses
+from werkbot.handlers.admin.persons import one_person_arg, resolve_person
+from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
+from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger
+from werkbot.handlers.office.hooks import optional
+from werkbot.handlers.office.models import CLOSED
+from werkbot.handlers.office.store import latest_for_person
 
-RIGHTS = {"create_consent_link": "handlers.rights.signing",
-          "export_link": "handlers.rights.export", "erase_person": "handlers.rights.erasure"}
+RIGHTS = {"create_consent_link": "werkbot.handlers.rights.signing",
+          "export_link": "werkbot.handlers.rights.export",
+          "erase_person": "werkbot.handlers.rights.erasure"}
 
 
 def _when(ctx: Context, at: datetime) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.addresses import Address, AddressError, looks_like_phone, normalize_phone
-from bot.context import Context
-from bot.storage.models import AddressRow, Person
-from handlers.commands import UsageError
+from werkbot.bot.addresses import Address, AddressError, looks_like_phone, normalize_phone
+from werkbot.bot.context import Context
+from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.handlers.commands import UsageError
 
 
 async def resolve_person(ctx: Context, ref: str) -> Person:

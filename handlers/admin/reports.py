@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.context import Context
-from bot.replies import MediaReply
-from bot.storage.models import AuditRow
-from handlers.admin.figures import Durations, Figures, collect
-from handlers.commands import ADMIN, ADMIN_OFFICE, UsageError, commands
+from werkbot.bot.context import Context
+from werkbot.bot.replies import MediaReply
+from werkbot.bot.storage.models import AuditRow
+from werkbot.handlers.admin.figures import Durations, Figures, collect
+from werkbot.handlers.commands import ADMIN, ADMIN_OFFICE, UsageError, commands
 
 INLINE_CSV = 1200
 AUDIT_DEFAULT, AUDIT_MAX = 20, 100

@@ -26,19 +26,19 @@ What other handlers call:
 
 from __future__ import annotations
 
-from bot.services import Services
-from handlers.consent import kinds
-from handlers.consent.commitments import record_commitments
-from handlers.consent.delivery import send_or_tell_office, tell_office
-from handlers.consent.dialogue import ask_consent
-from handlers.consent.gate import router as gate
-from handlers.consent.holds import erase_consent_records, forget, is_released, release_held
-from handlers.consent.hooks import ConsentHooks, consent_hooks
-from handlers.consent.policy import ConsentPolicy, build_policy
-from handlers.consent.retention import evidence_media, schedule_next, sweep
-from handlers.consent.status import ChannelStatus, ConsentStatus, consent_status, may_share
-from handlers.consent.words import router as words
-from handlers.consent.words import words_router
+from werkbot.bot.services import Services
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.commitments import record_commitments
+from werkbot.handlers.consent.delivery import send_or_tell_office, tell_office
+from werkbot.handlers.consent.dialogue import ask_consent
+from werkbot.handlers.consent.gate import router as gate
+from werkbot.handlers.consent.holds import erase_consent_records, forget, is_released, release_held
+from werkbot.handlers.consent.hooks import ConsentHooks, consent_hooks
+from werkbot.handlers.consent.policy import ConsentPolicy, build_policy
+from werkbot.handlers.consent.retention import evidence_media, schedule_next, sweep
+from werkbot.handlers.consent.status import ChannelStatus, ConsentStatus, consent_status, may_share
+from werkbot.handlers.consent.words import router as words
+from werkbot.handlers.consent.words import words_router
 
 __all__ = [
     "ChannelStatus",

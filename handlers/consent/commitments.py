@@ -12,9 +12,9 @@ import logging
 
 from sqlalchemy import select
 
-from bot.services import Services
-from bot.storage.repos import PeopleRepo
-from handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentEntry, ConsentLedger
+from werkbot.bot.services import Services
+from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentEntry, ConsentLedger
 
 log = logging.getLogger(__name__)
 

@@ -16,17 +16,17 @@ import logging
 
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.codec import CodecError, loads_reply
-from bot.context import Context
-from bot.events import DeliveryStatus, Event, Unreachable
-from bot.replies import Reply, TextReply
-from bot.router import Filter, Router
-from bot.storage.models import AuditRow, OutboxRow
-from handlers.consent import kinds
-from handlers.consent.dialogue import record_opt_out
-from handlers.consent.models import DeliveryFallback
-from handlers.consent.policy import ConsentPolicy
+from werkbot.bot.addresses import Address
+from werkbot.bot.codec import CodecError, loads_reply
+from werkbot.bot.context import Context
+from werkbot.bot.events import DeliveryStatus, Event, Unreachable
+from werkbot.bot.replies import Reply, TextReply
+from werkbot.bot.router import Filter, Router
+from werkbot.bot.storage.models import AuditRow, OutboxRow
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.dialogue import record_opt_out
+from werkbot.handlers.consent.models import DeliveryFallback
+from werkbot.handlers.consent.policy import ConsentPolicy
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,18 @@ import logging
 
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.events import ChoiceEvent
-from bot.replies import Choice, ChoicesReply, TextReply
-from bot.storage.models import AddressRow
-from bot.storage.repos import forget_numbered_choices
-from handlers.consent import kinds
-from handlers.consent.holds import discard_held, release_held
-from handlers.consent.hooks import consent_hooks
-from handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger, text_hash
-from handlers.consent.models import ConsentAsk
-from handlers.consent.status import ChannelStatus, channel_status, is_customer, may_share
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent
+from werkbot.bot.replies import Choice, ChoicesReply, TextReply
+from werkbot.bot.storage.models import AddressRow
+from werkbot.bot.storage.repos import forget_numbered_choices
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.holds import discard_held, release_held
+from werkbot.handlers.consent.hooks import consent_hooks
+from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger, text_hash
+from werkbot.handlers.consent.models import ConsentAsk
+from werkbot.handlers.consent.status import ChannelStatus, channel_status, is_customer, may_share
 
 log = logging.getLogger(__name__)
 

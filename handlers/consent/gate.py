@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.context import Context
-from bot.events import (
+from werkbot.bot.context import Context
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     ContactEvent,
@@ -30,14 +30,14 @@ from bot.events import (
     TimerEvent,
     UnknownEvent,
 )
-from bot.router import Filter, Router
-from handlers.consent import delivery, retention
-from handlers.consent.dialogue import ask_consent
-from handlers.consent.holds import HOLD_EXPIRED, blank_inbox_row, expire_held, hold
-from handlers.consent.models import ConsentAsk
-from handlers.consent.status import ChannelStatus, channel_status, is_customer
-from handlers.filters import word
-from handlers.menu import menu_reply
+from werkbot.bot.router import Filter, Router
+from werkbot.handlers.consent import delivery, retention
+from werkbot.handlers.consent.dialogue import ask_consent
+from werkbot.handlers.consent.holds import HOLD_EXPIRED, blank_inbox_row, expire_held, hold
+from werkbot.handlers.consent.models import ConsentAsk
+from werkbot.handlers.consent.status import ChannelStatus, channel_status, is_customer
+from werkbot.handlers.filters import word
+from werkbot.handlers.menu import menu_reply
 
 log = logging.getLogger(__name__)
 

@@ -18,14 +18,14 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.codec import CodecError, dumps_event, loads_event
-from bot.context import Context
-from bot.events import Event
-from bot.services import Services
-from bot.storage.models import InboxRow
-from bot.storage.repos import TimerRepo, inbox_values
-from handlers.consent.models import ConsentAsk, ConsentHold, DeliveryFallback
-from handlers.consent.redaction import blanked_event_payload
+from werkbot.bot.codec import CodecError, dumps_event, loads_event
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event
+from werkbot.bot.services import Services
+from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.storage.repos import TimerRepo, inbox_values
+from werkbot.handlers.consent.models import ConsentAsk, ConsentHold, DeliveryFallback
+from werkbot.handlers.consent.redaction import blanked_event_payload
 
 log = logging.getLogger(__name__)
 

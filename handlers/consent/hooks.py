@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import Context
-from bot.services import ServiceKey, Services
+from werkbot.bot.context import Context
+from werkbot.bot.services import ServiceKey, Services
 
 GrantHook = Callable[[Context], Awaitable[None]]
 MediaKeeper = Callable[[AsyncSession, Collection[int]], Awaitable[Collection[int]]]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from handlers.consent.ledger import EMERGENCY, PHOTOS, REQUESTS
+from werkbot.handlers.consent.ledger import EMERGENCY, PHOTOS, REQUESTS
 
 # The consent dialogue (Art. 7 GDPR: asking, proving, withdrawing).
 CONSENT_REQUEST = "consent_request"

@@ -21,10 +21,10 @@ from sqlalchemy import ForeignKey, Index, String, Table, Text, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.addresses import Address
-from bot.storage.inline_sql import Prepared
-from bot.storage.models import Base, BigId
-from bot.tokens import Signer
+from werkbot.bot.addresses import Address
+from werkbot.bot.storage.inline_sql import Prepared
+from werkbot.bot.storage.models import Base, BigId
+from werkbot.bot.tokens import Signer
 
 # Purposes people consent to (GDPR Art. 6(1)(a)); each is asked and withdrawn on its own.
 REQUESTS = "requests"  # communication about requests and orders

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models import Base, BigId
+from werkbot.bot.storage.models import Base, BigId
 
 
 class ConsentHold(Base):

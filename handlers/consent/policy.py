@@ -16,15 +16,15 @@ from collections.abc import Collection
 
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.replies import Reply, TemplateReply
-from bot.services import DeliveryPolicy, Services
-from bot.storage.models import AddressRow, Person
-from handlers.consent import kinds
-from handlers.consent.ledger import granted_in, load_current
-from handlers.consent.status import may_share
-from handlers.staff import is_office_address
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.replies import Reply, TemplateReply
+from werkbot.bot.services import DeliveryPolicy, Services
+from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.ledger import granted_in, load_current
+from werkbot.handlers.consent.status import may_share
+from werkbot.handlers.staff import is_office_address
 
 
 class ConsentPolicy:

@@ -12,9 +12,9 @@ import dataclasses
 import json
 from typing import Any
 
-from bot.codec import dumps_event, dumps_reply, loads_reply
-from bot.events import ContactEvent, Event
-from bot.replies import Reply, TextReply
+from werkbot.bot.codec import dumps_event, dumps_reply, loads_reply
+from werkbot.bot.events import ContactEvent, Event
+from werkbot.bot.replies import Reply, TextReply
 
 MARKER = '"redacted":true'
 # Fields that say what happened, not what was said; everything else is emptied.

@@ -26,17 +26,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.codec import loads_event
-from bot.context import Context
-from bot.events import Event, TimerEvent
-from bot.router import Filter, Router
-from bot.services import Services
-from bot.storage.models import InboxRow, MediaRow, OutboxRow
-from bot.storage.repos import TimerRepo
-from handlers.consent.holds import expire_held
-from handlers.consent.hooks import consent_hooks
-from handlers.consent.ledger import ALL_CHANNELS, ConsentEntry
-from handlers.consent.redaction import MARKER, blanked_event_payload, blanked_reply_payload
+from werkbot.bot.codec import loads_event
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event, TimerEvent
+from werkbot.bot.router import Filter, Router
+from werkbot.bot.services import Services
+from werkbot.bot.storage.models import InboxRow, MediaRow, OutboxRow
+from werkbot.bot.storage.repos import TimerRepo
+from werkbot.handlers.consent.holds import expire_held
+from werkbot.handlers.consent.hooks import consent_hooks
+from werkbot.handlers.consent.ledger import ALL_CHANNELS, ConsentEntry
+from werkbot.handlers.consent.redaction import MARKER, blanked_event_payload, blanked_reply_payload
 
 log = logging.getLogger(__name__)
 

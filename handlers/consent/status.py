@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import Context
-from bot.storage.models import AddressRow
-from handlers.consent.ledger import (
+from werkbot.bot.context import Context
+from werkbot.bot.storage.models import AddressRow
+from werkbot.handlers.consent.ledger import (
     ALL_CHANNELS,
     PURPOSES,
     REQUESTS,
@@ -27,8 +27,8 @@ from handlers.consent.ledger import (
     load_current,
     load_history,
 )
-from handlers.consent.models import ConsentAsk, ConsentHold
-from handlers.staff import is_office_address, staff_of
+from werkbot.handlers.consent.models import ConsentAsk, ConsentHold
+from werkbot.handlers.staff import is_office_address, staff_of
 
 
 class ChannelStatus(enum.Enum):

@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.context import Context
-from bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
-from bot.router import Filter, Router
-from handlers.consent import dialogue
-from handlers.consent.status import ChannelStatus, channel_status, is_customer
-from handlers.filters import spoken
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
+from werkbot.bot.router import Filter, Router
+from werkbot.handlers.consent import dialogue
+from werkbot.handlers.consent.status import ChannelStatus, channel_status, is_customer
+from werkbot.handlers.filters import spoken
 
 _WORDS = (TextEvent, CommandEvent, ChoiceEvent)
 _NUMBERED = {"1": "yes", "2": "no", "3": "other"}

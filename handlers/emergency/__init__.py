@@ -13,8 +13,8 @@ For others: `send_away_answer(ctx)` and `office_is_open(ctx)` (office inbox),
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.events import (
+from werkbot.bot.context import Context
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     ContactEvent,
@@ -24,21 +24,27 @@ from bot.events import (
     TextEvent,
     TimerEvent,
 )
-from bot.router import Filter, Router
-from handlers.emergency import alerts, hours_commands, incident_commands, oncall_commands
-from handlers.emergency import incidents as store
-from handlers.emergency.answer import (
+from werkbot.bot.router import Filter, Router
+from werkbot.handlers.emergency import alerts, hours_commands, incident_commands, oncall_commands
+from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency.answer import (
     follow_up,
     office_is_open,
     on_consent_granted,
     raise_emergency,
     send_away_answer,
 )
-from handlers.emergency.calendar import BusinessCalendar, load_calendar
-from handlers.emergency.detect import emergency, reserved_word
-from handlers.emergency.fitter import ack_choice, ack_word, acknowledge, answers_alert, relay
-from handlers.emergency.rota import Rota, load_rota
-from handlers.staff import is_customer, is_staff
+from werkbot.handlers.emergency.calendar import BusinessCalendar, load_calendar
+from werkbot.handlers.emergency.detect import emergency, reserved_word
+from werkbot.handlers.emergency.fitter import (
+    ack_choice,
+    ack_word,
+    acknowledge,
+    answers_alert,
+    relay,
+)
+from werkbot.handlers.emergency.rota import Rota, load_rota
+from werkbot.handlers.staff import is_customer, is_staff
 
 __all__ = [
     "BusinessCalendar",

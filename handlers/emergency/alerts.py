@@ -15,10 +15,10 @@ import logging
 
 from sqlalchemy import select
 
-from bot.addresses import Address, AddressError, normalize_phone
-from bot.codec import CodecError, loads_event
-from bot.context import Context
-from bot.events import (
+from werkbot.bot.addresses import Address, AddressError, normalize_phone
+from werkbot.bot.codec import CodecError, loads_event
+from werkbot.bot.context import Context
+from werkbot.bot.events import (
     CommandEvent,
     ContactEvent,
     Event,
@@ -26,13 +26,13 @@ from bot.events import (
     MediaEvent,
     TextEvent,
 )
-from bot.replies import Choice, ChoicesReply, MediaReply, Reply, TextReply
-from bot.staff import staff_addresses
-from bot.storage.models import InboxRow, Person
-from handlers.emergency import consent as kinds
-from handlers.emergency import incidents as store
-from handlers.emergency.consent import may_share
-from handlers.emergency.models import Incident
+from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, Reply, TextReply
+from werkbot.bot.staff import staff_addresses
+from werkbot.bot.storage.models import InboxRow, Person
+from werkbot.handlers.emergency import consent as kinds
+from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency.consent import may_share
+from werkbot.handlers.emergency.models import Incident
 
 log = logging.getLogger(__name__)
 TIMER = "emergency.escalate"

@@ -12,17 +12,17 @@ import json
 import logging
 from datetime import datetime
 
-from bot.context import Context
-from bot.events import ContactEvent, Event, LocationEvent, MediaEvent
-from bot.replies import Choice, ChoicesReply, MediaReply, TextReply
-from bot.staff import staff_addresses
-from handlers.emergency import alerts
-from handlers.emergency import consent as consent_bridge
-from handlers.emergency import incidents as store
-from handlers.emergency.calendar import format_moment, load_calendar
-from handlers.emergency.detect import language_of, said
-from handlers.emergency.models import Incident
-from handlers.emergency.rota import load_rota
+from werkbot.bot.context import Context
+from werkbot.bot.events import ContactEvent, Event, LocationEvent, MediaEvent
+from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, TextReply
+from werkbot.bot.staff import staff_addresses
+from werkbot.handlers.emergency import alerts
+from werkbot.handlers.emergency import consent as consent_bridge
+from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency.calendar import format_moment, load_calendar
+from werkbot.handlers.emergency.detect import language_of, said
+from werkbot.handlers.emergency.models import Incident
+from werkbot.handlers.emergency.rota import load_rota
 
 log = logging.getLogger(__name__)
 AWAY_FLAG = "emergency_away_until"  # ctx.state: the away answer went out for this period

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.holiday_dates import holiday_dates
-from bot.settings import WEEKDAYS, BusinessSettings, parse_span
-from bot.texts import Texts
-from handlers.emergency.models import Closure
+from werkbot.bot.holiday_dates import holiday_dates
+from werkbot.bot.settings import WEEKDAYS, BusinessSettings, parse_span
+from werkbot.bot.texts import Texts
+from werkbot.handlers.emergency.models import Closure
 
 LOOKAHEAD_DAYS = 400  # beyond a year of closures and holidays nobody waits for an answer
 Span = tuple[time, time | None]  # None: until the end of the day

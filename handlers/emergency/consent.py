@@ -9,11 +9,11 @@ where the gate has no customer to look at.
 
 from __future__ import annotations
 
-from bot.context import Context
-from handlers.consent import ask_consent as _ask_consent
-from handlers.consent import kinds
-from handlers.consent import may_share as _may_share
-from handlers.consent.ledger import EMERGENCY
+from werkbot.bot.context import Context
+from werkbot.handlers.consent import ask_consent as _ask_consent
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent import may_share as _may_share
+from werkbot.handlers.consent.ledger import EMERGENCY
 
 SAFETY = kinds.SAFETY
 ONCALL_NUMBER = kinds.ONCALL_NUMBER

@@ -7,10 +7,10 @@ also pick the safety advice that goes out first.
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.events import ChoiceEvent, CommandEvent, Event, MediaEvent, TextEvent
-from bot.router import Filter
-from handlers.filters import mentions_any, spoken
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, MediaEvent, TextEvent
+from werkbot.bot.router import Filter
+from werkbot.handlers.filters import mentions_any, spoken
 
 DANGERS = ("gas", "electric", "water")  # in order of precedence: gas first
 RESERVED = ("yes", "no", "other", "stop", "export", "delete", "help")  # others' words

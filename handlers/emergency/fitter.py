@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import logging
 
-from bot.context import Context
-from bot.events import ChoiceEvent, Event, MediaEvent, TextEvent
-from bot.replies import MediaReply, TextReply
-from bot.router import Filter
-from bot.staff import staff_addresses
-from handlers.emergency import alerts
-from handlers.emergency import incidents as store
-from handlers.emergency.consent import ALERT, EMERGENCY_UPDATE
-from handlers.emergency.models import Incident
-from handlers.filters import word
-from handlers.staff import staff_of
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent
+from werkbot.bot.replies import MediaReply, TextReply
+from werkbot.bot.router import Filter
+from werkbot.bot.staff import staff_addresses
+from werkbot.handlers.emergency import alerts
+from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency.consent import ALERT, EMERGENCY_UPDATE
+from werkbot.handlers.emergency.models import Incident
+from werkbot.handlers.filters import word
+from werkbot.handlers.staff import staff_of
 
 log = logging.getLogger(__name__)
 

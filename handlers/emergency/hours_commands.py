@@ -10,12 +10,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.context import Context
-from bot.settings import WEEKDAYS
-from handlers.commands import ADMIN_OFFICE, UsageError, commands
-from handlers.emergency.calendar import format_day, format_moment, load_calendar
-from handlers.emergency.models import Closure
-from handlers.staff import staff_of
+from werkbot.bot.context import Context
+from werkbot.bot.settings import WEEKDAYS
+from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
+from werkbot.handlers.emergency.calendar import format_day, format_moment, load_calendar
+from werkbot.handlers.emergency.models import Closure
+from werkbot.handlers.staff import staff_of
 
 
 def _date(text: str) -> date:

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.context import Context
-from handlers.commands import ADMIN_OFFICE, UsageError, commands
-from handlers.emergency import alerts
-from handlers.emergency import incidents as store
-from handlers.emergency.models import Incident
-from handlers.staff import staff_of
+from werkbot.bot.context import Context
+from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
+from werkbot.handlers.emergency import alerts
+from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency.models import Incident
+from werkbot.handlers.staff import staff_of
 
 LIST_LENGTH = 10
 

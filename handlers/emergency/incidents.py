@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings
-from bot.staff import staff_addresses
-from bot.storage.models import OutboxRow
-from handlers.emergency.models import Incident, IncidentStep
+from werkbot.bot.settings import Settings
+from werkbot.bot.staff import staff_addresses
+from werkbot.bot.storage.models import OutboxRow
+from werkbot.handlers.emergency.models import Incident, IncidentStep
 
 FOLLOW_UP_FOR = timedelta(hours=24)  # an incident older than this takes no follow-ups
 ACTIVE = ("open", "acknowledged")

@@ -12,17 +12,17 @@ from datetime import date, datetime, time
 
 from sqlalchemy import select
 
-from bot.context import Context
-from bot.replies import TextReply
-from bot.staff import staff_addresses
-from handlers.commands import ADMIN_OFFICE, EVERY_ROLE, UsageError, commands
-from handlers.emergency import incidents as store
-from handlers.emergency.calendar import format_moment
-from handlers.emergency.fitter import send_answer
-from handlers.emergency.incident_commands import list_incidents
-from handlers.emergency.models import IncidentStep, OncallOverride
-from handlers.emergency.rota import Rota, load_rota
-from handlers.staff import has_role, staff_of
+from werkbot.bot.context import Context
+from werkbot.bot.replies import TextReply
+from werkbot.bot.staff import staff_addresses
+from werkbot.handlers.commands import ADMIN_OFFICE, EVERY_ROLE, UsageError, commands
+from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency.calendar import format_moment
+from werkbot.handlers.emergency.fitter import send_answer
+from werkbot.handlers.emergency.incident_commands import list_incidents
+from werkbot.handlers.emergency.models import IncidentStep, OncallOverride
+from werkbot.handlers.emergency.rota import Rota, load_rota
+from werkbot.handlers.staff import has_role, staff_of
 
 
 def _is(ctx: Context, arg: str, key: str) -> bool:

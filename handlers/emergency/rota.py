@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import WEEKDAYS, Settings
-from handlers.emergency.models import OncallOverride
+from werkbot.bot.settings import WEEKDAYS, Settings
+from werkbot.handlers.emergency.models import OncallOverride
 
 DEFAULT_START = date(2024, 1, 1)  # any fixed date works: only the weekly phase matters
 WEEK = timedelta(days=7)

@@ -11,12 +11,12 @@ Other features use `job_by_code`, `open_jobs_for`, `job_label` and `code_in`.
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerEvent
-from bot.router import Filter, Router
-from handlers.jobs import asking, batches, command, intake, notes, privacy
-from handlers.jobs.demo import seed_demo
-from handlers.jobs.repo import code_in, job_by_code, job_label, open_jobs_for
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerEvent
+from werkbot.bot.router import Filter, Router
+from werkbot.handlers.jobs import asking, batches, command, intake, notes, privacy
+from werkbot.handlers.jobs.demo import seed_demo
+from werkbot.handlers.jobs.repo import code_in, job_by_code, job_label, open_jobs_for
 
 __all__ = ["code_in", "command", "job_by_code", "job_label", "open_jobs_for", "privacy",
            "router", "seed_demo"]

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Context
-from bot.events import ChoiceEvent, Event, TextEvent, TimerEvent
-from bot.replies import Choice, ChoicesReply, TextReply
-from bot.router import Filter
-from handlers.consent.ledger import PHOTOS, ConsentLedger
-from handlers.filters import spoken
-from handlers.jobs.batches import (
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, Event, TextEvent, TimerEvent
+from werkbot.bot.replies import Choice, ChoicesReply, TextReply
+from werkbot.bot.router import Filter
+from werkbot.handlers.consent.ledger import PHOTOS, ConsentLedger
+from werkbot.handlers.filters import spoken
+from werkbot.handlers.jobs.batches import (
     drop_batch,
     has_photo_consent,
     open_batch,
     open_batches,
     try_flush,
 )
-from handlers.jobs.models import Job, JobBatch
-from handlers.jobs.repo import (
+from werkbot.handlers.jobs.models import Job, JobBatch
+from werkbot.handlers.jobs.repo import (
     as_code,
     code_in,
     job_by_code,
@@ -34,7 +34,7 @@ from handlers.jobs.repo import (
     may_file,
     open_jobs_for,
 )
-from handlers.staff import staff_of
+from werkbot.handlers.staff import staff_of
 
 CONSENT_VERSION = "jobs.photo_consent.v1"
 HELD_TIMER = "jobs.held_expired"

@@ -13,16 +13,16 @@ import logging
 
 from sqlalchemy import delete, func, select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.events import TimerEvent
-from bot.replies import MediaReply, TextReply
-from bot.storage.models import MediaRow
-from handlers.consent.ledger import PHOTOS
-from handlers.consent.status import may_share
-from handlers.jobs.models import CUSTOMER, Job, JobBatch, JobMedia, JobNote
-from handlers.jobs.repo import recipients
-from handlers.rights.forwarding import send_about
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.events import TimerEvent
+from werkbot.bot.replies import MediaReply, TextReply
+from werkbot.bot.storage.models import MediaRow
+from werkbot.handlers.consent.ledger import PHOTOS
+from werkbot.handlers.consent.status import may_share
+from werkbot.handlers.jobs.models import CUSTOMER, Job, JobBatch, JobMedia, JobNote
+from werkbot.handlers.jobs.repo import recipients
+from werkbot.handlers.rights.forwarding import send_about
 
 log = logging.getLogger(__name__)
 TIMER = "jobs.batch"

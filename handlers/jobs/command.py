@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.addresses import Address, AddressError
-from bot.context import Context
-from bot.replies import MediaReply, TextReply
-from bot.settings import StaffSettings
-from bot.storage.models import Person
-from handlers.commands import EVERY_ROLE, UsageError, commands
-from handlers.jobs import paperwork
-from handlers.jobs.models import CLOSED, STAFF, Job, JobMedia
-from handlers.jobs.repo import (
+from werkbot.bot.addresses import Address, AddressError
+from werkbot.bot.context import Context
+from werkbot.bot.replies import MediaReply, TextReply
+from werkbot.bot.settings import StaffSettings
+from werkbot.bot.storage.models import Person
+from werkbot.handlers.commands import EVERY_ROLE, UsageError, commands
+from werkbot.handlers.jobs import paperwork
+from werkbot.handlers.jobs.models import CLOSED, STAFF, Job, JobMedia
+from werkbot.handlers.jobs.repo import (
     as_code,
     assign,
     create_job,
@@ -26,7 +26,7 @@ from handlers.jobs.repo import (
     open_jobs_for,
     staff_of_job,
 )
-from handlers.staff import staff_of
+from werkbot.handlers.staff import staff_of
 
 SUBCOMMANDS = {
     "new": "new", "neu": "new", "assign": "assign", "zuweisen": "assign",

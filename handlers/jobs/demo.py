@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.services import Services
-from handlers.jobs.models import Job
-from handlers.jobs.repo import create_job
+from werkbot.bot.services import Services
+from werkbot.handlers.jobs.models import Job
+from werkbot.handlers.jobs.repo import create_job
 
 
 async def seed_demo(services: Services) -> None:

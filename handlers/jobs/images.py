@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING
 
-from bot.media import kind_of, sniff
+from werkbot.bot.media import kind_of, sniff
 
 if TYPE_CHECKING:  # Pillow (~2 MB) is loaded when a file is checked, not at start-up
     from PIL import Image

@@ -14,19 +14,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.adapter import MediaTooLarge
-from bot.codec import CodecError, loads_reply
-from bot.context import Context
-from bot.events import MediaEvent, MediaRef
-from bot.media import safe_filename
-from bot.replies import TextReply, text_of
-from bot.settings import StaffSettings
-from bot.storage.models import OutboxRow, Person
-from handlers.jobs import asking
-from handlers.jobs.batches import has_photo_consent, open_batch, restart_window, try_flush
-from handlers.jobs.images import Checked, Refused, check_file, check_name
-from handlers.jobs.models import CUSTOMER, STAFF, Job, JobBatch, JobMedia
-from handlers.jobs.repo import (
+from werkbot.bot.adapter import MediaTooLarge
+from werkbot.bot.codec import CodecError, loads_reply
+from werkbot.bot.context import Context
+from werkbot.bot.events import MediaEvent, MediaRef
+from werkbot.bot.media import safe_filename
+from werkbot.bot.replies import TextReply, text_of
+from werkbot.bot.settings import StaffSettings
+from werkbot.bot.storage.models import OutboxRow, Person
+from werkbot.handlers.jobs import asking
+from werkbot.handlers.jobs.batches import has_photo_consent, open_batch, restart_window, try_flush
+from werkbot.handlers.jobs.images import Checked, Refused, check_file, check_name
+from werkbot.handlers.jobs.models import CUSTOMER, STAFF, Job, JobBatch, JobMedia
+from werkbot.handlers.jobs.repo import (
     all_open_jobs,
     code_in,
     create_job,
@@ -34,7 +34,7 @@ from handlers.jobs.repo import (
     may_file,
     open_jobs_for,
 )
-from handlers.staff import staff_of
+from werkbot.handlers.staff import staff_of
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models import Base, BigId
+from werkbot.bot.storage.models import Base, BigId
 
 OPEN = "open"
 CLOSED = "closed"

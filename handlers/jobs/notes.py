@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Context
-from bot.events import Event, TextEvent
-from bot.replies import TextReply
-from bot.router import Filter
-from handlers.jobs.batches import sender_label
-from handlers.jobs.models import CUSTOMER, STAFF, JobNote
-from handlers.jobs.repo import code_in, job_by_code, may_file, recipients
-from handlers.rights.forwarding import send_about
-from handlers.staff import staff_of
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event, TextEvent
+from werkbot.bot.replies import TextReply
+from werkbot.bot.router import Filter
+from werkbot.handlers.jobs.batches import sender_label
+from werkbot.handlers.jobs.models import CUSTOMER, STAFF, JobNote
+from werkbot.handlers.jobs.repo import code_in, job_by_code, may_file, recipients
+from werkbot.handlers.rights.forwarding import send_about
+from werkbot.handlers.staff import staff_of
 
 
 def _filed_text(event: Event, ctx: Context) -> dict[str, Any] | None:

@@ -15,16 +15,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.context import Context
-from bot.replies import MediaReply, TextReply
-from bot.storage.models import MediaRow
-from handlers.jobs.batches import sender_label
-from handlers.jobs.models import CUSTOMER, Job, JobMedia, JobNote, JobSignature
-from handlers.jobs.pdfs import ReportItem, photo_report, signed_statement
-from handlers.rights.models import SigningRequest
-from handlers.rights.receipt import flatten_png
-from handlers.rights.registry import signing_hooks
-from handlers.rights.signing import create_signing_request
+from werkbot.bot.context import Context
+from werkbot.bot.replies import MediaReply, TextReply
+from werkbot.bot.storage.models import MediaRow
+from werkbot.handlers.jobs.batches import sender_label
+from werkbot.handlers.jobs.models import CUSTOMER, Job, JobMedia, JobNote, JobSignature
+from werkbot.handlers.jobs.pdfs import ReportItem, photo_report, signed_statement
+from werkbot.handlers.rights.models import SigningRequest
+from werkbot.handlers.rights.receipt import flatten_png
+from werkbot.handlers.rights.registry import signing_hooks
+from werkbot.handlers.rights.signing import create_signing_request
 
 SIGN_KIND = "job"  # the rights feature's signing-request kind for job signatures
 SIGN_VERSION = "jobs.sign.v1"

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import Services
-from bot.storage.models import MediaRow
-from handlers.jobs.models import Job, JobBatch, JobMedia, JobNote
-from handlers.rights.registry import erasers, exporters
+from werkbot.bot.services import Services
+from werkbot.bot.storage.models import MediaRow
+from werkbot.handlers.jobs.models import Job, JobBatch, JobMedia, JobNote
+from werkbot.handlers.rights.registry import erasers, exporters
 
 
 async def export_jobs(session: AsyncSession, person_id: int) -> Any:

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.settings import Settings, StaffSettings
-from bot.storage.models import Person
-from handlers.jobs.models import OPEN, Job, JobStaff
+from werkbot.bot.settings import Settings, StaffSettings
+from werkbot.bot.storage.models import Person
+from werkbot.handlers.jobs.models import OPEN, Job, JobStaff
 
 CODE_IN_TEXT = re.compile(r"#([A-Za-z]{1,8}-\d{1,9})\b")
 CODE_ALONE = re.compile(r"^#?([A-Za-z]{1,8}-\d{1,9})$")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import Services
-from handlers.office.hooks import optional
-from handlers.office.inbox import router
-from handlers.office.replies import router as replies_router
-from handlers.office.store import erase_office_records, learn_topic
+from werkbot.bot.services import Services
+from werkbot.handlers.office.hooks import optional
+from werkbot.handlers.office.inbox import router
+from werkbot.handlers.office.replies import router as replies_router
+from werkbot.handlers.office.store import erase_office_records, learn_topic
 
 __all__ = ["erase_office_records", "learn_topic", "replies_router", "router"]
 
@@ -28,6 +28,6 @@ async def _erase(session: AsyncSession, services: Services, person_id: int) -> N
     await erase_office_records(session, person_id)
 
 
-_erasers = optional("handlers.rights.registry", "erasers")
+_erasers = optional("werkbot.handlers.rights.registry", "erasers")
 if _erasers is not None:
     _erasers.add("office", _erase)

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from bot.addresses import Address, mask
-from bot.context import Context
-from bot.events import Event, LocationEvent, MediaEvent, TextEvent
-from bot.replies import MediaReply, Reply, TextReply
-from bot.storage.models import Person
-from handlers.office.hooks import JOB_LOOKUP, optional, provided
-from handlers.office.models import TO_OFFICE, Conversation
-from handlers.office.store import add_forwards, outbox_mark, resolve_topic, rows_since
+from werkbot.bot.addresses import Address, mask
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event, LocationEvent, MediaEvent, TextEvent
+from werkbot.bot.replies import MediaReply, Reply, TextReply
+from werkbot.bot.storage.models import Person
+from werkbot.handlers.office.hooks import JOB_LOOKUP, optional, provided
+from werkbot.handlers.office.models import TO_OFFICE, Conversation
+from werkbot.handlers.office.store import add_forwards, outbox_mark, resolve_topic, rows_since
 
 log = logging.getLogger(__name__)
 FORWARD = "forward"  # the consent gate's kind for customer data going to staff
@@ -97,7 +97,7 @@ async def job_of(ctx: Context, person: Person) -> str:
     lookup = provided(ctx.services, JOB_LOOKUP)
     if lookup is not None:
         return str(await lookup(ctx.session, person.id))
-    open_jobs = optional("handlers.jobs.repo", "open_jobs_for")
+    open_jobs = optional("werkbot.handlers.jobs.repo", "open_jobs_for")
     if open_jobs is None:
         return ""
     jobs = await open_jobs(ctx.session, person)

@@ -17,8 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import Context
-from bot.services import ServiceKey, Services
+from werkbot.bot.context import Context
+from werkbot.bot.services import ServiceKey, Services
 
 log = logging.getLogger(__name__)
 

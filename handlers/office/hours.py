@@ -11,10 +11,10 @@ import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.context import Context
-from bot.replies import TextReply
-from bot.settings import WEEKDAYS, parse_span
-from handlers.office.hooks import AWAY_ANSWER, OPEN_AT, optional, provided
+from werkbot.bot.context import Context
+from werkbot.bot.replies import TextReply
+from werkbot.bot.settings import WEEKDAYS, parse_span
+from werkbot.handlers.office.hooks import AWAY_ANSWER, OPEN_AT, optional, provided
 
 log = logging.getLogger(__name__)
 AWAY_KIND = "away"
@@ -25,7 +25,7 @@ async def office_open(ctx: Context, at: datetime | None = None) -> bool:
     hook = provided(ctx.services, OPEN_AT)
     if hook is not None:
         return bool(hook(moment))
-    load = optional("handlers.emergency.calendar", "load_calendar")
+    load = optional("werkbot.handlers.emergency.calendar", "load_calendar")
     if load is not None:
         calendar = await load(ctx.session, ctx.settings.business)
         return bool(calendar.is_open(moment))
@@ -34,7 +34,7 @@ async def office_open(ctx: Context, at: datetime | None = None) -> bool:
 
 async def send_away(ctx: Context) -> None:
     """The emergency feature's away answer; our own plain one if it is not installed."""
-    hook = provided(ctx.services, AWAY_ANSWER) or optional("handlers.emergency.answer",
+    hook = provided(ctx.services, AWAY_ANSWER) or optional("werkbot.handlers.emergency.answer",
                                                            "send_away_answer")
     if hook is not None:
         await hook(ctx)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 
-from bot.context import Context
-from bot.events import Event, LocationEvent, MediaEvent, TextEvent
-from bot.replies import TextReply
-from bot.router import Filter, Router
-from handlers.office.forward import content_of, to_office
-from handlers.office.hours import office_open, send_away
-from handlers.office.store import open_conversation
-from handlers.staff import is_office_address, staff_of
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event, LocationEvent, MediaEvent, TextEvent
+from werkbot.bot.replies import TextReply
+from werkbot.bot.router import Filter, Router
+from werkbot.handlers.office.forward import content_of, to_office
+from werkbot.handlers.office.hours import office_open, send_away
+from werkbot.handlers.office.store import open_conversation
+from werkbot.handlers.staff import is_office_address, staff_of
 
 log = logging.getLogger(__name__)
 ACK = "office_ack"

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models import Base, BigId
+from werkbot.bot.storage.models import Base, BigId
 
 OPEN = "open"
 CLOSED = "closed"

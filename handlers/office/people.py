@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.addresses import Address
-from bot.context import Context
-from handlers.staff import staff_of
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.handlers.staff import staff_of
 
 GROUP_ACTOR = "office-group"
 

@@ -9,15 +9,15 @@ the conversation. Every answer and close is audited (who, what, when; never cont
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.events import CommandEvent, Event, MediaEvent, TextEvent
-from bot.replies import TextReply
-from bot.router import Filter, Router
-from handlers.filters import spoken
-from handlers.office.forward import NOTICE, content_of
-from handlers.office.models import CLOSED, OPEN, TO_CUSTOMER, Conversation
-from handlers.office.people import actor_id, is_group
-from handlers.office.store import (
+from werkbot.bot.context import Context
+from werkbot.bot.events import CommandEvent, Event, MediaEvent, TextEvent
+from werkbot.bot.replies import TextReply
+from werkbot.bot.router import Filter, Router
+from werkbot.handlers.filters import spoken
+from werkbot.handlers.office.forward import NOTICE, content_of
+from werkbot.handlers.office.models import CLOSED, OPEN, TO_CUSTOMER, Conversation
+from werkbot.handlers.office.people import actor_id, is_group
+from werkbot.handlers.office.store import (
     add_forwards,
     by_reply,
     by_topic,
@@ -25,7 +25,7 @@ from handlers.office.store import (
     outbox_mark,
     rows_since,
 )
-from handlers.staff import staff_of
+from werkbot.handlers.staff import staff_of
 
 ANSWER = "office_reply"
 CLOSE_COMMANDS = frozenset({"close", "schliessen", "schließen"})

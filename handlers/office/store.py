@@ -14,10 +14,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.storage.models import OutboxRow
-from handlers.office.models import OPEN, Conversation, Forward
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.storage.models import OutboxRow
+from werkbot.handlers.office.models import OPEN, Conversation, Forward
 
 
 async def open_conversation(session: AsyncSession, person_id: int, now: datetime

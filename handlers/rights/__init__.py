@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.router import Router
-from bot.services import Services
-from handlers.rights import chat, notify
-from handlers.rights.chat import erasure_pending
-from handlers.rights.checkpoint import wait_for_checkpoints
-from handlers.rights.erasure import Erasure, NotErasable, erase_person
-from handlers.rights.export import export_link, export_page
-from handlers.rights.flyer import deep_links, flyer_link, qr_page, qr_png
-from handlers.rights.forwarding import send_about
-from handlers.rights.pages import page_handlers
-from handlers.rights.privacy_report import register_cli, write_privacy_report
-from handlers.rights.registry import (
+from werkbot.bot.router import Router
+from werkbot.bot.services import Services
+from werkbot.handlers.rights import chat, notify
+from werkbot.handlers.rights.chat import erasure_pending
+from werkbot.handlers.rights.checkpoint import wait_for_checkpoints
+from werkbot.handlers.rights.erasure import Erasure, NotErasable, erase_person
+from werkbot.handlers.rights.export import export_link, export_page
+from werkbot.handlers.rights.flyer import deep_links, flyer_link, qr_page, qr_png
+from werkbot.handlers.rights.forwarding import send_about
+from werkbot.handlers.rights.pages import page_handlers
+from werkbot.handlers.rights.privacy_report import register_cli, write_privacy_report
+from werkbot.handlers.rights.registry import (
     PROVIDER_ERASERS,
     AdapterEraser,
     ProviderBusy,
@@ -31,7 +31,7 @@ from handlers.rights.registry import (
     provider_erasers,
     signing_hooks,
 )
-from handlers.rights.signing import create_consent_link, create_signing_request
+from werkbot.handlers.rights.signing import create_consent_link, create_signing_request
 
 __all__ = [
     "PROVIDER_ERASERS", "Erasure", "NotErasable", "ProviderBusy", "ProviderEraser",

@@ -21,18 +21,25 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from bot.capabilities import MediaLinker, degrade
-from bot.context import Context
-from bot.events import ChoiceEvent, CommandEvent, DeliveryStatus, Event, TextEvent, TimerEvent
-from bot.replies import Choice, ChoicesReply, Reply, TextReply
-from bot.router import Filter, Router
-from bot.storage.models import InboxRow, OutboxRow
-from handlers.filters import word
-from handlers.rights.checkpoint import request_checkpoint
-from handlers.rights.erasure import NotErasable, blank_inbox_row, erase_person
-from handlers.rights.export import EXPORT_TTL, export_link
-from handlers.rights.registry import ProviderBusy, provider_erasers
-from handlers.staff import is_customer
+from werkbot.bot.capabilities import MediaLinker, degrade
+from werkbot.bot.context import Context
+from werkbot.bot.events import (
+    ChoiceEvent,
+    CommandEvent,
+    DeliveryStatus,
+    Event,
+    TextEvent,
+    TimerEvent,
+)
+from werkbot.bot.replies import Choice, ChoicesReply, Reply, TextReply
+from werkbot.bot.router import Filter, Router
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.handlers.filters import word
+from werkbot.handlers.rights.checkpoint import request_checkpoint
+from werkbot.handlers.rights.erasure import NotErasable, blank_inbox_row, erase_person
+from werkbot.handlers.rights.export import EXPORT_TTL, export_link
+from werkbot.handlers.rights.registry import ProviderBusy, provider_erasers
+from werkbot.handlers.staff import is_customer
 
 log = logging.getLogger(__name__)
 

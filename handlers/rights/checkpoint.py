@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.services import Services
+from werkbot.bot.services import Services
 
 log = logging.getLogger(__name__)
 _checkpoints: set[asyncio.Task[None]] = set()

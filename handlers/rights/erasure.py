@@ -23,11 +23,11 @@ from sqlalchemy import ColumnElement, delete, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from bot.addresses import Address
-from bot.codec import CodecError, as_stored, dumps_event, loads_event
-from bot.events import MediaEvent, TextEvent, UnknownEvent
-from bot.services import Services
-from bot.storage.models import (
+from werkbot.bot.addresses import Address
+from werkbot.bot.codec import CodecError, as_stored, dumps_event, loads_event
+from werkbot.bot.events import MediaEvent, TextEvent, UnknownEvent
+from werkbot.bot.services import Services
+from werkbot.bot.storage.models import (
     AddressRow,
     AuditRow,
     ConversationState,
@@ -37,11 +37,11 @@ from bot.storage.models import (
     OutboxRow,
     Person,
 )
-from bot.storage.repos import AuditRepo
-from handlers.consent.ledger import ConsentEntry
-from handlers.rights.checkpoint import request_checkpoint
-from handlers.rights.models import ForwardedRecord, SigningRequest
-from handlers.rights.registry import erasers
+from werkbot.bot.storage.repos import AuditRepo
+from werkbot.handlers.consent.ledger import ConsentEntry
+from werkbot.handlers.rights.checkpoint import request_checkpoint
+from werkbot.handlers.rights.models import ForwardedRecord, SigningRequest
+from werkbot.handlers.rights.registry import erasers
 
 log = logging.getLogger(__name__)
 

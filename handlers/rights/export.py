@@ -18,17 +18,17 @@ from aiohttp import web
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.codec import loads_event, loads_reply
-from bot.context import Context
-from bot.events import MediaEvent, TextEvent
-from bot.replies import ChoicesReply, MediaReply, TemplateReply, TextReply
-from bot.server import SERVICES
-from bot.services import Services
-from bot.storage.models import AddressRow, InboxRow, MediaRow, OutboxRow, Person
-from handlers.consent.ledger import ConsentEntry
-from handlers.rights.html import not_found
-from handlers.rights.models import SigningRequest
-from handlers.rights.registry import exporters
+from werkbot.bot.codec import loads_event, loads_reply
+from werkbot.bot.context import Context
+from werkbot.bot.events import MediaEvent, TextEvent
+from werkbot.bot.replies import ChoicesReply, MediaReply, TemplateReply, TextReply
+from werkbot.bot.server import SERVICES
+from werkbot.bot.services import Services
+from werkbot.bot.storage.models import AddressRow, InboxRow, MediaRow, OutboxRow, Person
+from werkbot.handlers.consent.ledger import ConsentEntry
+from werkbot.handlers.rights.html import not_found
+from werkbot.handlers.rights.models import SigningRequest
+from werkbot.handlers.rights.registry import exporters
 
 EXPORT_TTL = timedelta(hours=24)
 PURPOSE = "export"

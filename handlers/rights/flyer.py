@@ -15,11 +15,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.server import SERVICES
-from bot.services import Services
-from bot.settings import Settings
-from bot.texts import Texts
-from handlers.rights.html import not_found
+from werkbot.bot.server import SERVICES
+from werkbot.bot.services import Services
+from werkbot.bot.settings import Settings
+from werkbot.bot.texts import Texts
+from werkbot.handlers.rights.html import not_found
 
 PURPOSE = "flyer"
 FLYER_TTL = timedelta(days=30)

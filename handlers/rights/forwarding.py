@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.replies import Reply
-from bot.storage.models import OutboxRow
-from handlers.rights.models import ForwardedRecord
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.replies import Reply
+from werkbot.bot.storage.models import OutboxRow
+from werkbot.handlers.rights.models import ForwardedRecord
 
 
 async def send_about(ctx: Context, about: int, reply: Reply | str, *,

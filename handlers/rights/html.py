@@ -15,7 +15,7 @@ from string import Template
 
 from aiohttp import web
 
-from bot.texts import Texts
+from werkbot.bot.texts import Texts
 
 STATIC = Path(__file__).with_name("static")
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.models import Base, BigId
+from werkbot.bot.storage.models import Base, BigId
 
 
 class SigningRequest(Base):

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 
-from bot.context import Context
-from bot.events import TimerEvent
-from bot.replies import TextReply
-from bot.router import Filter, Router
-from bot.storage.models import Person
-from handlers.rights.erasure import blank_inbox_row
-from handlers.rights.forwarding import send_about
-from handlers.rights.models import SigningRequest
-from handlers.rights.registry import signing_hooks
-from handlers.rights.signing import SIGNED_TIMER
+from werkbot.bot.context import Context
+from werkbot.bot.events import TimerEvent
+from werkbot.bot.replies import TextReply
+from werkbot.bot.router import Filter, Router
+from werkbot.bot.storage.models import Person
+from werkbot.handlers.rights.erasure import blank_inbox_row
+from werkbot.handlers.rights.forwarding import send_about
+from werkbot.handlers.rights.models import SigningRequest
+from werkbot.handlers.rights.registry import signing_hooks
+from werkbot.handlers.rights.signing import SIGNED_TIMER
 
 log = logging.getLogger(__name__)
 router = Router("rights-signed")

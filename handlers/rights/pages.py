@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.media import sniff
-from bot.server import SERVICES
-from bot.services import Services
-from handlers.rights.html import esc, message_page, not_found, render
-from handlers.rights.models import SigningRequest
-from handlers.rights.signing import complete_request, load_request
+from werkbot.bot.media import sniff
+from werkbot.bot.server import SERVICES
+from werkbot.bot.services import Services
+from werkbot.handlers.rights.html import esc, message_page, not_found, render
+from werkbot.handlers.rights.models import SigningRequest
+from werkbot.handlers.rights.signing import complete_request, load_request
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.settings import Settings, load_settings
-from bot.texts import Texts
-from handlers.rights.receipt import latin1
+from werkbot.bot.settings import Settings, load_settings
+from werkbot.bot.texts import Texts
+from werkbot.handlers.rights.receipt import latin1
 
 MARKDOWN_NAME = "privacy-report.md"
 PDF_NAME = "privacy-report.pdf"

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.services import Services
-from handlers.consent.ledger import text_hash
+from werkbot.bot.services import Services
+from werkbot.handlers.consent.ledger import text_hash
 
 if TYPE_CHECKING:
-    from handlers.rights.models import SigningRequest
+    from werkbot.handlers.rights.models import SigningRequest
 
 _TYPOGRAPHY = str.maketrans({"–": "-", "—": "-", "„": '"', "“": '"', "”": '"', "‚": "'",
                              "‘": "'", "’": "'", "…": "...", "•": "-", "€": "EUR"})

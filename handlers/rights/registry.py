@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.adapter import ProviderEraser as CoreProviderEraser
-from bot.context import Context
-from bot.services import ServiceKey, Services
+from werkbot.bot.adapter import ProviderEraser as CoreProviderEraser
+from werkbot.bot.context import Context
+from werkbot.bot.services import ServiceKey, Services
 
 if TYPE_CHECKING:
-    from handlers.rights.models import SigningRequest
+    from werkbot.handlers.rights.models import SigningRequest
 
 F = TypeVar("F")
 

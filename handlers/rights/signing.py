@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.services import Services
-from bot.storage.models import AddressRow, Person
-from bot.storage.repos import AuditRepo, TimerRepo
-from handlers.consent.ledger import PURPOSES, ConsentLedger
-from handlers.rights.models import SigningRequest
-from handlers.rights.receipt import receipt_pdf
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.services import Services
+from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.bot.storage.repos import AuditRepo, TimerRepo
+from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
+from werkbot.handlers.rights.models import SigningRequest
+from werkbot.handlers.rights.receipt import receipt_pdf
 
 log = logging.getLogger(__name__)
 

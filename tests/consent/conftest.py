@@ -19,23 +19,23 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerEvent
-from bot.plugins import HandlerBundle
-from bot.replies import Reply, TextReply
-from bot.router import Filter, Router
-from bot.settings import Settings
-from bot.storage.models import Person
-from bot.storage.repos import PeopleRepo
-from bot.testing import Harness, make_settings
-from bot.testing import text as make_text
-from handlers import consent, menu
-from handlers.consent import kinds
-from handlers.consent.holds import hold, is_released
-from handlers.consent.ledger import PURPOSES, ConsentLedger
-from handlers.consent.status import is_customer
-from handlers.filters import mentions_any
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerEvent
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.replies import Reply, TextReply
+from werkbot.bot.router import Filter, Router
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import Person
+from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.bot.testing import text as make_text
+from werkbot.handlers import consent, menu
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.holds import hold, is_released
+from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
+from werkbot.handlers.consent.status import is_customer
+from werkbot.handlers.filters import mentions_any
 
 CUSTOMERS = {
     "whatsapp": Address("whatsapp", "+491701234567"),

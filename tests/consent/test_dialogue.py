@@ -8,14 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapter import SendError
-from bot.replies import ChoicesReply, TextReply
-from bot.storage.models import InboxRow, OutboxRow
-from bot.testing import Harness
-from handlers.consent import kinds
-from handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentEntry, text_hash
-from handlers.consent.models import ConsentHold
-from handlers.consent.status import ChannelStatus, consent_status, may_share
 from tests.consent.conftest import (
     BOT_USERNAME,
     CHANNELS,
@@ -33,6 +25,14 @@ from tests.consent.conftest import (
     staff_texts,
     tell,
 )
+from werkbot.bot.adapter import SendError
+from werkbot.bot.replies import ChoicesReply, TextReply
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.testing import Harness
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentEntry, text_hash
+from werkbot.handlers.consent.models import ConsentHold
+from werkbot.handlers.consent.status import ChannelStatus, consent_status, may_share
 
 FIRST = "Guten Tag, bei uns tropft der Wasserhahn in der Küche."
 LATER = "Wann könnten Sie vorbeikommen?"

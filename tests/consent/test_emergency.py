@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.testing import Harness
-from handlers.consent import kinds
 from tests.consent.conftest import CHANNELS, CUSTOMERS, FITTER, OFFICE, got, tell
+from werkbot.bot.testing import Harness
+from werkbot.handlers.consent import kinds
 
 EMERGENCY = "Notfall! Bei uns läuft Wasser aus der Decke, Hauptstraße 5"
 

@@ -6,17 +6,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.adapter import SendError
-from bot.addresses import Address
-from bot.events import DeliveryStatus, Unreachable
-from bot.replies import TextReply
-from bot.storage.models import OutboxRow
-from bot.testing import Harness
-from handlers.consent import kinds
-from handlers.consent.delivery import send_or_tell_office
-from handlers.consent.ledger import ConsentEntry
-from handlers.consent.policy import ConsentPolicy
-from handlers.consent.status import ChannelStatus, consent_status
 from tests.consent.conftest import (
     CHANNELS,
     CUSTOMERS,
@@ -29,6 +18,17 @@ from tests.consent.conftest import (
     system_context,
     tell,
 )
+from werkbot.bot.adapter import SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import DeliveryStatus, Unreachable
+from werkbot.bot.replies import TextReply
+from werkbot.bot.storage.models import OutboxRow
+from werkbot.bot.testing import Harness
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.delivery import send_or_tell_office
+from werkbot.handlers.consent.ledger import ConsentEntry
+from werkbot.handlers.consent.policy import ConsentPolicy
+from werkbot.handlers.consent.status import ChannelStatus, consent_status
 
 NOTE = "Ihr Termin: Freitag, 9 Uhr. Bitte Zugang zum Keller freihalten."
 # How each channel fails for good in practice.

@@ -8,9 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.adapter import SendError
-from bot.replies import TextReply
-from bot.testing import Harness
 from tests.consent.conftest import (
     CHANNELS,
     CUSTOMERS,
@@ -22,6 +19,9 @@ from tests.consent.conftest import (
     send_to,
     tell,
 )
+from werkbot.bot.adapter import SendError
+from werkbot.bot.replies import TextReply
+from werkbot.bot.testing import Harness
 
 NAME = "Erika Mustermann"
 TEXTS = (
@@ -45,7 +45,7 @@ def variants(ident: str) -> set[str]:
 @pytest.mark.parametrize("channel", CHANNELS)
 async def test_a_full_consent_scenario_logs_no_personal_data(
         h: Harness, channel: str, caplog: pytest.LogCaptureFixture) -> None:
-    for name in ("bot", "handlers", "adapters"):
+    for name in ("werkbot",):
         caplog.set_level(logging.DEBUG, logger=name)
     customer, other = CUSTOMERS[channel], SECOND[channel]
     await tell(h, customer, TEXTS[0], name=NAME)

@@ -7,17 +7,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.replies import TextReply
-from bot.testing import Harness
-from handlers import consent
-from handlers.consent import kinds
-from handlers.consent.commitments import LAWFUL_BASIS, METHOD
-from handlers.consent.ledger import PURPOSES, ConsentEntry, ConsentLedger
-from handlers.consent.models import ConsentHold
-from handlers.consent.policy import ConsentPolicy
-from handlers.consent.status import may_share
 from tests.consent.conftest import (
     CUSTOMERS,
     FITTER,
@@ -30,6 +19,17 @@ from tests.consent.conftest import (
     system_context,
     tell,
 )
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.replies import TextReply
+from werkbot.bot.testing import Harness
+from werkbot.handlers import consent
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.commitments import LAWFUL_BASIS, METHOD
+from werkbot.handlers.consent.ledger import PURPOSES, ConsentEntry, ConsentLedger
+from werkbot.handlers.consent.models import ConsentHold
+from werkbot.handlers.consent.policy import ConsentPolicy
+from werkbot.handlers.consent.status import may_share
 
 CUSTOMER = CUSTOMERS["whatsapp"]
 

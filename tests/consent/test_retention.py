@@ -11,12 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import InboxRow, MediaRow, OutboxRow
-from bot.testing import Harness
-from handlers import consent
-from handlers.consent import kinds
-from handlers.consent.ledger import ConsentEntry, ConsentLedger
-from handlers.consent.models import ConsentHold
 from tests.consent.conftest import (
     CHANNELS,
     CUSTOMERS,
@@ -28,6 +22,12 @@ from tests.consent.conftest import (
     person_of,
     tell,
 )
+from werkbot.bot.storage.models import InboxRow, MediaRow, OutboxRow
+from werkbot.bot.testing import Harness
+from werkbot.handlers import consent
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.ledger import ConsentEntry, ConsentLedger
+from werkbot.handlers.consent.models import ConsentHold
 
 SECRET = "Unser Boiler im Keller leckt seit gestern"
 

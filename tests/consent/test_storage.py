@@ -11,13 +11,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
-from bot.adapter import SendError
-from bot.replies import TextReply
-from bot.storage.migrate import upgrade
-from bot.storage.models import Base, InboxRow, OutboxRow
-from bot.testing import Harness
-from handlers.consent import kinds
-from handlers.consent.models import ConsentAsk, ConsentHold, DeliveryFallback
 from tests.consent.conftest import (
     CUSTOMERS,
     OFFICE,
@@ -28,6 +21,13 @@ from tests.consent.conftest import (
     send_to,
     tell,
 )
+from werkbot.bot.adapter import SendError
+from werkbot.bot.replies import TextReply
+from werkbot.bot.storage.migrate import upgrade
+from werkbot.bot.storage.models import Base, InboxRow, OutboxRow
+from werkbot.bot.testing import Harness
+from werkbot.handlers.consent import kinds
+from werkbot.handlers.consent.models import ConsentAsk, ConsentHold, DeliveryFallback
 
 OURS = {ConsentHold.__tablename__, ConsentAsk.__tablename__, DeliveryFallback.__tablename__,
         "consent_ledger"}

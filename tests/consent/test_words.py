@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.context import Context
-from bot.events import Event, TextEvent
-from bot.plugins import HandlerBundle
-from bot.replies import TextReply
-from bot.router import Filter, Router
-from bot.testing import Harness
-from handlers import consent, menu
-from handlers.consent import kinds
 from tests.consent.conftest import (
     CUSTOMERS,
     OFFICE,
@@ -22,6 +14,14 @@ from tests.consent.conftest import (
     office,
     tell,
 )
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event, TextEvent
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.replies import TextReply
+from werkbot.bot.router import Filter, Router
+from werkbot.bot.testing import Harness
+from werkbot.handlers import consent, menu
+from werkbot.handlers.consent import kinds
 
 
 async def test_numbers_answer_an_open_request_on_sms(h: Harness) -> None:

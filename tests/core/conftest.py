@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.storage.database import Database
-from bot.storage.inline_sql import InlineSession
-from bot.storage.migrate import upgrade
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.inline_sql import InlineSession
+from werkbot.bot.storage.migrate import upgrade
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import asyncio
 
 import pytest
 
-import bot.dispatcher
-from bot.addresses import Address
-from bot.context import Context
-from bot.events import Event, TextEvent
-from bot.router import Router
-from bot.server import DISPATCHER
-from bot.testing import Harness, text
+from werkbot.bot import dispatcher as dispatcher_module
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event, TextEvent
+from werkbot.bot.router import Router
+from werkbot.bot.server import DISPATCHER
+from werkbot.bot.testing import Harness, text
 
 CUSTOMERS = [Address("whatsapp", f"+4917012345{n:02d}") for n in range(5)]
 
@@ -52,7 +52,7 @@ async def _feed_all(h: Harness) -> None:
 
 async def test_a_webhook_within_its_budget_waits_for_the_batch(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.dispatcher, "STORE_BUDGET", 3600.0)
+    monkeypatch.setattr(dispatcher_module, "STORE_BUDGET", 3600.0)
     stored: list[str] = []
     handled = _webhook_waiting_during_the_first_event(harness, stored)
     await _feed_all(harness)
@@ -64,7 +64,7 @@ async def test_a_webhook_within_its_budget_waits_for_the_batch(
 
 async def test_a_webhook_past_its_budget_gets_the_writer_before_the_rest(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.dispatcher, "STORE_BUDGET", 0.0)
+    monkeypatch.setattr(dispatcher_module, "STORE_BUDGET", 0.0)
     stored: list[str] = []
     _webhook_waiting_during_the_first_event(harness, stored)
     await _feed_all(harness)
@@ -76,7 +76,7 @@ async def test_a_webhook_past_its_budget_gets_the_writer_before_the_rest(
 
 async def test_nothing_waiting_never_cuts_a_batch(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.dispatcher, "STORE_BUDGET", 0.0)
+    monkeypatch.setattr(dispatcher_module, "STORE_BUDGET", 0.0)
     await _feed_all(harness)
     assert await harness.app[DISPATCHER].handle_batch() == len(CUSTOMERS)
 

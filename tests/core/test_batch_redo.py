@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.dispatcher import Dispatcher
-from bot.events import Event, TextEvent
-from bot.flood import FloodGuard
-from bot.router import Router
-from bot.server import DISPATCHER
-from bot.storage.models import InboxRow
-from bot.testing import Harness, make_settings, text
 from tests.conftest import menu_bundle
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.dispatcher import Dispatcher
+from werkbot.bot.events import Event, TextEvent
+from werkbot.bot.flood import FloodGuard
+from werkbot.bot.router import Router
+from werkbot.bot.server import DISPATCHER
+from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.testing import Harness, make_settings, text
 
 ANNA = Address("whatsapp", "+491701111111")
 BERT = Address("sms", "+491702222222")

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.addresses import Address
-from bot.capabilities import Capabilities, MediaLinker, degrade, split_text
-from bot.codec import CodecError, dumps_event, dumps_reply, loads_event, loads_reply
-from bot.context import Context
-from bot.events import (
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import Capabilities, MediaLinker, degrade, split_text
+from werkbot.bot.codec import CodecError, dumps_event, dumps_reply, loads_event, loads_reply
+from werkbot.bot.context import Context
+from werkbot.bot.events import (
     EVENT_TYPES,
     ChoiceEvent,
     CommandEvent,
@@ -27,7 +27,7 @@ from bot.events import (
     UnknownEvent,
     Unreachable,
 )
-from bot.replies import (
+from werkbot.bot.replies import (
     REPLY_TYPES,
     Choice,
     ChoicesReply,
@@ -36,7 +36,7 @@ from bot.replies import (
     TemplateReply,
     TextReply,
 )
-from bot.router import Filter, Match, Router
+from werkbot.bot.router import Filter, Match, Router
 
 AT = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=UTC)
 WA = Address("whatsapp", "+491701234567")
@@ -256,7 +256,7 @@ async def test_inner_middlewares_wrap_the_matched_handler_outer_first() -> None:
 
     match = await root.resolve(_text("x"), CTX, (mw("outer"),))
     assert match is not None
-    from bot.dispatcher import _call_chain
+    from werkbot.bot.dispatcher import _call_chain
 
     await _call_chain(match, _text("x"), CTX)
     assert calls == ["outer>", "root>", "child1>", "child2>", "handler",

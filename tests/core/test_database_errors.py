@@ -19,16 +19,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-import bot.outbox
-from bot.adapter import SendError
-from bot.addresses import Address
-from bot.events import DeliveryStatus, Unreachable
-from bot.server import OUTBOX
-from bot.settings import Settings
-from bot.storage.database import BUSY_TIMEOUT, WriterLock, sqlite_busy_timeout
-from bot.storage.models import InboxRow, OutboxRow
-from bot.testing import Harness
 from tests.conftest import menu_bundle
+from werkbot.bot import outbox as outbox_module
+from werkbot.bot.adapter import SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import DeliveryStatus, Unreachable
+from werkbot.bot.server import OUTBOX
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.database import BUSY_TIMEOUT, WriterLock, sqlite_busy_timeout
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.testing import Harness
 
 CUSTOMER = Address("whatsapp", "+491701234567")
 
@@ -40,7 +40,7 @@ def locked() -> OperationalError:
 @pytest.fixture
 async def harness(settings: Settings, monkeypatch: pytest.MonkeyPatch
                   ) -> AsyncIterator[Harness]:
-    monkeypatch.setattr(bot.outbox, "RECORD_RETRY", 0.01)
+    monkeypatch.setattr(outbox_module, "RECORD_RETRY", 0.01)
     async with Harness(settings, menu_bundle()) as h:
         yield h
 
@@ -62,7 +62,7 @@ async def test_a_send_whose_record_failed_is_recorded_later_and_not_sent_again(
     async with harness.services.db.session() as session:
         (row,) = (await session.scalars(select(OutboxRow))).all()
         assert (row.status, row.attempts, row.lease_until) == ("sent", 1, None)
-    await harness.advance(bot.outbox.LEASE + timedelta(minutes=1))
+    await harness.advance(outbox_module.LEASE + timedelta(minutes=1))
     assert len(harness.adapter("whatsapp").to(CUSTOMER)) == 1
 
 

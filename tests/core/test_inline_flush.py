@@ -21,11 +21,11 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.addresses import Address
-from bot.storage.database import Database
-from bot.storage.inline_sql import inline_connection
-from bot.storage.models import AddressRow, InboxRow, Person
-from bot.storage.repos import PeopleRepo
+from werkbot.bot.addresses import Address
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.inline_sql import inline_connection
+from werkbot.bot.storage.models import AddressRow, InboxRow, Person
+from werkbot.bot.storage.repos import PeopleRepo
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("sms", "+491702222222")

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.addresses import Address
-from bot.replies import TextReply
-from bot.storage.database import Database
-from bot.storage.inline_sql import InlineSession, inline_connection
-from bot.storage.models import AddressRow, OutboxRow, Person
-from bot.storage.repos import OutboxRepo, PeopleRepo, StateRepo
+from werkbot.bot.addresses import Address
+from werkbot.bot.replies import TextReply
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.inline_sql import InlineSession, inline_connection
+from werkbot.bot.storage.models import AddressRow, OutboxRow, Person
+from werkbot.bot.storage.repos import OutboxRepo, PeopleRepo, StateRepo
 
 ALICE = Address("whatsapp", "+491701111111")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -75,8 +75,8 @@ async def test_a_reply_queued_inline_is_stored_as_the_engine_stores_it(
 
 async def test_a_reply_queued_inline_is_claimed_at_its_time_not_before(
         database: Database) -> None:
-    from bot.outbox import _claim_query
-    from bot.storage.inline_sql import PreparedEntities
+    from werkbot.bot.outbox import _claim_query
+    from werkbot.bot.storage.inline_sql import PreparedEntities
 
     claim = PreparedEntities(_claim_query(True), OutboxRow)
     later = NOW + timedelta(minutes=5)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-from bot.logs import setup_logging
+from werkbot.bot.logs import setup_logging
 
 NAMES = ("", "twilio", "twilio.http_client", "twilio.async_http_client")
 

@@ -15,15 +15,15 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import bot.outbox
-from bot.adapter import Receipt, SendError
-from bot.addresses import Address
-from bot.replies import Reply, TextReply
-from bot.settings import Settings
-from bot.storage.models import InboxRow, OutboxRow
-from bot.storage.repos import OutboxRepo
-from bot.testing import CHANNEL_CAPS, Harness, RecordingAdapter, Sent
 from tests.conftest import menu_bundle
+from werkbot.bot import outbox as outbox_module
+from werkbot.bot.adapter import Receipt, SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.replies import Reply, TextReply
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.storage.repos import OutboxRepo
+from werkbot.bot.testing import CHANNEL_CAPS, Harness, RecordingAdapter, Sent
 
 CUSTOMER = Address("whatsapp", "+491701234567")
 HELLO = TextReply(text="Wir kommen morgen um 8 Uhr.")
@@ -71,7 +71,7 @@ class FindingProvider(SlowProvider):
 
 @pytest.fixture(autouse=True)
 def quick_time_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.outbox, "SEND_TIMEOUT", 0.05)
+    monkeypatch.setattr(outbox_module, "SEND_TIMEOUT", 0.05)
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ async def test_accepted_but_answered_late_is_recorded_not_sent_again(
     (row,) = await rows(h)
     assert provider.attempts == 1 and len(provider.sent) == 1  # not sent twice
     assert row.status == "sent" and row.provider_id == provider.accepted[0][1].provider_id
-    assert provider.lookups == [row.created_at - bot.outbox.LOOKUP_MARGIN]
+    assert provider.lookups == [row.created_at - outbox_module.LOOKUP_MARGIN]
 
 
 async def test_not_found_is_sent_again(finding: tuple[Harness, FindingProvider]) -> None:
@@ -150,11 +150,11 @@ async def test_a_lookup_that_keeps_failing_fails_visibly_without_a_second_copy(
     h, provider = finding
     provider.plan, provider.broken_lookups = ["late"], 100
     await queue(h, HELLO)
-    for _ in range(bot.outbox.MAX_ATTEMPTS):
+    for _ in range(outbox_module.MAX_ATTEMPTS):
         await h.advance(timedelta(minutes=10))
     (row,) = await rows(h)
     assert (row.status, row.error_code, row.attempts) == (
-        "failed", "timeout", bot.outbox.MAX_ATTEMPTS)
+        "failed", "timeout", outbox_module.MAX_ATTEMPTS)
     assert provider.attempts == 1 and len(provider.sent) == 1
     async with h.services.db.session() as session:
         report = await session.scalar(select(InboxRow).where(InboxRow.kind == "DeliveryStatus"))
@@ -210,7 +210,7 @@ async def test_a_send_cut_short_by_a_crash_is_looked_up_before_it_goes_again(
             stored = await session.get(OutboxRow, row.id)
             assert stored is not None
             stored.status, stored.provider_id = "sending", None  # as a crash leaves it
-            stored.lease_until = h.clock.now() + bot.outbox.LEASE
+            stored.lease_until = h.clock.now() + outbox_module.LEASE
     second = FindingProvider("whatsapp", CHANNEL_CAPS["whatsapp"])
     second.accepted = list(first.accepted)  # the provider's memory survives our crash
     async with Harness(settings, menu_bundle(), channels=(), adapters=[second]) as h:

@@ -13,20 +13,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapter import SendError
-from bot.addresses import Address
-from bot.context import Context
-from bot.dispatcher import MAX_ATTEMPTS
-from bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent
-from bot.replies import ChoicesReply, TextReply
-from bot.router import Router
-from bot.server import DISPATCHER
-from bot.settings import Settings
-from bot.storage.models import InboxRow, OutboxRow
-from bot.storage.repos import OutboxRepo
-from bot.testing import Harness, text
-from handlers import build_bundle, menu
 from tests.conftest import menu_bundle
+from werkbot.bot.adapter import SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.dispatcher import MAX_ATTEMPTS
+from werkbot.bot.events import ChoiceEvent, DeliveryStatus, Event, TextEvent
+from werkbot.bot.replies import ChoicesReply, TextReply
+from werkbot.bot.router import Router
+from werkbot.bot.server import DISPATCHER
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.storage.repos import OutboxRepo
+from werkbot.bot.testing import Harness, text
+from werkbot.handlers import build_bundle, menu
 
 
 @pytest.fixture

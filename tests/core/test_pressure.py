@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.pressure import Pressure
+from werkbot.bot.pressure import Pressure
 
 
 @pytest.mark.parametrize("in_flight", [0, 2])
@@ -57,7 +57,7 @@ async def test_more_answers_than_requests_never_make_it_negative() -> None:
 
 
 def test_a_never_ending_flood_leaves_handling_its_share_and_a_batch_a_second() -> None:
-    from bot.pressure import BURST_SHARE, MAX_PAUSE, MIN_PAUSE
+    from werkbot.bot.pressure import BURST_SHARE, MAX_PAUSE, MIN_PAUSE
 
     # A batch that took 50 ms is followed by at most 450 ms for the webhooks (10 %).
     busy = 0.05

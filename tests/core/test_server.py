@@ -15,16 +15,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from bot.addresses import Address
-from bot.clock import FrozenClock
-from bot.plugins import Plugins, load_plugins
-from bot.pressure import Pressure
-from bot.server import DISPATCHER, OUTBOX, SERVICES, create_app
-from bot.settings import Settings
-from bot.storage.models import InboxRow, OutboxRow
-from bot.testing import Harness, RecordingAdapter, make_settings, text
-from handlers import build_bundle
 from tests.conftest import menu_bundle
+from werkbot.bot.addresses import Address
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.plugins import Plugins, load_plugins
+from werkbot.bot.pressure import Pressure
+from werkbot.bot.server import DISPATCHER, OUTBOX, SERVICES, create_app
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.testing import Harness, RecordingAdapter, make_settings, text
+from werkbot.handlers import build_bundle
 
 CUSTOMER = Address("whatsapp", "+491701234567")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -333,7 +333,7 @@ async def test_sandbox_answers_503_while_the_database_refuses_and_stores_after(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
-    from bot.storage.sqlite_inbox import SqliteInboxInserter
+    from werkbot.bot.storage.sqlite_inbox import SqliteInboxInserter
 
     settings = _sandbox_settings(tmp_path)
     app = create_app(settings, plugins=_menu_plugins(settings), run_workers=False)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
-from bot.texts import Texts
+from werkbot.bot.settings import SettingsError, load_settings
+from werkbot.bot.texts import Texts
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "config" / "werkbot.toml"
@@ -22,7 +22,7 @@ SHIPPED = REPO / "config" / "werkbot.toml"
 def werkbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `werkbot` console script (next to this interpreter) from the repo root."""
     script = Path(sys.executable).with_name("werkbot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "werkbot.bot.cli"]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WERKBOT_")}
     return subprocess.run([*command, *args], cwd=REPO, env={**clean, **(env or {})},
                           capture_output=True, text=True, timeout=60, check=False)

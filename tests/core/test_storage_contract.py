@@ -23,21 +23,21 @@ import pytest
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy import text as sql
 
-from bot.adapter import SendError
-from bot.addresses import Address
-from bot.clock import FrozenClock, SystemClock
-from bot.context import Context
-from bot.dispatcher import BATCH
-from bot.events import DeliveryStatus, Event, TextEvent, TimerEvent
-from bot.inbox import InboxWriter
-from bot.outbox import MAX_ATTEMPTS, apply_status
-from bot.plugins import HandlerBundle
-from bot.router import Router
-from bot.server import DISPATCHER, INBOX, OUTBOX
-from bot.storage.database import Database
-from bot.storage.migrate import alembic_config, upgrade
-from bot.storage.models import InboxRow, OutboxRow
-from bot.testing import Harness, make_settings, text
+from werkbot.bot.adapter import SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.clock import FrozenClock, SystemClock
+from werkbot.bot.context import Context
+from werkbot.bot.dispatcher import BATCH
+from werkbot.bot.events import DeliveryStatus, Event, TextEvent, TimerEvent
+from werkbot.bot.inbox import InboxWriter
+from werkbot.bot.outbox import MAX_ATTEMPTS, apply_status
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.router import Router
+from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.migrate import alembic_config, upgrade
+from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.testing import Harness, make_settings, text
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("sms", "+491702222222")
@@ -414,7 +414,7 @@ async def test_a_timer_survives_a_restart(tmp_path: Path, db_url: str) -> None:
 
 async def test_the_inbox_writer_refuses_to_store_when_not_running(tmp_path: Path,
                                                                   db_url: str) -> None:
-    from bot.metrics import Metrics
+    from werkbot.bot.metrics import Metrics
 
     await asyncio.to_thread(upgrade, db_url)
     db = Database(db_url)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.dispatcher import Dispatcher
-from bot.outbox import OutboxSender
-from bot.pressure import Pressure
+from werkbot.bot.dispatcher import Dispatcher
+from werkbot.bot.outbox import OutboxSender
+from werkbot.bot.pressure import Pressure
 
 
 class Worker:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.storage.database import WriterLock
+from werkbot.bot.storage.database import WriterLock
 
 
 async def test_a_cancelled_waiter_is_skipped_and_the_lock_goes_to_the_next() -> None:

@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 def werkbot_command() -> list[str]:
     script = Path(sys.executable).with_name("werkbot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "werkbot.bot.cli"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

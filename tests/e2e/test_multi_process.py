@@ -50,10 +50,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from twilio.request_validator import RequestValidator
 
-from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
 from tests.e2e.processes import REPO, Werkbot, clean_env, free_port, running, werkbot_command
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.twilio.payloads import sms, whatsapp
+from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
 

@@ -16,22 +16,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.events import Event, TextEvent
-from bot.plugins import HandlerBundle
-from bot.replies import TextReply
-from bot.router import Router
-from bot.settings import Settings
-from bot.storage.repos import PeopleRepo
-from bot.testing import FrozenClock, Harness, make_settings
-from handlers import emergency, menu
-from handlers.commands import commands
-from handlers.consent import build_policy
-from handlers.consent.ledger import PURPOSES, ConsentLedger
-from handlers.emergency import on_consent_granted, send_away_answer
-from handlers.filters import word
-from handlers.staff import is_customer
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event, TextEvent
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.replies import TextReply
+from werkbot.bot.router import Router
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.bot.testing import FrozenClock, Harness, make_settings
+from werkbot.handlers import emergency, menu
+from werkbot.handlers.commands import commands
+from werkbot.handlers.consent import build_policy
+from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
+from werkbot.handlers.emergency import on_consent_granted, send_away_answer
+from werkbot.handlers.filters import word
+from werkbot.handlers.staff import is_customer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHEF = Address("whatsapp", "+4917100000001")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import BusinessSettings
-from bot.texts import Texts
-from handlers.emergency.calendar import BusinessCalendar, ClosedDays, format_moment
 from tests.emergency.conftest import BUSINESS, local
+from werkbot.bot.settings import BusinessSettings
+from werkbot.bot.texts import Texts
+from werkbot.handlers.emergency.calendar import BusinessCalendar, ClosedDays, format_moment
 
 TEXTS = Texts.load(Path(__file__).resolve().parents[2] / "config" / "texts")
 HOURS = BusinessSettings(holidays="DE-BY", hours=BUSINESS["hours"])

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.addresses import Address
-from bot.replies import ChoicesReply
-from bot.testing import Harness
 from tests.emergency.conftest import (
     ANNA_TG,
     CHEF,
@@ -19,6 +16,9 @@ from tests.emergency.conftest import (
     local,
     settings_for,
 )
+from werkbot.bot.addresses import Address
+from werkbot.bot.replies import ChoicesReply
+from werkbot.bot.testing import Harness
 
 
 async def test_oncall_override_until_the_next_hand_over(tmp_path: Path) -> None:

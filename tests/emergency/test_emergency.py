@@ -8,12 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.addresses import Address
-from bot.events import LocationEvent, MediaEvent, MediaRef
-from bot.replies import ChoicesReply, MediaReply, TemplateReply
-from bot.storage.models import InboxRow
-from bot.testing import Harness, Sent, choice, text
-from handlers.emergency.models import Incident, IncidentStep
 from tests.emergency.conftest import (
     CHEF,
     CUSTOMERS,
@@ -26,6 +20,12 @@ from tests.emergency.conftest import (
     local,
     settings_for,
 )
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import LocationEvent, MediaEvent, MediaRef
+from werkbot.bot.replies import ChoicesReply, MediaReply, TemplateReply
+from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.testing import Harness, Sent, choice, text
+from werkbot.handlers.emergency.models import Incident, IncidentStep
 
 TEN = timedelta(minutes=10)
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -242,7 +242,7 @@ async def test_the_fitter_answers_through_the_bot(h: Harness) -> None:
     await h.say(customer, "Notfall, Wasser überall")
     alert = to(h, LUDWIG_TG)[0]
     async with h.services.db.session() as session:
-        from bot.storage.models import OutboxRow
+        from werkbot.bot.storage.models import OutboxRow
 
         provider_id = await session.scalar(select(OutboxRow.provider_id).where(
             OutboxRow.address == str(LUDWIG_TG), OutboxRow.kind == "alert_details"))

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.holiday_dates import HolidayDates, UnknownHolidays, compute
+from werkbot.bot.holiday_dates import HolidayDates, UnknownHolidays, compute
 
 
 def test_bavarian_holidays_by_date_across_years_loaded_on_demand() -> None:
@@ -23,7 +23,7 @@ def test_an_unknown_state_is_refused() -> None:
 
 
 def test_an_unknown_state_is_asked_of_a_child_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.holiday_dates as module
+    import werkbot.bot.holiday_dates as module
 
     asked: list[str] = []
     real = module.compute

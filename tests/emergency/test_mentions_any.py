@@ -11,7 +11,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.filters import mentions_any
+from werkbot.handlers.filters import mentions_any
 
 _WORD = re.compile(r"[\wäöüß]+", re.IGNORECASE)
 WORDS = ["wasser", "rohrbruch", "kein", "strom", "gas", "gasgeruch", "notfall", "brennt",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError
-from bot.testing import make_settings
-from handlers.emergency.rota import Cover, Rota
 from tests.emergency.conftest import ONCALL, STAFF, local
+from werkbot.bot.settings import SettingsError
+from werkbot.bot.testing import make_settings
+from werkbot.handlers.emergency.rota import Cover, Rota
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,7 +68,7 @@ def test_werkbot_check_stops_on_an_unknown_rota_id(tmp_path: Path) -> None:
     config.write_text(
         '[oncall]\nrotation = ["ludwig", "sepp"]\n\n'
         '[[staff]]\nid = "ludwig"\nname = "Ludwig"\nroles = ["fitter"]\n', encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "check", "--config", str(config)],
+    done = subprocess.run([sys.executable, "-m", "werkbot", "check", "--config", str(config)],
                           capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
     assert done.returncode == 1
     assert "oncall.rotation" in done.stderr and "sepp" in done.stderr

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram-updates.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram" / "telegram-updates.json"
 
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
            HealthCheck.large_base_example, HealthCheck.function_scoped_fixture]

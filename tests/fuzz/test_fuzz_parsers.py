@@ -23,15 +23,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from multidict import MultiDict
 
-from adapters.telegram.parse import Parsed, parse_update
-from adapters.twilio.inbound import InboundError, parse_message
-from adapters.twilio.status import parse_status
-from bot.addresses import Address
-from bot.context import Context
-from bot.events import CommandEvent, Event, TextEvent, parse_command
-from bot.settings import Settings, SettingsError, settings_from_dict
-from handlers.commands import commands
 from tests.fuzz.conftest import any_text, parser_settings, telegram_updates, twilio_pairs
+from werkbot.adapters.telegram.parse import Parsed, parse_update
+from werkbot.adapters.twilio.inbound import InboundError, parse_message
+from werkbot.adapters.twilio.status import parse_status
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.events import CommandEvent, Event, TextEvent, parse_command
+from werkbot.bot.settings import Settings, SettingsError, settings_from_dict
+from werkbot.handlers.commands import commands
 
 pytestmark = pytest.mark.fuzz
 
@@ -53,7 +53,7 @@ def test_the_twilio_form_parser_reads_what_parse_qsl_reads(body: bytes) -> None:
     raises where it raises (invalid UTF-8, also when percent-escaped: answered 400)."""
     from urllib.parse import parse_qsl
 
-    from adapters.twilio.form import parse_form
+    from werkbot.adapters.twilio.form import parse_form
 
     try:
         expected = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.addresses import AddressError, normalize_phone
 from tests.fuzz.conftest import parser_settings
+from werkbot.bot.addresses import AddressError, normalize_phone
 
 pytestmark = pytest.mark.fuzz
 

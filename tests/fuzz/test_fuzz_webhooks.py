@@ -19,16 +19,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, TelegramAdapter
-from adapters.twilio import build
-from bot.clock import FrozenClock
-from bot.testing import Harness, make_settings
 from tests.conftest import menu_bundle
 from tests.fuzz.conftest import telegram_updates, twilio_pairs, webhook_settings, wire_text
 from tests.telegram.conftest import NOW, SECRET, TOKEN
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.twilio.conftest import twilio_section
 from tests.twilio.fake_twilio import FakeTwilio
+from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, TelegramAdapter
+from werkbot.adapters.twilio import build
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.testing import Harness, make_settings
 
 pytestmark = pytest.mark.fuzz
 

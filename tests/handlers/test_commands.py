@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.context import Context
-from bot.storage.models import AuditRow
-from bot.testing import Harness, make_settings
-from handlers import build_bundle
-from handlers.commands import ADMIN, UsageError, commands
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.storage.models import AuditRow
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.handlers import build_bundle
+from werkbot.handlers.commands import ADMIN, UsageError, commands
 
 BOSS = Address("whatsapp", "+4917100000001")
 FITTER = Address("telegram", "122222222")

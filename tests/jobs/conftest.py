@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.addresses import Address
-from bot.plugins import HandlerBundle
-from bot.router import Router
-from bot.testing import Harness, make_settings
-from handlers import menu
-from handlers.commands import commands
-from handlers.consent.ledger import PHOTOS, REQUESTS, ConsentLedger
-from handlers.consent.policy import build_policy
-from handlers.jobs import router as jobs_router
-from handlers.jobs.models import Job
-from handlers.jobs.repo import create_job
+from werkbot.bot.addresses import Address
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.router import Router
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.handlers import menu
+from werkbot.handlers.commands import commands
+from werkbot.handlers.consent.ledger import PHOTOS, REQUESTS, ConsentLedger
+from werkbot.handlers.consent.policy import build_policy
+from werkbot.handlers.jobs import router as jobs_router
+from werkbot.handlers.jobs.models import Job
+from werkbot.handlers.jobs.repo import create_job
 
 CHEF = Address("whatsapp", "+4917100000001")
 KARL = Address("telegram", "122222222")
@@ -58,7 +58,7 @@ async def h(tmp_path: Path, jobs_settings: dict[str, Any]) -> AsyncIterator[Harn
 async def customer(h: Harness, address: Address, *, photos: bool = True) -> int:
     """A known customer with consent for requests (and job photos unless told otherwise)."""
     async with h.services.db.session() as session:
-        from bot.storage.repos import PeopleRepo
+        from werkbot.bot.storage.repos import PeopleRepo
 
         person, _ = await PeopleRepo(session).create_customer(address, h.clock.now())
         purposes = [REQUESTS, PHOTOS] if photos else [REQUESTS]

@@ -11,14 +11,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.addresses import Address
-from bot.events import MediaEvent, MediaRef
-from bot.replies import ChoicesReply, MediaReply
-from bot.storage.models import MediaRow
-from bot.testing import Harness, choice, media
-from handlers.consent.ledger import PHOTOS, ConsentLedger
-from handlers.jobs.models import JobBatch, JobMedia
 from tests.jobs.conftest import KARL, WINDOW, customer, job, jpeg
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import MediaEvent, MediaRef
+from werkbot.bot.replies import ChoicesReply, MediaReply
+from werkbot.bot.storage.models import MediaRow
+from werkbot.bot.testing import Harness, choice, media
+from werkbot.handlers.consent.ledger import PHOTOS, ConsentLedger
+from werkbot.handlers.jobs.models import JobBatch, JobMedia
 
 WA_CUSTOMER = Address("whatsapp", "+491709999999")
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.addresses import Address
-from bot.replies import ChoicesReply, MediaReply
-from bot.storage.models import MediaRow
-from bot.testing import Harness, choice, make_settings, media
-from handlers.jobs.models import JobMedia
 from tests.jobs.conftest import KARL, STAFF, WINDOW, bundle, customer, job, jpeg
+from werkbot.bot.addresses import Address
+from werkbot.bot.replies import ChoicesReply, MediaReply
+from werkbot.bot.storage.models import MediaRow
+from werkbot.bot.testing import Harness, choice, make_settings, media
+from werkbot.handlers.jobs.models import JobMedia
 
 WA_CUSTOMER = Address("whatsapp", "+491709999999")
 TG_CUSTOMER = Address("telegram", "555000111")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.addresses import Address
-from bot.testing import Harness
-from handlers.jobs.models import Job, JobMedia, JobNote
-from handlers.jobs.privacy import erase_jobs, export_jobs
 from tests.jobs.conftest import ANNA, KARL, WINDOW, customer, job, jpeg
 from tests.jobs.test_intake import send_photos
+from werkbot.bot.addresses import Address
+from werkbot.bot.testing import Harness
+from werkbot.handlers.jobs.models import Job, JobMedia, JobNote
+from werkbot.handlers.jobs.privacy import erase_jobs, export_jobs
 
 TG_CUSTOMER = Address("telegram", "555000111")
 

@@ -13,19 +13,19 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.plugins import HandlerBundle
-from bot.replies import MediaReply
-from bot.router import Router
-from bot.testing import Harness, make_settings
-from handlers import menu, rights
-from handlers.commands import commands
-from handlers.consent.policy import build_policy
-from handlers.jobs import router as jobs_router
-from handlers.jobs import seed_demo
-from handlers.jobs.models import Job, JobStaff
 from tests.jobs.conftest import ANNA, CHEF, KARL, STAFF, WINDOW, customer, job, jpeg
 from tests.jobs.test_intake import send_photos
+from werkbot.bot.addresses import Address
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.replies import MediaReply
+from werkbot.bot.router import Router
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.handlers import menu, rights
+from werkbot.handlers.commands import commands
+from werkbot.handlers.consent.policy import build_policy
+from werkbot.handlers.jobs import router as jobs_router
+from werkbot.handlers.jobs import seed_demo
+from werkbot.handlers.jobs.models import Job, JobStaff
 
 TG_CUSTOMER = Address("telegram", "555000111")
 CODE = re.compile(r"\b([A-Z]+-\d+)\b")

@@ -18,22 +18,22 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.adapter import Receipt
-from bot.addresses import Address
-from bot.context import Context
-from bot.plugins import HandlerBundle
-from bot.replies import Reply
-from bot.router import Router
-from bot.services import Services
-from bot.settings import Settings
-from bot.storage.models import AddressRow, Person
-from bot.storage.repos import PeopleRepo
-from bot.testing import FrozenClock, Harness, RecordingAdapter, Sent, make_settings
-from handlers import admin, menu
-from handlers.commands import commands
-from handlers.consent.ledger import PURPOSES, REQUESTS, ConsentLedger
-from handlers.office import learn_topic, replies_router, router
-from handlers.staff import is_office_address
+from werkbot.bot.adapter import Receipt
+from werkbot.bot.addresses import Address
+from werkbot.bot.context import Context
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.replies import Reply
+from werkbot.bot.router import Router
+from werkbot.bot.services import Services
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.bot.testing import FrozenClock, Harness, RecordingAdapter, Sent, make_settings
+from werkbot.handlers import admin, menu
+from werkbot.handlers.commands import commands
+from werkbot.handlers.consent.ledger import PURPOSES, REQUESTS, ConsentLedger
+from werkbot.handlers.office import learn_topic, replies_router, router
+from werkbot.handlers.staff import is_office_address
 
 del admin  # imported for its commands
 GROUP = -1001234567890

@@ -9,10 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.events import TextEvent
-from bot.storage.models import AuditRow, Person
-from bot.testing import Harness
 from tests.office.helpers import (
     ANNA,
     BOSS,
@@ -23,6 +19,10 @@ from tests.office.helpers import (
     learn_topics,
     to_group,
 )
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import TextEvent
+from werkbot.bot.storage.models import AuditRow, Person
+from werkbot.bot.testing import Harness
 
 ERIKA = Address("whatsapp", "+491701111111")
 MAX = Address("whatsapp", "+491702222222")
@@ -123,8 +123,8 @@ async def test_erase_removes_forwarded_copies(h: Harness) -> None:
     await h.say(ERIKA, "Meine Adresse ist Hauptstraße 1")
     await h.say(BOSS, f"/erase #{erika}")
     await h.say(BOSS, "ja")
-    from bot.storage.models import OutboxRow
-    from handlers.office.models import Conversation, Forward
+    from werkbot.bot.storage.models import OutboxRow
+    from werkbot.handlers.office.models import Conversation, Forward
     async with h.services.db.session() as session:
         payloads = (await session.scalars(select(OutboxRow.payload))).all()
         assert not any("Hauptstraße" in p for p in payloads)
@@ -189,7 +189,7 @@ async def scenario(h: Harness) -> None:
     await customer(h, ERIKA, name="Erika")
     await customer(h, MAX, name="Max")
     otto = await customer(h, OTTO, consent=False)
-    from handlers.consent.ledger import PURPOSES, ConsentLedger
+    from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
     async with h.services.db.session() as session:
         await ConsentLedger(session, h.services.signer).record(
             person_id=otto, address=OTTO, purposes=PURPOSES, granted=False, text="nein",

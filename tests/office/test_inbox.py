@@ -10,12 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.events import Event, MediaEvent, MediaRef, TextEvent
-from bot.replies import MediaReply
-from bot.storage.models import AuditRow
-from bot.testing import Harness, text
-from handlers.office.models import Conversation
 from tests.office.helpers import (
     ANNA,
     GROUP_ADDRESS,
@@ -25,6 +19,12 @@ from tests.office.helpers import (
     to_group,
     withdraw,
 )
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import Event, MediaEvent, MediaRef, TextEvent
+from werkbot.bot.replies import MediaReply
+from werkbot.bot.storage.models import AuditRow
+from werkbot.bot.testing import Harness, text
+from werkbot.handlers.office.models import Conversation
 
 ERIKA = Address("whatsapp", "+491701111111")
 MAX = Address("whatsapp", "+491702222222")
@@ -187,7 +187,7 @@ async def test_staff_channels_without_forum_group(direct: Harness) -> None:
     assert "Erika" in to_anna[0].text and "Wann kommt der Monteur?" in to_anna[0].text
     assert direct.adapter("telegram").to(Address("telegram", "122222222")) == []  # fitter
     async with direct.services.db.session() as session:
-        from bot.storage.models import OutboxRow
+        from werkbot.bot.storage.models import OutboxRow
         provider_id = await session.scalar(select(OutboxRow.provider_id).where(
             OutboxRow.address == str(ANNA)))
     assert provider_id
@@ -206,7 +206,7 @@ async def test_staff_reply_to_withdrawn_customer_is_refused(direct: Harness) -> 
     erika = await customer(direct, ERIKA)
     await direct.say(ERIKA, "Hallo")
     async with direct.services.db.session() as session:
-        from bot.storage.models import OutboxRow
+        from werkbot.bot.storage.models import OutboxRow
         provider_id = await session.scalar(select(OutboxRow.provider_id).where(
             OutboxRow.address == str(ANNA)))
     await withdraw(direct, erika, ERIKA)

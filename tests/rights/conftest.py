@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.plugins import HandlerBundle
-from bot.router import Router
-from bot.settings import Settings
-from bot.testing import Harness, make_settings
-from handlers import menu, rights
+from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.router import Router
+from werkbot.bot.settings import Settings
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.handlers import menu, rights
 
 STAFF = [
     {"id": "chef", "name": "Josef Maier", "roles": ["admin"], "whatsapp": "+4917100000001"},

@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from PIL import Image, ImageDraw
 from sqlalchemy import text
 
-from bot.addresses import Address
-from bot.storage.models import Person
-from bot.storage.repos import PeopleRepo
-from bot.testing import Harness
+from werkbot.bot.addresses import Address
+from werkbot.bot.storage.models import Person
+from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.bot.testing import Harness
 
 
 async def person_of(h: Harness, address: Address) -> Person:

@@ -9,12 +9,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.testing import Harness
-from handlers.consent.ledger import ConsentEntry
-from handlers.rights import create_consent_link
-from handlers.rights.models import SigningRequest
 from tests.rights.helpers import path_of, person_of
+from werkbot.bot.addresses import Address
+from werkbot.bot.testing import Harness
+from werkbot.handlers.consent.ledger import ConsentEntry
+from werkbot.handlers.rights import create_consent_link
+from werkbot.handlers.rights.models import SigningRequest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

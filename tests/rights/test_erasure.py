@@ -10,15 +10,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.codec import dumps_reply
-from bot.replies import ChoicesReply, TextReply
-from bot.storage.models import MediaRow, OutboxRow, Person
-from bot.testing import Harness
-from handlers.consent.ledger import ConsentEntry, ConsentLedger
-from handlers.rights import erasers, wait_for_checkpoints
-from handlers.rights.registry import ProviderBusy, provider_erasers
 from tests.rights.helpers import count, dump_all_rows, person_of
+from werkbot.bot.addresses import Address
+from werkbot.bot.codec import dumps_reply
+from werkbot.bot.replies import ChoicesReply, TextReply
+from werkbot.bot.storage.models import MediaRow, OutboxRow, Person
+from werkbot.bot.testing import Harness
+from werkbot.handlers.consent.ledger import ConsentEntry, ConsentLedger
+from werkbot.handlers.rights import erasers, wait_for_checkpoints
+from werkbot.handlers.rights.registry import ProviderBusy, provider_erasers
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("telegram", "555666777")

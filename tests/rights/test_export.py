@@ -7,10 +7,10 @@ import json
 import zipfile
 from datetime import timedelta
 
-from bot.addresses import Address
-from bot.testing import Harness
-from handlers.rights import export_link, exporters
 from tests.rights.helpers import path_of, person_of
+from werkbot.bot.addresses import Address
+from werkbot.bot.testing import Harness
+from werkbot.handlers.rights import export_link, exporters
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("sms", "+491702222222")

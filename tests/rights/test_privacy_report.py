@@ -7,9 +7,9 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from bot.testing import Harness, make_settings
-from handlers.rights import deep_links, flyer_link, qr_png, write_privacy_report
 from tests.rights.helpers import path_of
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.handlers.rights import deep_links, flyer_link, qr_png, write_privacy_report
 
 
 def test_report_names_providers_transfers_and_retention(tmp_path: Path) -> None:

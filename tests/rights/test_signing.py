@@ -9,13 +9,13 @@ from datetime import timedelta
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.testing import Harness
-from handlers.consent.ledger import ConsentEntry, ConsentLedger
-from handlers.rights import create_consent_link, create_signing_request, signing_hooks
-from handlers.rights.models import SigningRequest
-from handlers.rights.pages import MAX_SIGNATURE_BYTES
 from tests.rights.helpers import path_of, person_of, signature_png
+from werkbot.bot.addresses import Address
+from werkbot.bot.testing import Harness
+from werkbot.handlers.consent.ledger import ConsentEntry, ConsentLedger
+from werkbot.handlers.rights import create_consent_link, create_signing_request, signing_hooks
+from werkbot.handlers.rights.models import SigningRequest
+from werkbot.handlers.rights.pages import MAX_SIGNATURE_BYTES
 
 ALICE = Address("whatsapp", "+491701111111")
 OFFICE = Address("telegram", "133333333")

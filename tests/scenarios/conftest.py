@@ -17,20 +17,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, TelegramAdapter
-from adapters.twilio import build as build_twilio
-from bot.addresses import Address
-from bot.clock import FrozenClock
-from bot.settings import Settings
-from bot.storage.repos import PeopleRepo
-from bot.testing import Harness, make_settings
-from handlers import build_bundle
-from handlers.consent.ledger import PURPOSES, ConsentLedger
 from tests.telegram.conftest import SECRET, TOKEN
 from tests.telegram.fake_bot_api import Call, FakeBotAPI
 from tests.twilio import payloads
 from tests.twilio.conftest import MENU_TEMPLATE
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, SentMessage
+from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH, TelegramAdapter
+from werkbot.adapters.twilio import build as build_twilio
+from werkbot.bot.addresses import Address
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.bot.testing import Harness, make_settings
+from werkbot.handlers import build_bundle
+from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SATURDAY_NIGHT = datetime(2026, 12, 5, 2, 0, tzinfo=BERLIN)  # closed; ludwig's rota week

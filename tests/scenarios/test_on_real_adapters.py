@@ -11,9 +11,6 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
-from bot.addresses import Address
-from bot.storage.models import OutboxRow
-from handlers.jobs.repo import create_job
 from tests.scenarios.conftest import (
     ANNA_TG,
     CHEF_TG,
@@ -30,6 +27,9 @@ from tests.scenarios.conftest import (
     tg_message,
 )
 from tests.twilio.payloads import BUSINESS_WA
+from werkbot.bot.addresses import Address
+from werkbot.bot.storage.models import OutboxRow
+from werkbot.handlers.jobs.repo import create_job
 
 BUSINESS = "Sanitär Maier GmbH"
 ACK_TIMEOUT = timedelta(minutes=10)

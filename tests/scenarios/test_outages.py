@@ -24,9 +24,6 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-import bot.outbox
-from bot.addresses import Address
-from bot.storage.models import OutboxRow
 from tests.scenarios.conftest import (
     ANNA_TG,
     CHEF_TG,
@@ -45,6 +42,9 @@ from tests.scenarios.conftest import (
 from tests.telegram.conftest import TOKEN
 from tests.telegram.fake_bot_api import FakeBotAPI, _error
 from tests.twilio.fake_twilio import FakeTwilio
+from werkbot.bot import outbox as outbox_module
+from werkbot.bot.addresses import Address
+from werkbot.bot.storage.models import OutboxRow
 
 UNFINISHED = ("queued", "sending")
 DELIVERED = ("accepted", "sent", "delivered", "read")
@@ -287,7 +287,7 @@ async def test_twilio_500_and_429_then_recovery(world_at: WorldFactory) -> None:
     assert {"whatsapp:" + c for c in expected} <= set(twilio.refused)
     waiting = await unfinished(w)
     assert len(waiting) >= 6
-    assert all(r.attempts < bot.outbox.MAX_ATTEMPTS for r in waiting)
+    assert all(r.attempts < outbox_module.MAX_ATTEMPTS for r in waiting)
     assert {r.error_code for r in waiting if r.attempts} <= {"500", "http-500", "20429"}
     assert max(r.attempts for r in waiting) >= 3  # retried during the outage
 
@@ -305,7 +305,7 @@ async def test_twilio_time_outs_then_recovery(world_at: WorldFactory,
     # SEND_TIMEOUT is patched to 0.2 s so the test stays fast (real time, tiny).
     # "drop": the fake closes the connection without answering.
     # "accept-then-hang": the fake accepts the message, then answers too late.
-    monkeypatch.setattr(bot.outbox, "SEND_TIMEOUT", 0.2)
+    monkeypatch.setattr(outbox_module, "SEND_TIMEOUT", 0.2)
     w = await world_at(TUESDAY_10)
     twilio = twilio_of(w)
     twilio.mode = mode
@@ -344,7 +344,7 @@ async def test_telegram_429_and_500_then_alerts_arrive_in_order(
     assert w.telegram_texts(LUDWIG_TG) == []
     waiting = await unfinished(w)
     assert {r.error_code for r in waiting if r.attempts} <= {"429", "5xx"}
-    assert all(r.attempts < bot.outbox.MAX_ATTEMPTS for r in waiting)
+    assert all(r.attempts < outbox_module.MAX_ATTEMPTS for r in waiting)
 
     api.recover()
     await settle(w, timedelta(seconds=30), 10)
@@ -385,7 +385,7 @@ async def test_undeliverable_message_fails_office_told_rest_delivered(
     first = rows[0]
     assert first.status == "failed" and first.error_code == error_code
     if status >= 500:
-        assert first.attempts == bot.outbox.MAX_ATTEMPTS
+        assert first.attempts == outbox_module.MAX_ATTEMPTS
     assert all(r.status == "failed" for r in rows)  # a fallback (if any) failed as well
 
     # The customer's other answers were not held back behind the failed one.

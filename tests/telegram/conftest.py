@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from adapters.telegram.adapter import TelegramAdapter
-from bot.clock import FrozenClock
-from bot.settings import Settings
-from bot.testing import Harness, make_settings
 from tests.conftest import menu_bundle
 from tests.telegram.fake_bot_api import FakeBotAPI
+from werkbot.adapters.telegram.adapter import TelegramAdapter
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.settings import Settings
+from werkbot.bot.testing import Harness, make_settings
 
 TOKEN = "123456:TEST-token_abc"
 SECRET = "s3cret-Token_for-tests"
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "telegram-updates.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram" / "telegram-updates.json"
 NOW = datetime.fromisoformat("2026-12-02T10:00:00+01:00")  # a Wednesday, office open
 
 

@@ -3,7 +3,7 @@
 Serves `POST|GET /bot{token}/{method}` and `GET /file/bot{token}/{path}`, records every
 call (JSON, urlencoded or multipart; nested objects arrive as JSON strings and are
 decoded, `chat_id` stays the string it was sent as), checks required parameters against
-the Bot API reference in `shared/specs/telegram-bot-api.json`, answers with realistic
+the Bot API reference in `tests/fixtures/telegram/telegram-bot-api.json`, answers with realistic
 objects, can fail the next call of a method (429 with `retry_after`, 403 blocked, ...)
 and serves getUpdates from a queue with offset confirmation, as Telegram does.
 """
@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "telegram-bot-api.json"
+SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "telegram" / "telegram-bot-api.json"
 BOT_USER = {"id": 555000111, "is_bot": True, "first_name": "Fitter Bot",
             "username": "fitter_test_bot", "can_join_groups": True,
             "can_read_all_group_messages": False, "supports_inline_queries": False}

@@ -8,13 +8,13 @@ from typing import Any, Protocol
 from aiohttp import ClientResponse, web
 from sqlalchemy import select
 
-from adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
-from bot.codec import loads_event
-from bot.events import Event
-from bot.server import SERVICES
-from bot.storage.models import InboxRow
-from bot.testing import Harness
 from tests.telegram.conftest import SECRET
+from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
+from werkbot.bot.codec import loads_event
+from werkbot.bot.events import Event
+from werkbot.bot.server import SERVICES
+from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.testing import Harness
 
 
 async def post_update(harness: Harness, update: dict[str, Any],

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adapters.telegram import build
-from adapters.telegram.adapter import TelegramAdapter
-from adapters.telegram.claim import ClaimRule, Verdict
-from adapters.telegram.memory import ChatMemory
-from bot.settings import Settings
-from bot.texts import Texts
 from tests.telegram.helpers import text_update
+from werkbot.adapters.telegram import build
+from werkbot.adapters.telegram.adapter import TelegramAdapter
+from werkbot.adapters.telegram.claim import ClaimRule, Verdict
+from werkbot.adapters.telegram.memory import ChatMemory
+from werkbot.bot.settings import Settings
+from werkbot.bot.texts import Texts
 
 REPO = Path(__file__).resolve().parents[2]
 

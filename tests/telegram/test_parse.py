@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.telegram.parse import parse_update
-from bot.addresses import Address
-from bot.events import (
+from tests.telegram.conftest import NOW
+from werkbot.adapters.telegram.parse import parse_update
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     ContactEvent,
@@ -15,7 +16,6 @@ from bot.events import (
     TextEvent,
     Unreachable,
 )
-from tests.telegram.conftest import NOW
 
 Updates = dict[str, dict[str, Any]]
 ALICE = Address("telegram", "7001")

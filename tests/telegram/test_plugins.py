@@ -22,19 +22,19 @@ from aiogram.types import Message
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from adapters.telegram.aiogram_plugin import werkbot_router
-from adapters.telegram.claim import ClaimRule, Verdict
-from adapters.telegram.embed import EmbeddedWerkbot
-from adapters.telegram.ptb_plugin import attach
-from bot.clock import FrozenClock
-from bot.plugins import Plugins
-from bot.settings import Settings
-from bot.texts import Texts
-from handlers import build_bundle
 from tests.services import free_port
 from tests.telegram.conftest import TOKEN
 from tests.telegram.fake_bot_api import Call, FakeBotAPI
 from tests.telegram.helpers import blocked_update, stored_events, text_update
+from werkbot.adapters.telegram.aiogram_plugin import werkbot_router
+from werkbot.adapters.telegram.claim import ClaimRule, Verdict
+from werkbot.adapters.telegram.embed import EmbeddedWerkbot
+from werkbot.adapters.telegram.ptb_plugin import attach
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.plugins import Plugins
+from werkbot.bot.settings import Settings
+from werkbot.bot.texts import Texts
+from werkbot.handlers import build_bundle
 
 HOST_START = "Hallo vom Host-Bot"
 MENU = "Willkommen bei Sanitär Maier GmbH"

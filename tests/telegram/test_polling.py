@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from adapters.telegram.adapter import TelegramAdapter
-from bot.clock import FrozenClock
-from bot.events import MediaEvent
-from bot.settings import Settings
-from bot.testing import Harness
 from tests.telegram.conftest import open_harness
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.telegram.helpers import album, post_update, stored_events, text_update
+from werkbot.adapters.telegram.adapter import TelegramAdapter
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.events import MediaEvent
+from werkbot.bot.settings import Settings
+from werkbot.bot.testing import Harness
 
 
 @pytest.fixture

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from adapters.telegram.adapter import TelegramAdapter
-from bot.adapter import MediaTooLarge, SendError, StoredMedia
-from bot.addresses import Address
-from bot.events import ChoiceEvent, ContactEvent, Event, MediaRef
-from bot.replies import Choice, ChoicesReply, MediaReply, TemplateReply, TextReply
-from bot.settings import Settings
 from tests.telegram.conftest import NOW
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.telegram.helpers import text_update
+from werkbot.adapters.telegram.adapter import TelegramAdapter
+from werkbot.bot.adapter import MediaTooLarge, SendError, StoredMedia
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import ChoiceEvent, ContactEvent, Event, MediaRef
+from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, TemplateReply, TextReply
+from werkbot.bot.settings import Settings
 
 ALICE = Address("telegram", "7001")
 JPEG = b"\xff\xd8\xff\xe0" + b"j" * 100

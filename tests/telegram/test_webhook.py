@@ -7,22 +7,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.telegram.adapter import TelegramAdapter
-from adapters.telegram.memory import SeenUpdates
-from bot.addresses import Address
-from bot.clock import FrozenClock
-from bot.events import (
-    ChoiceEvent,
-    CommandEvent,
-    ContactEvent,
-    LocationEvent,
-    MediaEvent,
-    TextEvent,
-    Unreachable,
-)
-from bot.settings import Settings
-from bot.storage.models import AddressRow
-from bot.testing import Harness
 from tests.telegram.conftest import SECRET, open_harness
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.telegram.helpers import (
@@ -32,6 +16,22 @@ from tests.telegram.helpers import (
     stored_events,
     text_update,
 )
+from werkbot.adapters.telegram.adapter import TelegramAdapter
+from werkbot.adapters.telegram.memory import SeenUpdates
+from werkbot.bot.addresses import Address
+from werkbot.bot.clock import FrozenClock
+from werkbot.bot.events import (
+    ChoiceEvent,
+    CommandEvent,
+    ContactEvent,
+    LocationEvent,
+    MediaEvent,
+    TextEvent,
+    Unreachable,
+)
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import AddressRow
+from werkbot.bot.testing import Harness
 
 Tg = tuple[Harness, TelegramAdapter]
 WEBHOOK_URL = "https://bot.example.de/webhooks/telegram"

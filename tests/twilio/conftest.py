@@ -4,7 +4,6 @@ the whole app (real Twilio adapters, SQLite, help handler) and Prism on Twilio's
 
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import subprocess
@@ -19,15 +18,17 @@ from aiohttp import ClientResponse
 from sqlalchemy import select
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-from adapters.twilio import TwilioAdapter, TwilioApi, build
-from bot.adapter import StoredMedia
-from bot.settings import Settings
-from bot.storage.models import InboxRow
-from bot.testing import Harness, make_settings
 from tests.conftest import menu_bundle
 from tests.services import free_port
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.twilio.payloads import BUSINESS_SMS, BUSINESS_WA
+from werkbot.adapters.twilio import build
+from werkbot.adapters.twilio.adapter import TwilioAdapter
+from werkbot.adapters.twilio.client import TwilioApi
+from werkbot.bot.adapter import StoredMedia
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.testing import Harness, make_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM_VERSION = "5.14.2"
@@ -111,11 +112,6 @@ class HeaderHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
                                      **kwargs)
 
 
-def _shared_dir() -> Path:
-    env = os.environ.get("WERKBOT_SHARED")
-    return Path(env) if env else (REPO / ".." / "shared").resolve()
-
-
 def _ensure_prism() -> Path:
     binary = REPO / "node_modules" / ".bin" / "prism"
     if not binary.exists():
@@ -131,7 +127,7 @@ def _ensure_prism() -> Path:
 @pytest.fixture(scope="session")
 def prism() -> Iterator[str]:
     """Prism mocking Twilio's API v2010 (patched spec) on a free loopback port."""
-    spec = _shared_dir() / "specs" / "twilio_api_v2010.prism.json"
+    spec = REPO / "tests" / "fixtures" / "twilio" / "twilio_api_v2010.prism.json"
     if not spec.exists():
         raise RuntimeError(f"Twilio spec for Prism not found at {spec}")
     port = free_port()

@@ -1,4 +1,4 @@
-"""Inbound Twilio webhook forms, shaped like the ones in `../shared/docs/stand-ins.md`.
+"""Inbound Twilio webhook forms, shaped like the ones Twilio posts (WhatsApp and SMS).
 
 Each builder returns the full field set Twilio posts (every value a string), so the
 signature covers the same parameters as in production, including ones werkbot ignores.

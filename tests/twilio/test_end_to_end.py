@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.codec import loads_event
-from bot.events import MediaEvent
-from bot.storage.models import AddressRow, InboxRow, OutboxRow
 from tests.twilio import payloads
 from tests.twilio.conftest import App
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from werkbot.bot.codec import loads_event
+from werkbot.bot.events import MediaEvent
+from werkbot.bot.storage.models import AddressRow, InboxRow, OutboxRow
 
 WA_CUSTOMER = f"whatsapp:{payloads.CUSTOMER}"
 

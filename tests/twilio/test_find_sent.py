@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.twilio import TwilioAdapter
-from bot.adapter import SendError
-from bot.addresses import Address
-from bot.replies import MediaReply, TemplateReply, TextReply
-from bot.settings import Settings
 from tests.twilio.conftest import started_adapter
 from tests.twilio.fake_twilio import FakeTwilio
 from tests.twilio.payloads import BUSINESS_SMS, BUSINESS_WA, CUSTOMER
+from werkbot.adapters.twilio.adapter import TwilioAdapter
+from werkbot.bot.adapter import SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.replies import MediaReply, TemplateReply, TextReply
+from werkbot.bot.settings import Settings
 
 WA = Address("whatsapp", CUSTOMER)
 SMS = Address("sms", CUSTOMER)

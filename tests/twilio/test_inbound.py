@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from multidict import MultiDict
 
-from adapters.twilio.inbound import InboundError, parse_message
-from adapters.twilio.status import parse_status
-from bot.addresses import Address
-from bot.events import (
+from tests.twilio import payloads
+from werkbot.adapters.twilio.inbound import InboundError, parse_message
+from werkbot.adapters.twilio.status import parse_status
+from werkbot.bot.addresses import Address
+from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     DeliveryStatus,
@@ -21,7 +22,6 @@ from bot.events import (
     UnknownEvent,
     Unreachable,
 )
-from tests.twilio import payloads
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 MEDIA = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"

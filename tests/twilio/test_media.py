@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.twilio import TwilioAdapter
-from adapters.twilio.media import MediaRefused, MediaUnavailable
-from bot.adapter import MediaTooLarge
-from bot.events import MediaRef
-from bot.settings import Settings
 from tests.twilio.conftest import started_adapter
 from tests.twilio.fake_twilio import FakeTwilio
+from werkbot.adapters.twilio.adapter import TwilioAdapter
+from werkbot.adapters.twilio.media import MediaRefused, MediaUnavailable
+from werkbot.bot.adapter import MediaTooLarge
+from werkbot.bot.events import MediaRef
+from werkbot.bot.settings import Settings
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 1000
 OGG = b"OggS" + b"\x01" * 1000

@@ -8,16 +8,18 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.twilio import TwilioAdapter, TwilioApi, build
-from adapters.twilio.segments import count_segments
-from bot.adapter import SendError
-from bot.addresses import Address
-from bot.capabilities import degrade
-from bot.replies import Choice, ChoicesReply, MediaReply, TemplateReply, TextReply
-from bot.settings import Settings, TwilioSettings
 from tests.twilio.conftest import MENU_TEMPLATE, started_adapter
 from tests.twilio.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.twilio.payloads import BUSINESS_SMS, BUSINESS_WA, CUSTOMER
+from werkbot.adapters.twilio import build
+from werkbot.adapters.twilio.adapter import TwilioAdapter
+from werkbot.adapters.twilio.client import TwilioApi
+from werkbot.adapters.twilio.segments import count_segments
+from werkbot.bot.adapter import SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.capabilities import degrade
+from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, TemplateReply, TextReply
+from werkbot.bot.settings import Settings, TwilioSettings
 
 WA = Address("whatsapp", CUSTOMER)
 SMS = Address("sms", CUSTOMER)

@@ -13,13 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.twilio import TwilioAdapter, TwilioApi
-from bot.adapter import SendError
-from bot.addresses import Address
-from bot.replies import MediaReply, Reply, TemplateReply, TextReply
-from bot.settings import Settings
-from bot.storage.models import AddressRow, OutboxRow
-from bot.testing import Harness, make_settings
 from tests.conftest import menu_bundle
 from tests.twilio import payloads
 from tests.twilio.conftest import (
@@ -31,6 +24,14 @@ from tests.twilio.conftest import (
     twilio_section,
 )
 from tests.twilio.fake_twilio import FakeTwilio
+from werkbot.adapters.twilio.adapter import TwilioAdapter
+from werkbot.adapters.twilio.client import TwilioApi
+from werkbot.bot.adapter import SendError
+from werkbot.bot.addresses import Address
+from werkbot.bot.replies import MediaReply, Reply, TemplateReply, TextReply
+from werkbot.bot.settings import Settings
+from werkbot.bot.storage.models import AddressRow, OutboxRow
+from werkbot.bot.testing import Harness, make_settings
 
 pytestmark = pytest.mark.prism
 

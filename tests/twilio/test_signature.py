@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.twilio.signature import SignatureChecker, signed_url
 from tests.twilio import payloads
 from tests.twilio.conftest import App
+from werkbot.adapters.twilio.signature import SignatureChecker, signed_url
 
 # twilio-python tests/unit/test_request_validator.py
 VECTOR_TOKEN = "12345"

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.twilio.media import MediaRefused
-from bot.codec import loads_event
-from bot.events import LocationEvent, MediaEvent, UnknownEvent
 from tests.twilio import payloads
 from tests.twilio.conftest import App
+from werkbot.adapters.twilio.media import MediaRefused
+from werkbot.bot.codec import loads_event
+from werkbot.bot.events import LocationEvent, MediaEvent, UnknownEvent
 
 
 async def test_text_webhook_is_stored_and_answered_with_empty_twiml(app: App) -> None:
