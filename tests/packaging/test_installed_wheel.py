@@ -111,12 +111,20 @@ def test_version_and_import_from_a_host_directory(installed: Path, host_dir: Pat
     assert done.stdout.split()[:6] == ["host", "bot", "host", "handlers", "host", "adapters"]
 
 
-@pytest.fixture
-def demo(installed: Path, host_dir: Path) -> Iterator[tuple[str, Path]]:
+@pytest.fixture(params=["--port", "WERKBOT_SERVER__PORT"])
+def demo(request: pytest.FixtureRequest, installed: Path,
+         host_dir: Path) -> Iterator[tuple[str, Path]]:
+    """`werkbot demo` in the host directory, its port chosen by the flag (which wins over
+    the variable, set to another port) or by the variable alone (which wins over 8080)."""
     port = free_port()
-    env = {**host_env(host_dir), "WERKBOT_SERVER__PORT": str(free_port())}  # --port wins
-    proc = subprocess.Popen([str(installed / "werkbot"), "demo", "--port", str(port)],
-                            cwd=host_dir, env=env, stdout=subprocess.PIPE,
+    command = [str(installed / "werkbot"), "demo"]
+    env = host_env(host_dir)
+    if request.param == "--port":
+        command += ["--port", str(port)]
+        env["WERKBOT_SERVER__PORT"] = str(free_port())
+    else:
+        env["WERKBOT_SERVER__PORT"] = str(port)
+    proc = subprocess.Popen(command, cwd=host_dir, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
