@@ -18,12 +18,15 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import venv
 import zipfile
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -143,23 +146,64 @@ def demo(request: pytest.FixtureRequest, installed: Path,
             proc.kill()
 
 
+async def transcript_until(http: aiohttp.ClientSession, base: str, found: Any,
+                           seconds: float = 40.0) -> list[dict[str, Any]]:
+    """The sandbox transcript, read until `found(messages)` holds or time runs out."""
+    messages: list[dict[str, Any]] = []
+    for _ in range(int(seconds * 10)):
+        async with http.get(f"{base}/sandbox/api/transcript?after=0") as resp:
+            messages = (await resp.json())["messages"]
+        if found(messages):
+            break
+        await asyncio.sleep(0.1)
+    return messages
+
+
 async def test_demo_from_a_host_directory_answers_in_the_sandbox(
         demo: tuple[str, Path]) -> None:
     base, host = demo
+    customer = "+491701234567"
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{base}/sandbox/api/messages", data=json.dumps(
-                {"channel": "whatsapp", "from": "+491701234567", "text": "hilfe"})) as resp:
+        async def say(text: str) -> None:
+            async with http.post(f"{base}/sandbox/api/messages", data=json.dumps(
+                    {"channel": "whatsapp", "from": customer, "text": text})) as resp:
+                assert resp.status == 200, await resp.text()
+
+        await say("hilfe")
+        messages = await transcript_until(http, base, lambda ms: any(
+            "Einwilligung" in m.get("text", "") for m in ms))
+        assert any("Einwilligung" in m.get("text", "") and "Sanitär Maier GmbH" in m["text"]
+                   for m in messages), messages
+        await say("ja")
+        # A photo needs the imaging library: a plain install has it, the office gets it.
+        form = aiohttp.FormData({"channel": "whatsapp", "from": customer,
+                                 "caption": "Rohr kaputt"})
+        form.add_field("file", PNG, filename="rohr.png", content_type="image/png")
+        async with http.post(f"{base}/sandbox/api/media", data=form) as resp:
             assert resp.status == 200, await resp.text()
-        texts: list[str] = []
-        for _ in range(100):
-            async with http.get(f"{base}/sandbox/api/transcript?after=0") as resp:
-                texts = [json.dumps(m, ensure_ascii=False) for m in (await resp.json())
-                         ["messages"]]
-            if any("Sanitär Maier GmbH" in t for t in texts):
-                break
-            await asyncio.sleep(0.1)
-    assert any("Einwilligung" in t and "Sanitär Maier GmbH" in t for t in texts), texts
+
+        def at_staff(ms: list[dict[str, Any]]) -> bool:
+            return any(m["direction"] == "out" and m["address"] != customer
+                       and "Rohr kaputt" in m.get("text", "") for m in ms)
+
+        messages = await transcript_until(http, base, at_staff)
+    assert at_staff(messages), messages
     assert (host / "var" / "demo.db").is_file()  # ./var of the directory it ran in
+
+
+def _png(width: int, height: int) -> bytes:
+    raw = b"".join(b"\x00" + b"\xc0\x40\x30" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+PNG = _png(24, 16)
 
 
 @pytest.fixture
