@@ -1,6 +1,8 @@
 """The `werkbot` command: serve, demo, check, db upgrade (and subcommands of plug-ins).
 
-A bad configuration exits 1 with one line naming the key; nothing starts half-configured.
+A bad configuration exits 1 with one line per problem, each naming its key; nothing
+starts half-configured. Warnings (what a valid configuration will get wrong at run time)
+are printed by `check` and logged by `serve`, which starts anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from werkbot.bot.config_warnings import config_warnings
 from werkbot.bot.event_loop import run as run_on_loop
 from werkbot.bot.event_loop import running_loop_name
 from werkbot.bot.logs import setup_logging
@@ -38,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except SettingsError as exc:
-        print(f"werkbot: config error: {exc}", file=sys.stderr)
+        for key, problem in exc.problems:
+            print(f"werkbot: config error: {key}: {problem}", file=sys.stderr)
         return 1
 
 
@@ -105,7 +109,11 @@ def _check(args: argparse.Namespace) -> int:
     plugins = load_plugins(settings)
     base = settings.server.public_url.rstrip("/")
     chosen = args.config or os.environ.get("WERKBOT_CONFIG") or "config/werkbot.toml"
-    print(f"configuration ok: {chosen}")
+    warnings = config_warnings(settings, plugins.names)
+    for key, problem in warnings:
+        print(f"werkbot: config warning: {key}: {problem}", file=sys.stderr)
+    counted = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
+    print(f"configuration ok{counted}: {chosen}")
     if not plugins.adapters:
         print("no channel is enabled")
     for adapter in plugins.adapters:
@@ -144,6 +152,8 @@ async def _run(settings: Settings, *, banner: bool) -> None:
     from werkbot.bot.server import PLUGINS, SERVICES, create_app  # local: keeps `check` light
 
     app = create_app(settings, migrate=False)  # _serve and _demo upgraded already
+    for key, problem in config_warnings(settings, app[PLUGINS].names):
+        log.warning("config warning: %s: %s", key, problem)  # serve starts anyway
     seed = app[PLUGINS].bundle.seed_demo
     if banner and seed is not None:
 

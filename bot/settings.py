@@ -1,8 +1,10 @@
 """Settings: the TOML file plus `WERKBOT_<SECTION>__<KEY>` environment overrides.
 
-Every value is checked at load time; the first problem raises `SettingsError` naming the
-key (`twilio.auth_token: ...`), so werkbot never starts half-configured. Sections and
-keys are typed dataclasses; unknown keys are errors too (a typo must not pass silently).
+Every value is checked at load time. Every problem found is collected and one
+`SettingsError` lists them all, each naming its key (`twilio.auth_token: ...`), so an
+operator fixes the file in one round and werkbot never starts half-configured. Sections
+and keys are typed dataclasses; unknown keys are errors too (a typo must not pass
+silently). The cross-field rules live in `bot/config_rules.py`.
 """
 
 from __future__ import annotations
@@ -14,13 +16,10 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from werkbot.bot.event_loop import uvloop_installed
 
 DEFAULT_CONFIG = Path("config/werkbot.toml")  # relative to the working directory
 # The configuration that ships inside the package: default texts, the demo, a sample.
@@ -33,12 +32,24 @@ _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
-class SettingsError(ValueError):
-    """A configuration problem, always naming the key it is about."""
+Problem = tuple[str, str]  # (key, what is wrong with it)
 
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
+
+class SettingsError(ValueError):
+    """One or more configuration problems, each naming the key it is about.
+
+    `key` is the first problem's key; `problems` holds all of them in the order found.
+    """
+
+    def __init__(self, key: str, problem: str, *more: Problem) -> None:
+        self.problems: list[Problem] = [(key, problem), *more]
+        super().__init__("\n".join(f"{k}: {p}" for k, p in self.problems))
         self.key = key
+
+    @classmethod
+    def of(cls, problems: list[Problem]) -> SettingsError:
+        (key, problem), *more = problems
+        return cls(key, problem, *more)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -215,30 +226,43 @@ def load_settings(
 
 
 def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
-    merged = _apply_env(dict(data), env or {})
-    settings: Settings = _build(Settings, merged, "")
-    validate(settings)
+    """Build and validate; raise one `SettingsError` listing every problem found."""
+    from werkbot.bot.config_rules import config_errors  # the rules import these types
+
+    problems: list[Problem] = []
+    merged = _apply_env(dict(data), env or {}, problems)
+    settings: Settings = _build(Settings, merged, "", problems)
+    # Fields refused above stand at their defaults, so the rules still check the rest.
+    problems += config_errors(settings)
+    if problems:
+        raise SettingsError.of(problems)
     return settings
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def _apply_env(data: dict[str, Any], env: Mapping[str, str],
+               problems: list[Problem]) -> dict[str, Any]:
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or name == "WERKBOT_CONFIG":
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if not all(path):
-            raise SettingsError(name, "environment variable names an empty key (check '__')")
+            problems.append((name, "environment variable names an empty key (check '__')"))
+            continue
         node: Any = data
         for i, part in enumerate(path[:-1]):
             key = ".".join(path[: i + 1])
             if isinstance(node, list):
                 if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
-                    raise SettingsError(key, f"environment variable {name} names no entry")
+                    problems.append((key, f"environment variable {name} names no entry"))
+                    node = None
+                    break
                 node = node[int(part)]
                 continue
             node = node.setdefault(part, {})
             if not isinstance(node, dict | list):
-                raise SettingsError(key, f"environment variable {name} names no section")
+                problems.append((key, f"environment variable {name} names no section"))
+                node = None
+                break
         if isinstance(node, dict):
             node[path[-1]] = _EnvText(value)
     return data
@@ -248,46 +272,51 @@ class _EnvText(str):
     """A value that came from the environment: a string to be coerced to the field type."""
 
 
-def _build(cls: type[Any], data: Any, prefix: str) -> Any:
+def _build(cls: type[Any], data: Any, prefix: str, problems: list[Problem]) -> Any:
+    """An instance of the dataclass `cls` from `data`; each bad field is recorded in
+    `problems` and left at its default, so the rest is still checked."""
     if not isinstance(data, Mapping):
         raise SettingsError(prefix or "config", "expected a table")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
-    for key in data:
-        if key not in known:
-            raise SettingsError(_join(prefix, key), "unknown key")
+    problems += [(_join(prefix, key), "unknown key") for key in data if key not in known]
     values: dict[str, Any] = {}
     for f in fields(cls):
+        key = _join(prefix, f.name)
         if f.name in data:
-            values[f.name] = _coerce(hints[f.name], data[f.name], _join(prefix, f.name))
-    try:
-        return cls(**values)
-    except TypeError as exc:
-        raise SettingsError(prefix or "config", f"missing value: {exc}") from exc
+            try:
+                values[f.name] = _coerce(hints[f.name], data[f.name], key, problems)
+            except SettingsError as exc:
+                problems += exc.problems
+        if f.name not in values and f.default is MISSING and f.default_factory is MISSING:
+            if f.name not in data:
+                problems.append((key, "missing value"))
+            values[f.name] = hints[f.name]()  # a blank stand-in; the problem is recorded
+    return cls(**values)
 
 
 def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def _coerce(hint: Any, value: Any, key: str) -> Any:
+def _coerce(hint: Any, value: Any, key: str, problems: list[Problem]) -> Any:
     origin = typing.get_origin(hint)
     if is_dataclass(hint):
-        return _build(hint, value, key)  # type: ignore[arg-type]
+        return _build(hint, value, key, problems)  # type: ignore[arg-type]
     if origin is list:
         (item,) = typing.get_args(hint)
         if isinstance(value, _EnvText):
             value = _env_list(value, key)
         if not isinstance(value, list):
             raise SettingsError(key, f"expected a list, got {type(value).__name__}")
-        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [_coerce(item, v, f"{key}[{i}]", problems) for i, v in enumerate(value)]
     if origin is dict:
         _, item = typing.get_args(hint)
         if isinstance(value, _EnvText):
             value = _env_json(value, key)
         if not isinstance(value, Mapping):
             raise SettingsError(key, "expected a table")
-        return {str(k): _coerce(item, v, f"{key}.{k}") for k, v in value.items()}
+        return {str(k): _coerce(item, v, f"{key}.{k}", problems) for k, v in value.items()}
     if hint is timedelta:
         try:
             return parse_duration(str(value))
@@ -346,100 +375,3 @@ def _to_int(value: Any, key: str) -> int:
     raise SettingsError(key, f"expected an integer, got {value!r}")
 
 
-def validate(s: Settings) -> None:
-    """Cross-field checks; each failure names its key."""
-    if not re.match(r"^https?://[^/\s]+", s.server.public_url):
-        raise SettingsError("server.public_url", "expected an http(s) URL")
-    if s.server.role not in {"all", "web", "worker"}:
-        raise SettingsError("server.role", "expected 'all', 'web' or 'worker'")
-    if s.server.event_loop not in {"auto", "uvloop", "asyncio"}:
-        raise SettingsError("server.event_loop", "expected 'auto', 'uvloop' or 'asyncio'")
-    if s.server.event_loop == "uvloop" and not uvloop_installed():
-        raise SettingsError("server.event_loop", "uvloop is not installed")
-    if not 0 < s.server.port < 65536:
-        raise SettingsError("server.port", "expected a port between 1 and 65535")
-    if not s.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-        raise SettingsError(
-            "database.url", "expected sqlite+aiosqlite://... or postgresql+asyncpg://..."
-        )
-    try:
-        ZoneInfo(s.business.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        zone = s.business.timezone
-        raise SettingsError("business.timezone", f"unknown time zone {zone!r}") from exc
-    _validate_holidays(s.business.holidays)
-    for day, spans in s.business.hours.items():
-        if day not in WEEKDAYS:
-            raise SettingsError(f"business.hours.{day}", f"expected one of {', '.join(WEEKDAYS)}")
-        for i, span in enumerate(spans):
-            try:
-                parse_span(span)
-            except ValueError as exc:
-                raise SettingsError(f"business.hours.{day}[{i}]", str(exc)) from exc
-    if s.business.language not in {"de", "en"}:
-        raise SettingsError("business.language", "expected 'de' or 'en'")
-    if s.telegram.mode not in {"webhook", "polling", "embedded"}:
-        raise SettingsError("telegram.mode", "expected 'webhook', 'polling' or 'embedded'")
-    if s.telegram.token and s.telegram.mode == "webhook" and not s.telegram.webhook_secret:
-        raise SettingsError("telegram.webhook_secret", "required in webhook mode")
-    if (s.twilio.whatsapp_from or s.twilio.sms_from) and not (
-        s.twilio.account_sid and s.twilio.auth_token
-    ):
-        missing = "twilio.account_sid" if not s.twilio.account_sid else "twilio.auth_token"
-        raise SettingsError(missing, "required when WhatsApp or SMS is on")
-    _validate_staff(s)
-    _validate_oncall(s)
-
-
-# A country (ISO 3166 alpha-2/3), optionally a subdivision (a code, or an alias some
-# countries accept): never control characters, which no command line may carry.
-_HOLIDAY_CODE = re.compile(r"[A-Za-z]{2,3}(-[^\x00-\x1f\x7f]{1,60})?")
-
-
-def _validate_holidays(code: str) -> None:
-    if not code:
-        return
-    if not _HOLIDAY_CODE.fullmatch(code):
-        raise SettingsError("business.holidays",
-                            f"expected a country or state code like 'DE-BY', got {code!r}")
-    from werkbot.bot.holiday_dates import (  # a child process computes them
-        UnknownHolidays,
-        validate,
-    )
-
-    try:
-        validate(code, date.today().year)
-    except UnknownHolidays as exc:
-        raise SettingsError("business.holidays", f"unknown country or state {code!r}") from exc
-
-
-def _validate_staff(s: Settings) -> None:
-    seen: set[str] = set()
-    for i, staff in enumerate(s.staff):
-        key = f"staff[{i}]"
-        if not re.match(r"^[a-z0-9_.-]+$", staff.id):
-            raise SettingsError(f"{key}.id", "expected lower-case letters, digits, '_', '.', '-'")
-        if staff.id in seen:
-            raise SettingsError(f"{key}.id", f"duplicate staff id {staff.id!r}")
-        seen.add(staff.id)
-        for role in staff.roles:
-            if role not in ROLES:
-                raise SettingsError(f"{key}.roles", f"unknown role {role!r}")
-        if staff.language not in {"de", "en"}:
-            raise SettingsError(f"{key}.language", "expected 'de' or 'en'")
-
-
-def _validate_oncall(s: Settings) -> None:
-    ids = {staff.id for staff in s.staff}
-    for name in ("rotation", "escalation"):
-        for staff_id in getattr(s.oncall, name):
-            if staff_id not in ids:
-                raise SettingsError(f"oncall.{name}", f"unknown staff id {staff_id!r}")
-    day, _, clock = s.oncall.handover.partition(" ")
-    if day not in WEEKDAYS or not re.match(r"^\d{2}:\d{2}$", clock):
-        raise SettingsError("oncall.handover", "expected a weekday and a time, e.g. 'mon 07:00'")
-    if s.oncall.rotation_start:
-        try:
-            date.fromisoformat(s.oncall.rotation_start)
-        except ValueError as exc:
-            raise SettingsError("oncall.rotation_start", "expected a date YYYY-MM-DD") from exc

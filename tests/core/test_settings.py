@@ -76,10 +76,13 @@ def test_a_bad_environment_override_exits_1_naming_the_key(tmp_path: Path) -> No
     assert_refused(result, "server.port")
 
 
-def test_a_channel_without_credentials_is_refused(tmp_path: Path) -> None:
+def test_a_channel_without_credentials_is_refused_naming_both_keys(tmp_path: Path) -> None:
     result = werkbot("check", "--config", str(SHIPPED),
                      env={"WERKBOT_TWILIO__SMS_FROM": "+498912345678"})
-    assert_refused(result, "twilio.account_sid")
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.splitlines() == [
+        "werkbot: config error: twilio.account_sid: required when WhatsApp or SMS is on",
+        "werkbot: config error: twilio.auth_token: required when WhatsApp or SMS is on"]
 
 
 def test_a_missing_config_file_is_refused(tmp_path: Path) -> None:
