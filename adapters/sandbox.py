@@ -53,7 +53,7 @@ SIMULATED: dict[str, Capabilities] = {
                              media_kinds=frozenset({"image", "document", "audio", "voice",
                                                     "video"}),
                              max_media_bytes=16 * 1024 * 1024),
-    "sms": Capabilities(max_text=1600),
+    "sms": Capabilities(max_text=1600, gsm7=True),
     "telegram": Capabilities(buttons=True, max_buttons=8, max_text=4096,
                              media_kinds=frozenset({"image", "document", "audio", "voice",
                                                     "video"}),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from werkbot.bot.gsm7 import to_gsm7
 from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
 
 
@@ -24,11 +25,14 @@ class Capabilities:
     templates: bool = False
     window_hours: int | None = None
     share_contact: bool = False
+    gsm7: bool = False  # SMS: text fitted to GSM-7 (no emoji), 160 characters a segment
 
 
 def degrade(reply: Reply, caps: Capabilities,
             media_link: MediaLinker | None = None) -> list[Reply]:
     """Rewrite `reply` into one or more replies the channel with `caps` can carry."""
+    if caps.gsm7:
+        reply = _in_gsm7(reply)
     if isinstance(reply, ChoicesReply):
         if caps.buttons and len(reply.choices) <= caps.max_buttons:
             if reply.share_contact and not caps.share_contact:
@@ -44,6 +48,20 @@ def degrade(reply: Reply, caps: Capabilities,
             return [reply]
         return split_text(reply.fallback_text, caps, reply)
     raise TypeError(f"unknown reply type {type(reply).__name__}")
+
+
+def _in_gsm7(reply: Reply) -> Reply:
+    """The reply's words in GSM-7 (`bot.gsm7`): an emoji turns a whole SMS into UCS-2."""
+    if isinstance(reply, TextReply):
+        return replace(reply, text=to_gsm7(reply.text))
+    if isinstance(reply, ChoicesReply):
+        return replace(reply, text=to_gsm7(reply.text), choices=tuple(
+            replace(c, label=to_gsm7(c.label)) for c in reply.choices))
+    if isinstance(reply, MediaReply):
+        return replace(reply, caption=to_gsm7(reply.caption))
+    if isinstance(reply, TemplateReply):
+        return replace(reply, fallback_text=to_gsm7(reply.fallback_text))
+    return reply
 
 
 class MediaLinker:

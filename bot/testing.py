@@ -44,7 +44,7 @@ RICH = Capabilities(buttons=True, max_buttons=8, max_text=4096, media_kinds=_MED
 CHANNEL_CAPS = {
     "whatsapp": Capabilities(buttons=True, max_buttons=3, max_text=4096, media_kinds=_MEDIA,
                              max_media_bytes=16 * 1024 * 1024, templates=True, window_hours=24),
-    "sms": Capabilities(max_text=1600),
+    "sms": Capabilities(max_text=1600, gsm7=True),
     "telegram": RICH,
 }
 

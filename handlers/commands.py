@@ -32,6 +32,9 @@ ADMIN_OFFICE = frozenset({"admin", "office"})
 EVERY_ROLE = frozenset({"admin", "office", "fitter"})
 CONFIRM_FOR = timedelta(minutes=5)
 CommandHandler = Callable[[tuple[str, ...], Context], Awaitable[None]]
+# Runs before a confirmation is asked: raises UsageError when the command cannot run
+# (a job or person that does not exist), so nobody confirms what then fails.
+Precheck = Callable[[tuple[str, ...], Context], Awaitable[None]]
 
 
 class UsageError(Exception):
@@ -43,6 +46,18 @@ class UsageError(Exception):
         self.values = values
 
 
+class TextKey(str):
+    """A `UsageError` value that is a text key: shown in the reader's language, so code
+    that has no context at hand (a parser) never writes words of its own."""
+
+    values: dict[str, object]
+
+    def __new__(cls, key: str, **values: object) -> TextKey:
+        made = super().__new__(cls, key)
+        made.values = values
+        return made
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     name: str
@@ -51,6 +66,7 @@ class CommandSpec:
     help_key: str
     handler: CommandHandler
     confirm: Callable[[tuple[str, ...]], bool]
+    precheck: Precheck | None = None
 
 
 def _never(args: tuple[str, ...]) -> bool:
@@ -70,10 +86,11 @@ class Commands:
 
     def command(self, name: str, *, aliases: tuple[str, ...] = (),
                 roles: frozenset[str] = ADMIN, help_key: str,
-                confirm: Callable[[tuple[str, ...]], bool] = _never
+                confirm: Callable[[tuple[str, ...]], bool] = _never,
+                precheck: Precheck | None = None
                 ) -> Callable[[CommandHandler], CommandHandler]:
         def register(handler: CommandHandler) -> CommandHandler:
-            spec = CommandSpec(name, aliases, roles, help_key, handler, confirm)
+            spec = CommandSpec(name, aliases, roles, help_key, handler, confirm, precheck)
             for key in (name, *aliases):
                 if key in self.specs:
                     raise ValueError(f"command {key!r} registered twice")
@@ -81,6 +98,16 @@ class Commands:
             return handler
 
         return register
+
+    def help_for(self, spec: CommandSpec, ctx: Context) -> str:
+        """The command's help for the sender: a fitter alone (no office or admin role)
+        gets `<help_key>_fitter` where one exists, listing only what a fitter may use."""
+        staff = staff_of(ctx)
+        roles = set(staff.roles) if staff else set()
+        if not roles & ADMIN_OFFICE:
+            with suppress(KeyError):
+                return ctx.texts.get(f"{spec.help_key}_fitter", ctx.lang)
+        return ctx.t(spec.help_key)
 
     def visible_to(self, roles: set[str]) -> list[CommandSpec]:
         unique = {spec.name: spec for spec in self.specs.values()}
@@ -119,10 +146,13 @@ class Commands:
         roles = set(staff.roles) if staff else set()
         now = ctx.clock.now()
         if not roles & spec.roles:
-            await ctx.audit.record(actor, f"refused:{spec.name}", now, detail=" ".join(args))
+            await ctx.audit.record(actor, f"refused:{spec.name}", now,
+                                   subject=" ".join(args)[:200])
             await ctx.reply(ctx.t("commands.refused", command=spec.name))
             return
         if spec.confirm(args):
+            if spec.precheck is not None and not await self._passes(spec, args, ctx):
+                return
             ctx.state["confirm"] = {"command": spec.name, "args": list(args),
                                     "until": (now + CONFIRM_FOR).isoformat()}
             await ctx.reply(ChoicesReply(
@@ -144,15 +174,29 @@ class Commands:
         await self._execute(spec, tuple(pending.get("args", [])), ctx,
                             f"staff:{staff.id}" if staff else "unknown")
 
+    async def _passes(self, spec: CommandSpec, args: tuple[str, ...], ctx: Context) -> bool:
+        assert spec.precheck is not None
+        try:
+            await spec.precheck(args, ctx)
+        except UsageError as exc:
+            await self._usage(spec, exc, ctx)
+            return False
+        return True
+
+    async def _usage(self, spec: CommandSpec, exc: UsageError, ctx: Context) -> None:
+        key = exc.key if "." in exc.key else f"commands.errors.{exc.key}"
+        values = {name: ctx.t(v, **v.values) if isinstance(v, TextKey) else v
+                  for name, v in exc.values.items()}
+        await ctx.reply(ctx.t(key, **values) + "\n\n" + self.help_for(spec, ctx))
+
     async def _execute(self, spec: CommandSpec, args: tuple[str, ...], ctx: Context,
                        actor: str) -> None:
         try:
             await spec.handler(args, ctx)
         except UsageError as exc:
-            key = exc.key if "." in exc.key else f"commands.errors.{exc.key}"
-            await ctx.reply(ctx.t(key, **exc.values) + "\n\n" + ctx.t(spec.help_key))
+            await self._usage(spec, exc, ctx)
             return
-        await ctx.audit.record(actor, spec.name, ctx.clock.now(), detail=" ".join(args)[:200])
+        await ctx.audit.record(actor, spec.name, ctx.clock.now(), subject=" ".join(args)[:200])
 
 
 commands = Commands()
@@ -164,6 +208,6 @@ async def staff_help(args: tuple[str, ...], ctx: Context) -> None:
     staff = staff_of(ctx)
     roles = set(staff.roles) if staff else set()
     lines = [ctx.t("commands.help_intro")]
-    lines += [ctx.t(spec.help_key) for spec in sorted(commands.visible_to(roles),
-                                                      key=lambda s: s.name)]
+    lines += [commands.help_for(spec, ctx) for spec in sorted(commands.visible_to(roles),
+                                                                key=lambda s: s.name)]
     await ctx.reply("\n\n".join(lines))

@@ -51,11 +51,12 @@ WHATSAPP_CAPABILITIES = Capabilities(
 
 def sms_capabilities(mms: bool) -> Capabilities:
     """SMS: text up to 1600 characters; with MMS, images (the only type Twilio fully
-    supports on MMS; others are capped at 500 KB), up to ten in one message."""
+    supports on MMS; others are capped at 500 KB), up to ten in one message. Text in
+    GSM-7, so a message costs 160 characters a segment, not 70."""
     if not mms:
-        return Capabilities(max_text=1600)
+        return Capabilities(max_text=1600, gsm7=True)
     return Capabilities(max_text=1600, media_kinds=frozenset({"image"}),
-                        max_media_bytes=5 * MB, media_group=True)
+                        max_media_bytes=5 * MB, media_group=True, gsm7=True)
 
 
 class TwilioAdapter:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from werkbot.bot.context import Context
 from werkbot.bot.staff import staff_addresses
+from werkbot.bot.storage.models import Person
 from werkbot.handlers.admin.persons import one_person_arg, resolve_person
 from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger
@@ -84,12 +85,23 @@ async def export_command(args: tuple[str, ...], ctx: Context) -> None:
     await ctx.reply(ctx.t("office.export_link", person=person.id, link=link))
 
 
-@commands.command("erase", aliases=("loeschen", "löschen"), roles=ADMIN_OFFICE,
-                  help_key="office.help.erase", confirm=lambda args: bool(args))
-async def erase_command(args: tuple[str, ...], ctx: Context) -> None:
+async def _erasable(args: tuple[str, ...], ctx: Context) -> Person:
+    """The customer `/erase` names; checked before it asks for confirmation as well."""
     person = await resolve_person(ctx, one_person_arg(args, ctx.t("office.what.person")))
     if person.kind == "staff":
         raise UsageError("office.errors.staff_person", person=args[0])
+    return person
+
+
+async def _check_erasable(args: tuple[str, ...], ctx: Context) -> None:
+    await _erasable(args, ctx)
+
+
+@commands.command("erase", aliases=("loeschen", "löschen"), roles=ADMIN_OFFICE,
+                  help_key="office.help.erase", confirm=lambda args: bool(args),
+                  precheck=_check_erasable)
+async def erase_command(args: tuple[str, ...], ctx: Context) -> None:
+    person = await _erasable(args, ctx)
     await _rights("erase_person", ctx.session, ctx.services, person.id, actor=_actor(ctx),
                   current_inbox_id=ctx.inbox_id)
     await ctx.reply(ctx.t("office.erased", person=person.id))

@@ -3,7 +3,8 @@
 Periods are local calendar spans in `business.timezone` (week from Monday, month from
 the 1st; two dates include both days). `csv` answers with the same figures as CSV: inline
 when short, otherwise as a document from the media store (channels without uploads get
-its signed link). `/audit` lists the last audit lines: when, who, what, subject; no detail.
+its signed link). `/audit` lists the last audit lines: when, who (staff by name and
+id), what (the command as typed, or the action in words) and to what or whom.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from werkbot.bot.context import Context
 from werkbot.bot.replies import MediaReply
 from werkbot.bot.storage.models import AuditRow
 from werkbot.handlers.admin.figures import Durations, Figures, collect
-from werkbot.handlers.commands import ADMIN, ADMIN_OFFICE, UsageError, commands
+from werkbot.handlers.commands import (
+    ADMIN,
+    ADMIN_OFFICE,
+    TextKey,
+    UsageError,
+    commands,
+)
 
 INLINE_CSV = 1200
 AUDIT_DEFAULT, AUDIT_MAX = 20, 100
@@ -42,10 +49,11 @@ def period(args: tuple[str, ...], now: datetime, zone: ZoneInfo) -> tuple[dateti
     elif len(args) == 2:
         first, last = _date(args[0]), _date(args[1])
         if last < first:
-            raise UsageError("bad_value", value=" ".join(args), why="end < start")
+            raise UsageError("bad_value", value=" ".join(args),
+                             why=TextKey("office.errors.period_order"))
     else:
         raise UsageError("bad_value", value=" ".join(args),
-                         why="today | week | month | YYYY-MM-DD YYYY-MM-DD")
+                         why=TextKey("office.errors.period"))
     start = datetime.combine(first, time(0), tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
     return start, end
@@ -55,7 +63,7 @@ def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError("bad_value", value=text, why="YYYY-MM-DD") from None
+        raise UsageError("bad_value", value=text, why=TextKey("office.errors.date")) from None
 
 
 def rows(figures: Figures) -> list[tuple[str, str, str]]:
@@ -145,15 +153,44 @@ async def stats_command(args: tuple[str, ...], ctx: Context) -> None:
 @commands.command("audit", aliases=("protokoll",), roles=ADMIN, help_key="office.help.audit")
 async def audit_command(args: tuple[str, ...], ctx: Context) -> None:
     if len(args) > 1 or (args and not args[0].isdigit()):
-        raise UsageError("bad_value", value=" ".join(args), why=f"1–{AUDIT_MAX}")
+        raise UsageError("bad_value", value=" ".join(args), why=_AUDIT_COUNT)
     count = int(args[0]) if args else AUDIT_DEFAULT
     if not 1 <= count <= AUDIT_MAX:
-        raise UsageError("bad_value", value=args[0], why=f"1–{AUDIT_MAX}")
+        raise UsageError("bad_value", value=args[0], why=_AUDIT_COUNT)
     found = (await ctx.session.scalars(
         select(AuditRow).order_by(AuditRow.id.desc()).limit(count))).all()
     zone = ZoneInfo(ctx.settings.business.timezone)
     lines = [ctx.t("office.audit.title", n=len(found))]
-    lines += [ctx.t("office.audit.line", at=row.at.astimezone(zone).strftime("%d.%m. %H:%M"),
-                    actor=row.actor, action=row.action, subject=row.subject or "–")
+    lines += [ctx.t("office.audit.line", at=row.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+                    actor=_actor(ctx, row.actor), action=_action(ctx, row.action),
+                    subject=row.subject or row.detail or "–")
               for row in reversed(found)]
     await ctx.reply("\n".join(lines))
+
+
+_AUDIT_COUNT = TextKey("office.errors.audit_count", most=AUDIT_MAX)
+
+
+def _actor(ctx: Context, actor: str) -> str:
+    """Who: a staff member by name and id, werkbot's own parts and the person by role."""
+    kind, _, ident = actor.partition(":")
+    staff = ctx.settings.staff_by_id(ident) if kind == "staff" else None
+    if staff is not None:
+        return f"{staff.name or staff.id} ({staff.id})"
+    return _text_or(ctx, f"office.audit.actors.{actor}", actor)
+
+
+def _action(ctx: Context, action: str) -> str:
+    """What: a staff command as it is typed, refusals marked, the rest from the texts."""
+    refused = action.startswith("refused:")
+    name = action.removeprefix("refused:")
+    what = f"/{name}" if name in commands.specs else _text_or(
+        ctx, f"office.audit.actions.{name}", name)
+    return ctx.t("office.audit.refused", what=what) if refused else what
+
+
+def _text_or(ctx: Context, key: str, fallback: str) -> str:
+    try:
+        return ctx.t(key)
+    except KeyError:
+        return fallback

@@ -43,9 +43,13 @@ def _confirm(args: tuple[str, ...]) -> bool:
     return bool(args) and SUBCOMMANDS.get(args[0].lower()) == "close"
 
 
-@commands.command("job", aliases=("auftrag",), roles=EVERY_ROLE, help_key="jobs.help.job",
-                  confirm=_confirm)
-async def job_command(args: tuple[str, ...], ctx: Context) -> None:
+async def _may_close(args: tuple[str, ...], ctx: Context) -> None:
+    """Before `close` asks for confirmation: the sender may close jobs, the job exists."""
+    staff = _allowed(args, ctx)
+    await _job_arg(args[1:], ctx, staff)
+
+
+def _allowed(args: tuple[str, ...], ctx: Context) -> StaffSettings:
     staff = staff_of(ctx)
     if not args or staff is None:
         raise UsageError("missing", what=ctx.t("jobs.what.action"))
@@ -54,6 +58,14 @@ async def job_command(args: tuple[str, ...], ctx: Context) -> None:
         raise UsageError("unknown_action", action=args[0])
     if action in MANAGE and not {"admin", "office"} & set(staff.roles):
         raise UsageError("jobs.errors.not_allowed", action=args[0])
+    return staff
+
+
+@commands.command("job", aliases=("auftrag",), roles=EVERY_ROLE, help_key="jobs.help.job",
+                  confirm=_confirm, precheck=_may_close)
+async def job_command(args: tuple[str, ...], ctx: Context) -> None:
+    staff = _allowed(args, ctx)
+    action = SUBCOMMANDS[args[0].lower()]
     rest = args[1:]
     if action == "new":
         await _new(rest, ctx, staff)

@@ -113,9 +113,12 @@ async def test_erase_cancelled_with_no(h: Harness) -> None:
 async def test_erase_refused_for_fitter_and_staff_not_erasable(h: Harness) -> None:
     got = await h.say(FITTER, "/erase #1")
     assert "Berechtigung" in got[0].text
-    await h.say(BOSS, "/erase telegram:122222222")
-    got = await h.say(BOSS, "ja")
+    got = await h.say(BOSS, "/erase telegram:122222222")  # said before any confirmation
+    assert [s.reply.kind for s in got] == ["reply"]
     assert "ist ein Mitarbeiter" in got[0].text
+    got = await h.say(BOSS, "/erase #999")
+    assert got[0].text.startswith("Keine Person gefunden für „#999“.")
+    assert "Bitte bestätigen" not in got[0].text
 
 
 async def test_erase_removes_forwarded_copies(h: Harness) -> None:
@@ -142,13 +145,17 @@ async def test_staff_lists_roles_and_channels(h: Harness) -> None:
     assert "Berechtigung" in got[0].text
 
 
-async def test_audit_lists_who_what_when(h: Harness) -> None:
+async def test_audit_lists_who_did_what_to_whom_and_when(h: Harness) -> None:
+    erika = await customer(h, ERIKA)
     await h.say(ANNA, "/staff")
-    await h.say(FITTER, "/stats")
+    await h.say(FITTER, "/stats week")
+    await h.say(ANNA, f"/consent #{erika}")
     got = await h.say(BOSS, "/protokoll 5")
-    assert "Protokoll, letzte 2 Einträge:" in got[0].text
-    assert "01.12. 10:00 staff:anna: staff –" in got[0].text
-    assert "staff:karl: refused:stats" in got[0].text
+    assert got[0].text.splitlines() == [
+        "Protokoll, letzte 3 Einträge:",
+        "01.12.2026 10:00 · Anna Huber (anna) · /staff · –",
+        "01.12.2026 10:00 · Karl Berger (karl) · abgelehnt: /stats · week",
+        f"01.12.2026 10:00 · Anna Huber (anna) · /consent · #{erika}"]
     got = await h.say(BOSS, "/audit viele")
     assert "Ungültige Angabe „viele“" in got[0].text
     got = await h.say(BOSS, "/audit 500")
