@@ -37,10 +37,6 @@ async def _on_held_expired(event: Event, ctx: Context) -> None:
     await asking.on_held_expired(event, ctx)
 
 
-def _has_person(event: Event, ctx: Context) -> bool:
-    return ctx.person is not None and ctx.address is not None
-
-
 async def _on_timer(event: Event, ctx: Context) -> None:
     assert isinstance(event, TimerEvent)
     await batches.on_timer(event, ctx)
@@ -56,4 +52,8 @@ router.on(TimerEvent, filters=(Filter(_held_timer, "jobs.held_timer"),))(_on_hel
 router.on(ChoiceEvent, TextEvent, filters=(asking.consent_answer,))(asking.on_consent_answer)
 router.on(ChoiceEvent, TextEvent, filters=(asking.which_answer,))(asking.on_which_answer)
 router.on(TextEvent, filters=(notes.filed_text,))(notes.on_filed_text)
-router.on(MediaEvent, filters=(Filter(_has_person, "has_person"),))(_on_media)
+async def _for_a_job(event: Event, ctx: Context) -> bool:
+    return isinstance(event, MediaEvent) and await intake.for_a_job(event, ctx)
+
+
+router.on(MediaEvent, filters=(Filter(_for_a_job, "for_a_job"),))(_on_media)

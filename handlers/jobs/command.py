@@ -14,9 +14,10 @@ from werkbot.bot.addresses import Address, AddressError
 from werkbot.bot.context import Context
 from werkbot.bot.replies import MediaReply, TextReply
 from werkbot.bot.settings import StaffSettings
-from werkbot.bot.storage.models import Person
+from werkbot.bot.storage.models import MediaRow, Person
 from werkbot.handlers.commands import EVERY_ROLE, UsageError, commands
 from werkbot.handlers.jobs import paperwork
+from werkbot.handlers.jobs.images import without_gps
 from werkbot.handlers.jobs.models import CLOSED, STAFF, Job, JobMedia
 from werkbot.handlers.jobs.repo import (
     as_code,
@@ -220,7 +221,8 @@ async def _send(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSetti
     lang = customer.language if customer else ctx.settings.business.language
     caption = ctx.texts.get("jobs.send.caption", lang, code=job.code, title=job.title,
                             business=ctx.settings.business.name)
-    reply = MediaReply(kind="job_photos_customer", media_ids=tuple(i.media_id for i in items),
+    media_ids = [await _without_position(ctx, item, job.customer_id) for item in items]
+    reply = MediaReply(kind="job_photos_customer", media_ids=tuple(media_ids),
                        media_kinds=tuple(i.kind for i in items), caption=caption)
     if await ctx.send_to_person(job.customer_id, reply) is None:
         await ctx.reply(ctx.t("jobs.send.unreachable", code=job.code))
@@ -228,6 +230,20 @@ async def _send(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSetti
     for item in items:
         item.sent_to_customer_at = ctx.clock.now()
     await ctx.reply(ctx.t("jobs.send.done", code=job.code, count=len(items)))
+
+
+async def _without_position(ctx: Context, item: JobMedia, customer_id: int) -> int:
+    """The media id to send the customer: a copy without GPS where the photo has it."""
+    row = await ctx.session.get(MediaRow, item.media_id)  # this transaction's own session
+    if item.kind != "image" or row is None:
+        return item.media_id
+    store = ctx.services.media
+    cleaned = without_gps((store.directory / row.path).read_bytes(), row.content_type)
+    if cleaned is None:
+        return item.media_id
+    copy = await store.save(ctx.session, cleaned, filename=row.filename,
+                            person_id=customer_id, now=ctx.clock.now())
+    return copy.id
 
 
 __all__ = ["job_command"]

@@ -100,6 +100,27 @@ def _check_image(data: bytes, content_type: str, *, strip_gps: bool,
     return Checked(data, content_type, "image", captured, thumbnail)
 
 
+def without_gps(data: bytes, content_type: str) -> bytes | None:
+    """A copy of an image without its position, or None when it carries none (or is no
+    image this module can re-save). For staff photos on their way to a customer: the
+    business keeps where a photo was taken, the customer's copy does not show it."""
+    from PIL import Image
+
+    if content_type not in _SAVE_FORMATS:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            exif = img.getexif()
+            if _GPS_IFD not in exif and not img.info.get("xmp"):
+                return None
+            if _GPS_IFD not in exif:
+                exif[_GPS_IFD] = {}  # XMP alone: the re-save below drops it all the same
+            return _without_gps(img, exif, _SAVE_FORMATS[content_type])
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return None
+
+
 def _without_gps(img: Image.Image, exif: Image.Exif, fmt: str) -> bytes:
     """Re-save without the GPS block (and without XMP, which can repeat the position)."""
     del exif[_GPS_IFD]

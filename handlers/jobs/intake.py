@@ -1,10 +1,13 @@
 """Intake: media from customers and staff, checked, stored and added to a batch.
 
 The job is found from `#A-1042` in the caption, a reply to a message that named a job,
-the person's only open job, or else the bot asks which job (choices). A customer with no
-open job at all starts one (a request the office then assigns). Each file is checked
-before anything is stored (`images.check_file`); a refused file is answered at once with
-the reason, the others go on.
+the person's only open job, or else the bot asks which job (choices). A code that names
+no job the person may file to is answered "not found" and the bot asks which job, never
+filing the files elsewhere behind that answer. A customer's media that concern no job at
+all (no code, no open job, no batch) are not taken here (`for_a_job`): they reach the
+office inbox like any other message, instead of a job made up from the caption. Each
+file is checked before anything is stored (`images.check_file`); a refused file is
+answered at once with the reason, the others go on.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from werkbot.handlers.jobs.models import CUSTOMER, STAFF, Job, JobBatch, JobMedi
 from werkbot.handlers.jobs.repo import (
     all_open_jobs,
     code_in,
-    create_job,
     job_by_code,
     may_file,
     open_jobs_for,
@@ -37,6 +39,21 @@ from werkbot.handlers.jobs.repo import (
 from werkbot.handlers.staff import staff_of
 
 log = logging.getLogger(__name__)
+
+
+async def for_a_job(event: MediaEvent, ctx: Context) -> bool:
+    """Whether these media belong to the jobs feature: always from staff; from a customer
+    when a batch is open, the caption or the message answered names a job, or they have
+    an open job. Anything else is a message for the office."""
+    person = ctx.person
+    if person is None or ctx.address is None:
+        return False
+    if staff_of(ctx) is not None or await open_batch(ctx, person.id) is not None:
+        return True
+    code = code_in(event.caption) or await _code_replied_to(ctx, event.reply_to)
+    if code and (job := await job_by_code(ctx.session, code)) is not None:
+        return may_file(job, person, None)
+    return bool(await open_jobs_for(ctx.session, person, None))
 
 
 async def on_media(event: MediaEvent, ctx: Context) -> None:
@@ -149,13 +166,9 @@ async def find_job(ctx: Context, event: MediaEvent, person: Person,
         await ctx.reply(TextReply(kind="job_refused",
                                   text=ctx.t("jobs.errors.unknown_code", code=code)))
     jobs = await open_jobs_for(ctx.session, person, staff)
-    if len(jobs) == 1:
+    if len(jobs) == 1 and not code:
         return jobs[0], []
-    if not jobs and staff is None:
-        title = event.caption.strip()[:80] or ctx.t("jobs.default_title")
-        job = await create_job(ctx.session, ctx.settings, title=title, now=ctx.clock.now(),
-                               customer_id=person.id, created_by="customer")
-        return job, []
+    # After "not found" the person chooses: filing to their only job would contradict it.
     return None, jobs[:8] or await all_open_jobs(ctx.session)
 
 

@@ -14,7 +14,7 @@ from werkbot.bot.addresses import Address
 from werkbot.bot.replies import ChoicesReply, MediaReply
 from werkbot.bot.storage.models import MediaRow
 from werkbot.bot.testing import Harness, choice, make_settings, media
-from werkbot.handlers.jobs.models import JobMedia
+from werkbot.handlers.jobs.models import Job, JobMedia
 
 WA_CUSTOMER = Address("whatsapp", "+491709999999")
 TG_CUSTOMER = Address("telegram", "555000111")
@@ -142,17 +142,42 @@ async def test_staff_photos_keep_gps_and_reach_the_customer_only_on_command(
     assert "1 Foto zu" in h.adapter("telegram").to(KARL)[-1].text
     await h.say(KARL, f"/job send {code}")
     (sent,) = media_replies(h, TG_CUSTOMER)
-    assert (await h.services.media.read(sent.media_ids[0])).data == site_photo
+    # Issue 21: the business keeps the position, the customer's copy loses it.
+    async with h.services.db.session() as session:
+        kept = await session.scalar(select(JobMedia.media_id))
+    assert kept is not None and (await h.services.media.read(kept)).data == site_photo
+    sent_data = (await h.services.media.read(sent.media_ids[0])).data
+    with Image.open(io.BytesIO(sent_data)) as customer_copy:
+        assert customer_copy.size == (80, 60)
+        assert 0x8825 not in customer_copy.getexif()
     got = await h.say(KARL, f"/job send {code}")
     assert "keine neuen" in got[-1].text
 
 
-async def test_customer_without_job_starts_one_for_the_office(h: Harness) -> None:
+async def test_a_photo_without_a_job_is_not_made_into_one(h: Harness) -> None:
+    # Issue 21: it used to create a job titled after the caption ("Bild"). Now the jobs
+    # feature leaves it to the office inbox (tests/scenarios/test_texts_and_pages.py).
     await customer(h, WA_CUSTOMER)
-    await send_photos(h, WA_CUSTOMER, [jpeg((5, 5, 5))], caption="Rohrbruch im Keller")
+    await send_photos(h, WA_CUSTOMER, [jpeg((5, 5, 5))], caption="Bild")
     await h.advance(WINDOW)
-    office = media_replies(h, Address("telegram", "133333333"))
-    assert len(office) == 1 and "Rohrbruch im Keller" in office[0].caption
+    async with h.services.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Job)) == 0
+        assert await session.scalar(select(func.count()).select_from(JobMedia)) == 0
+    assert not any("gespeichert" in s.text for s in h.adapter("whatsapp").to(WA_CUSTOMER))
+
+
+async def test_a_wrong_code_is_answered_once_and_nothing_is_filed_behind_it(
+        h: Harness) -> None:
+    person = await customer(h, WA_CUSTOMER)
+    code = await job(h, "Bad", customer_id=person)
+    await send_photos(h, WA_CUSTOMER, [jpeg((5, 6, 7))], caption="#A-9999 Bad")
+    await h.advance(WINDOW)
+    said = [s.text for s in h.adapter("whatsapp").to(WA_CUSTOMER)]
+    assert said[0].startswith("Einen offenen Auftrag #A-9999 finde ich nicht.")
+    assert not any("gespeichert" in text for text in said), said  # no contradiction
+    (question,) = [s.reply for s in h.adapter("whatsapp").to(WA_CUSTOMER)
+                   if isinstance(s.reply, ChoicesReply)]
+    assert any(code in c.label for c in question.choices)
 
 
 async def test_a_caption_naming_another_job_starts_a_new_batch(h: Harness) -> None:
