@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides Python packages, only when missing:
-# PostgreSQL and Chromium (Debian), Node + npm, Prism (npm; `npm ci` from the lock file
+# PostgreSQL, Chromium and a colour emoji font for it (Debian), Node + npm, Prism (npm; `npm ci` from the lock file
 # when there is one). `--bench` adds wrk, the load generator of `make bench`.
 # Safe to run again; does nothing when everything is there.
 set -euo pipefail
@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# Pages show emoji (🚨 on the consent and sandbox pages): without a colour emoji font
+# Chromium draws an empty box (issue 21).
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_apt+=(fonts-noto-color-emoji)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ "${1:-}" = "--bench" ]; then

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from werkbot.bot.services import Services
+from werkbot.bot.texts import Texts
 from werkbot.handlers.consent.ledger import text_hash
 
 if TYPE_CHECKING:
@@ -50,8 +51,9 @@ def flatten_png(png: bytes) -> bytes:
 
 def receipt_pdf(services: Services, request: SigningRequest,
                 ticked: Sequence[tuple[str, str]], signature_png: bytes,
-                signed_at: datetime) -> bytes:
-    """The receipt for a completed request, in the request's language."""
+                signed_at: datetime, *, withdrawn: Sequence[tuple[str, str]] = ()) -> bytes:
+    """The receipt for a completed request, in the request's language: what was ticked
+    and, on a consent page, which given consents the person withdrew there."""
     # fpdf costs ~20 MB once imported; most processes never write a receipt.
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
@@ -63,16 +65,17 @@ def receipt_pdf(services: Services, request: SigningRequest,
         return latin1(texts.get(f"rights.receipt.{key}", lang, **values))
 
     local = signed_at.astimezone(ZoneInfo(business.timezone))
+    title = t("title") if request.kind == "consent" else t("title_sign")
     pdf = FPDF(format="A4")
-    pdf.set_title(t("title"))
+    pdf.set_title(title)
     pdf.set_creator("werkbot")
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
-    pdf.multi_cell(0, 8, t("title"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 8, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "", 10)
     facts = [
         t("business", business=business.name),
-        t("request", id=request.id, kind=request.kind),
+        t("request", id=request.id, kind=_kind(texts, request.kind, lang)),
         t("version", version=request.text_version),
         t("hash", sha256=text_hash(request.text)),
         t("signed_at", time=local.strftime("%d.%m.%Y %H:%M:%S %Z")),
@@ -85,13 +88,16 @@ def receipt_pdf(services: Services, request: SigningRequest,
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "", 10)
     pdf.multi_cell(0, 5, latin1(request.text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    if ticked:
+    for heading, line, pairs in (("choices", "choice", ticked),
+                                 ("withdrawn", "withdrawn_choice", withdrawn)):
+        if not pairs:
+            continue
         pdf.ln(3)
         pdf.set_font("Helvetica", "B", 11)
-        pdf.multi_cell(0, 6, t("choices"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 6, t(heading), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("Helvetica", "", 10)
-        for channel, purpose in ticked:
-            label = t("choice", channel=texts.get(f"rights.channels.{channel}", lang),
+        for channel, purpose in pairs:
+            label = t(line, channel=texts.get(f"rights.channels.{channel}", lang),
                       purpose=texts.get(f"rights.purposes.{purpose}", lang))
             pdf.multi_cell(0, 5, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
@@ -103,3 +109,11 @@ def receipt_pdf(services: Services, request: SigningRequest,
     pdf.multi_cell(0, 4.5, t("footer", business=business.name), new_x=XPos.LMARGIN,
                    new_y=YPos.NEXT)
     return bytes(pdf.output())
+
+
+def _kind(texts: Texts, kind: str, lang: str) -> str:
+    """The kind of request in words ("Einwilligung"), never its internal name."""
+    try:
+        return texts.get(f"rights.receipt.kinds.{kind}", lang)
+    except KeyError:
+        return texts.get("rights.receipt.kinds.other", lang)

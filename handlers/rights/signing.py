@@ -130,20 +130,25 @@ async def load_request(session: AsyncSession, services: Services, kind: str,
 
 async def complete_request(session: AsyncSession, services: Services,
                            request: SigningRequest, ticked: Iterable[tuple[str, str]],
-                           signature_png: bytes) -> None:
-    """Record a signed request: signature media, ledger entries, receipt, follow-up timer."""
+                           signature_png: bytes,
+                           withdrawn: Iterable[tuple[str, str]] = ()) -> None:
+    """Record a signed request: signature media, ledger entries (grants for what is ticked,
+    withdrawals for given consents the person unticked), receipt, follow-up timer."""
     now = services.clock.now()
-    chosen = sorted(set(ticked))
+    chosen, dropped = sorted(set(ticked)), sorted(set(withdrawn))
     signature = await services.media.save(session, signature_png, filename="signature.png",
                                           person_id=request.person_id, now=now)
     if request.kind == CONSENT and request.person_id is not None:
         await _record_consent(session, services, request, chosen, signature.id, now)
-    pdf = receipt_pdf(services, request, chosen, signature_png, now)
+        await _record_consent(session, services, request, dropped, signature.id, now,
+                              granted=False)
+    pdf = receipt_pdf(services, request, chosen, signature_png, now, withdrawn=dropped)
     receipt = await services.media.save(session, pdf, filename=f"receipt-{request.id}.pdf",
                                         person_id=request.person_id, now=now)
     request.completed_at = now
     request.signature_media_id, request.receipt_media_id = signature.id, receipt.id
-    request.result = json.dumps({"ticked": [list(c) for c in chosen]})
+    request.result = json.dumps({"ticked": [list(c) for c in chosen],
+                                 "withdrawn": [list(c) for c in dropped]})
     await AuditRepo(session).record("self:web", "rights.signed", now,
                                     subject=f"signing:{request.id}", detail=request.kind)
     await TimerRepo(session).schedule(f"{SIGNED_TIMER}:{request.id}", SIGNED_TIMER, now, now,
@@ -153,7 +158,7 @@ async def complete_request(session: AsyncSession, services: Services,
 
 async def _record_consent(session: AsyncSession, services: Services, request: SigningRequest,
                           chosen: Sequence[tuple[str, str]], signature_id: int,
-                          now: datetime) -> None:
+                          now: datetime, *, granted: bool = True) -> None:
     assert request.person_id is not None
     ledger = ConsentLedger(session, services.signer)
     rows = (await session.scalars(select(AddressRow).where(
@@ -162,6 +167,6 @@ async def _record_consent(session: AsyncSession, services: Services, request: Si
     for channel in sorted({c for c, _ in chosen}):
         await ledger.record(
             person_id=request.person_id, address=by_channel.get(channel), channel=channel,
-            purposes=[p for c, p in chosen if c == channel], granted=True, text=request.text,
+            purposes=[p for c, p in chosen if c == channel], granted=granted, text=request.text,
             text_version=request.text_version, method="web-signature",
             evidence=f"media:{signature_id}", recorded_by="self:web", now=now)
