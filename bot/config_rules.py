@@ -109,10 +109,11 @@ def _channels(s: Settings) -> list[Problem]:
         for key in ("account_sid", "auth_token"):
             if not getattr(s.twilio, key):
                 found.append((f"twilio.{key}", "required when WhatsApp or SMS is on"))
-    for key in ("whatsapp_from", "sms_from"):
-        number = getattr(s.twilio, key).removeprefix("whatsapp:")
+    numbers = [(f"twilio.{key}", getattr(s.twilio, key).removeprefix("whatsapp:"))
+               for key in ("whatsapp_from", "sms_from")]
+    for key, number in [*numbers, ("server.sandbox_sms_from", s.server.sandbox_sms_from)]:
         if number and phone_problem(number) is not None:
-            found.append((f"twilio.{key}", str(phone_problem(number))))
+            found.append((key, str(phone_problem(number))))
     return found
 
 

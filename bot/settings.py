@@ -86,6 +86,9 @@ class ServerSettings:
     secret: str = ""  # signs media, consent and export links; generated under var/ if empty
     max_body_bytes: int = 1_048_576
     sandbox: bool = False
+    # The number the sandbox's simulated SMS channel stands for (the demo names it as the
+    # SMS alternative when someone declines); a real `twilio.sms_from` wins.
+    sandbox_sms_from: str = ""
     role: str = "all"  # all | web (store and acknowledge only) | worker (handle and send only)
     flood_per_minute: int = 30  # messages one sender may have handled a minute; 0: no limit
     log_file: str = ""

@@ -60,7 +60,7 @@ def alternatives(ctx: Context, channel: str) -> str:
     lines = [ctx.t("consent.alternatives_intro", business=s.business.name)]
     reachable = {
         "whatsapp": {"link": _wa_link(s.twilio.whatsapp_from)},
-        "sms": {"number": s.twilio.sms_from},
+        "sms": {"number": s.twilio.sms_from or s.server.sandbox_sms_from},
         "telegram": {"link": f"https://t.me/{s.telegram.bot_username.lstrip('@')}"
                      if s.telegram.bot_username else ""},
     }
