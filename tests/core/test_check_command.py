@@ -12,7 +12,14 @@ import subprocess
 from pathlib import Path
 
 from tests.core.test_settings import SHIPPED, config_with, werkbot
-from tests.e2e.processes import clean_env, free_port, running, werkbot_command, write_config
+from tests.e2e.processes import (
+    clean_env,
+    free_port,
+    running,
+    wait_for,
+    werkbot_command,
+    write_config,
+)
 
 SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fedcba9876543210" * 2
@@ -143,6 +150,8 @@ def test_the_sandbox_needs_no_public_url(tmp_path: Path) -> None:
 
 
 def test_serve_starts_on_warnings_logs_them_and_keeps_the_sandbox_off(tmp_path: Path) -> None:
+    """Also: secrets never reach the log, even at DEBUG while Telegram cannot be reached
+    (every failed Bot API call names its URL, which carries the token)."""
     port = free_port()
     config = write_config(tmp_path / "werkbot.toml", tmp_path, port, extra=f"""
 [twilio]
@@ -150,9 +159,15 @@ account_sid = "sid"
 auth_token = "{AUTH_TOKEN[:-1]}"
 api_base = "http://127.0.0.1:9"
 sms_from = "+4989123456780"
+
+[telegram]
+token = "{TG_TOKEN}"
+api_base = "http://127.0.0.1:9"
+mode = "polling"
 """)
     body = config.read_text(encoding="utf-8").replace("sandbox = true", "sandbox = false")
-    config.write_text(body, encoding="utf-8")
+    config.write_text(body.replace('log_level = "INFO"', 'log_level = "DEBUG"'),
+                      encoding="utf-8")
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "werkbot.log"
     with running(["serve", "--config", str(config)], log, env=clean_env(), base=base) as bot:
@@ -165,9 +180,11 @@ sms_from = "+4989123456780"
         except urllib.error.HTTPError as exc:
             status = exc.code
         assert status == 404  # sandbox = false: no web chat in production
+        wait_for(lambda: "getUpdates" in bot.output() or None, what="a failed poll logged")
         assert bot.stop() == 0, bot.output()
     output = log.read_text(encoding="utf-8")
     assert "config warning: server.public_url" in output
     assert "config warning: twilio.account_sid" in output
-    for secret in (AUTH_TOKEN[:-1], "e2e-secret-0123456789abcdef"):
+    for secret in (AUTH_TOKEN[:-1], "e2e-secret-0123456789abcdef", TG_TOKEN,
+                   TG_TOKEN.split(":")[1]):
         assert secret not in output

@@ -53,3 +53,26 @@ async def test_flyer_links_and_qr_page_for_staff_tokens_only(tmp_path: Path) -> 
                                               h.clock.now())
         refused = await h.client.get(f"/consent/qr/{export_token}")
         assert refused.status == 404
+
+
+def test_privacy_report_runs_as_a_command(tmp_path: Path) -> None:
+    """`werkbot privacy-report` as an operator runs it: exit 0, both files, their paths
+    printed; a bad config exits 1 naming the key and writes nothing."""
+    from tests.core.test_settings import config_with, werkbot
+
+    config = config_with(tmp_path, ('sms_from = ""', 'sms_from = "+4989123456780"'),
+                         ('account_sid = ""', f'account_sid = "AC{"0" * 32}"'),
+                         ('auth_token = ""', f'auth_token = "{"f" * 32}"'))
+    out = tmp_path / "report"
+    done = werkbot("privacy-report", "--config", str(config), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(out / "privacy-report.md"),
+                                   str(out / "privacy-report.pdf")]
+    markdown = (out / "privacy-report.md").read_text(encoding="utf-8")
+    assert "Twilio" in markdown and "Sanitär Maier GmbH" in markdown
+    text = "".join(p.extract_text() for p in PdfReader(out / "privacy-report.pdf").pages)
+    assert "Art. 30" in text
+    bad = config_with(tmp_path, ("port = 8080", "port = 0"))
+    refused = werkbot("privacy-report", "--config", str(bad), "--out", str(tmp_path / "no"))
+    assert refused.returncode == 1 and "server.port" in refused.stderr
+    assert not (tmp_path / "no").exists()
