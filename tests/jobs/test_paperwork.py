@@ -126,7 +126,11 @@ async def test_signed_extra_work_pdf_has_the_text_and_the_signature(h: Harness) 
     assert link, message
     assert h.client is not None
     page = await h.client.get(link.group(1))
-    assert page.status == 200 and "Eckventil" in await page.text()
+    html = await page.text()
+    assert page.status == 200 and "Eckventil" in html
+    # issue 21: a signature page, not the consent page's wording
+    assert "bittet Sie um Ihre Unterschrift" in html
+    assert "Einwilligung" not in html and "kreuzen Sie an" not in html
     posted = await h.client.post(link.group(1), data={"signature": signature()})
     assert posted.status == 200
     await h.run()

@@ -67,8 +67,16 @@ async def test_submit_records_ledger_receipt_and_tells_person_and_office(h: Harn
     assert request.receipt_media_id is not None
     receipt = await h.services.media.read(request.receipt_media_id)
     reader = PdfReader(io.BytesIO(receipt.data))
-    text = "".join(page.extract_text() for page in reader.pages)
-    assert "2026-11" in text and "Sanitär Maier GmbH" in text
+    lines = "\n".join(page.extract_text() for page in reader.pages).splitlines()
+    from werkbot.handlers.consent.ledger import text_hash
+
+    for line in ("Bestätigung Ihrer Einwilligung", "Verantwortlich: Sanitär Maier GmbH",
+                 f"Vorgang: Einwilligung Nr. {request.id}", "Textfassung: 2026-11",
+                 f"SHA-256 des Textes: {text_hash(request.text)}",
+                 "[x] Nachrichten zu Anfragen und Aufträgen - über WhatsApp",
+                 "[x] Fotos zu Aufträgen an die zuständigen Monteure - über SMS"):
+        assert line in lines, (line, lines)
+    assert not any("Notdienst-Benachrichtigungen" in line for line in lines)  # not offered
     assert sum(len(page.images) for page in reader.pages) == 1
     await h.run()
     to_alice = h.adapter("whatsapp").to(ALICE)

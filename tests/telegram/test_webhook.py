@@ -127,10 +127,14 @@ async def test_album_burst_is_stored_as_one_batch(tg: Tg) -> None:
     harness, _ = tg
     responses = await asyncio.gather(*(post_update(harness, u) for u in album(900000200, 3)))
     assert [r.status for r in responses] == [200, 200, 200]
-    events = await stored_events(harness)
-    assert all(isinstance(e, MediaEvent) for e in events)
-    assert sorted(e.id for e in events) == [f"telegram:{900000200 + i}" for i in range(3)]
-    assert {e.group for e in events if isinstance(e, MediaEvent)} == {"album-1"}
+    events = sorted(await stored_events(harness), key=lambda e: e.id)
+    assert [e.id for e in events] == [f"telegram:{900000200 + i}" for i in range(3)]
+    media = [e for e in events if isinstance(e, MediaEvent)]
+    assert len(media) == 3  # every update of the album, none lost or turned into text
+    assert [e.group for e in media] == ["album-1"] * 3  # one group: intake batches them
+    assert [[m.ref for m in e.media] for e in media] == [
+        [f"album-{i}-large"] for i in range(3)]  # the largest size only
+    assert [e.caption for e in media] == ["Wasser im Keller", "", ""]
 
 
 async def test_group_message_is_answered_in_the_group(tg: Tg, fake_api: FakeBotAPI) -> None:
