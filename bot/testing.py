@@ -5,6 +5,7 @@ factories and an in-process app harness, so handler tests never import an adapte
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from werkbot.bot.settings import PACKAGED_TEXTS, Settings, settings_from_dict
 __all__ = ["FrozenClock", "Harness", "RecordingAdapter", "make_settings", "text"]
 
 _ids = itertools.count(1)
+UNFILLED = re.compile(r"\{[a-z_]+(:[^}]*)?\}")  # a text placeholder nobody filled
 
 _MEDIA = frozenset({"image", "document", "audio", "voice", "video"})
 RICH = Capabilities(buttons=True, max_buttons=8, max_text=4096, media_kinds=_MEDIA,
@@ -171,6 +173,12 @@ class Harness:
     async def __aexit__(self, *exc: object) -> None:
         if self.client is not None:
             await self.client.close()
+        if exc and exc[0] is None:
+            leftover = [s.text for a in self.adapters.values()
+                        if isinstance(a, RecordingAdapter) for s in a.sent
+                        if UNFILLED.search(s.text)]
+            # A text whose `{placeholder}` was never filled reached someone (issue 21).
+            assert not leftover, f"unfilled placeholders sent: {leftover}"
 
     @property
     def services(self) -> Services:
