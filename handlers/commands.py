@@ -130,7 +130,7 @@ class Commands:
             with suppress(ValueError):  # unbalanced quotes: keep the plain split
                 args = tuple(shlex.split(event.text.strip())[1:])
         spec = self.specs.get(name)
-        return None if spec is None else {"command": spec, "args": args}
+        return None if spec is None else {"command": spec, "args": args, "typed": name}
 
     def _pending_answer(self, event: Event, ctx: Context) -> bool:
         pending = ctx.state.get("confirm")
@@ -141,6 +141,7 @@ class Commands:
     async def _run(self, event: Event, ctx: Context) -> None:
         spec: CommandSpec = ctx.match["command"]
         args: tuple[str, ...] = ctx.match["args"]
+        typed = str(ctx.match.get("typed", spec.name))  # shown back as the sender wrote it
         staff = staff_of(ctx)
         actor = f"staff:{staff.id}" if staff else "unknown"
         roles = set(staff.roles) if staff else set()
@@ -148,7 +149,7 @@ class Commands:
         if not roles & spec.roles:
             await ctx.audit.record(actor, f"refused:{spec.name}", now,
                                    subject=" ".join(args)[:200])
-            await ctx.reply(ctx.t("commands.refused", command=spec.name))
+            await ctx.reply(ctx.t("commands.refused", command=typed))
             return
         if spec.confirm(args):
             if spec.precheck is not None and not await self._passes(spec, args, ctx):
@@ -157,7 +158,7 @@ class Commands:
                                     "until": (now + CONFIRM_FOR).isoformat()}
             await ctx.reply(ChoicesReply(
                 kind="command_confirm",
-                text=ctx.t("commands.confirm", command=f"/{spec.name} {' '.join(args)}".strip()),
+                text=ctx.t("commands.confirm", command=f"/{typed} {' '.join(args)}".strip()),
                 choices=(Choice(ctx.t("commands.yes"), "ja"), Choice(ctx.t("commands.no"),
                                                                      "nein"))))
             return

@@ -34,7 +34,11 @@ async def test_closing_a_job_that_does_not_exist_says_so_without_asking(h: Harne
 
 async def test_closing_an_existing_job_still_asks_first(h: Harness) -> None:
     code = await job(h, "Wasserhahn")
+    got = await h.say(CHEF, f"/auftrag abschliessen {code}")
+    # asked back in the words the sender used, not the English command names
+    assert got[0].text == f"Bitte bestätigen: /auftrag abschliessen {code} – wirklich ausführen?"
+    got = await h.say(CHEF, "nein")
     got = await h.say(CHEF, f"/job close {code}")
-    assert "Bitte bestätigen" in got[0].text
+    assert "Bitte bestätigen: /job close" in got[0].text
     got = await h.say(CHEF, "ja")
     assert f"Auftrag #{code} ist abgeschlossen." in got[0].text
