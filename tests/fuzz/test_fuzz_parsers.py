@@ -273,5 +273,5 @@ def test_staff_command_parser_never_raises(text: str, as_command: bool) -> None:
     else:
         event = TextEvent(id="t:1", sender=_SENDER, received_at=NOW, text=text)
     match = commands._parse(event, _CTX)
-    assert match is None or set(match) == {"command", "args"}
+    assert match is None or set(match) == {"command", "args", "typed"}
 
