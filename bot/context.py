@@ -55,7 +55,7 @@ class Context:
     person: Person | None = None
     address: Address | None = None
     inbox_id: int | None = None
-    is_new: bool = False  # the sender's address was unknown until this event
+    is_new: bool = False  # a new person was made for the sender's unknown address
     address_row: AddressRow | None = None  # the sender's row, loaded once per event
     state: dict[str, Any] = field(default_factory=dict)
     stored_state: str | None = None  # the state's JSON as loaded (None: no row)

@@ -37,6 +37,7 @@ from werkbot.bot.events import (
     Unreachable,
 )
 from werkbot.bot.flood import FloodGuard, Verdict
+from werkbot.bot.identity import person_for_new_address
 from werkbot.bot.logs import correlation
 from werkbot.bot.outbox import OutboxSender, apply_status
 from werkbot.bot.pressure import Pressure
@@ -334,9 +335,13 @@ class Dispatcher:
         if found is None:
             if isinstance(event, DeliveryStatus | Unreachable):
                 return
-            person, address_row = await ctx.people.create_customer(
-                who, now, language=ctx.settings.business.language)
-            ctx.is_new = True
+            linked = await person_for_new_address(ctx.session, who, now)
+            if linked is not None:  # the same phone number on the other phone channel
+                person, address_row = linked
+            else:
+                person, address_row = await ctx.people.create_customer(
+                    who, now, language=ctx.settings.business.language)
+                ctx.is_new = True
         else:
             person, address_row = found
         ctx.person = person
