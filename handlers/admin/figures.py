@@ -1,8 +1,11 @@
 """Traffic statistics for a period: counts and durations only, never content.
 
-Messages in (inbox rows) and out (outbox rows) per channel, messages per job, office
+Messages in (inbox rows; a held message released after consent is the same message,
+counted once) and out (outbox rows) per channel, messages per job, office
 answers per staff member, first-response times of office conversations, emergencies
-with their acknowledgement times, and consent outcomes from the ledger.
+with their acknowledgement times, and consent outcomes from the ledger
+(`consent_figures`: customers only, withdrawals counted). Only real channels: timers and
+werkbot's own rows (`system:`) are no channel.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from werkbot.bot.dispatcher import SYSTEM_CHANNELS
 from werkbot.bot.services import Services
 from werkbot.bot.storage.models import InboxRow, OutboxRow
-from werkbot.handlers.consent.ledger import ConsentEntry
+from werkbot.handlers.admin.consent_figures import consent_counts
+from werkbot.handlers.consent.holds import RELEASED_PREFIX
 from werkbot.handlers.office.hooks import INCIDENT_TIMES, JOB_COUNTS, optional, provided
 from werkbot.handlers.office.models import TO_CUSTOMER, Conversation, Forward
 
@@ -71,8 +76,14 @@ class Figures:
 
     @property
     def consent_rate(self) -> float | None:
+        """Of the customers' answers to a consent request, the share that said yes."""
         asked = self.consented + self.declined
         return self.consented / asked if asked else None
+
+    @property
+    def decline_rate(self) -> float | None:
+        asked = self.consented + self.declined
+        return self.declined / asked if asked else None
 
 
 async def collect(session: AsyncSession, services: Services, start: datetime,
@@ -80,6 +91,8 @@ async def collect(session: AsyncSession, services: Services, start: datetime,
     figures = Figures(start, end)
     figures.messages_in = await _per_channel(session, select(InboxRow.sender, func.count())
                                              .where(InboxRow.kind.in_(MESSAGE_KINDS),
+                                                    ~InboxRow.dedup_key.startswith(
+                                                        RELEASED_PREFIX),
                                                     *_within(InboxRow.created_at, start, end))
                                              .group_by(InboxRow.sender))
     out = (select(OutboxRow.address, func.count())
@@ -105,9 +118,12 @@ def _within(column: Any, start: datetime, end: datetime
 
 
 async def _per_channel(session: AsyncSession, query: object) -> dict[str, int]:
+    """Counts per channel of the address; timers and werkbot's own rows are no channel."""
     counts: Counter[str] = Counter()
     for address, count in (await session.execute(query)).all():  # type: ignore[call-overload]
-        counts[str(address).split(":", 1)[0]] += int(count)
+        channel = str(address).split(":", 1)[0]
+        if channel not in SYSTEM_CHANNELS:
+            counts[channel] += int(count)
     return dict(sorted(counts.items()))
 
 
@@ -166,21 +182,6 @@ async def _emergencies(session: AsyncSession, services: Services, figures: Figur
 
 
 async def _consents(session: AsyncSession, figures: Figures) -> None:
-    """Per person with ledger rows in the period: their last word, and what came before."""
-    rows = (await session.execute(
-        select(ConsentEntry.person_id, ConsentEntry.granted, ConsentEntry.at)
-        .where(ConsentEntry.at < figures.end, ConsentEntry.person_id.is_not(None))
-        .order_by(ConsentEntry.at, ConsentEntry.id))).all()
-    history: dict[int, list[tuple[bool, datetime]]] = {}
-    for person_id, granted, at in rows:
-        history.setdefault(int(person_id or 0), []).append((bool(granted), at))
-    for entries in history.values():
-        if not any(at >= figures.start for _, at in entries):
-            continue
-        last = entries[-1][0]
-        if last:
-            figures.consented += 1
-        elif any(granted for granted, _ in entries):
-            figures.withdrawn += 1
-        else:
-            figures.declined += 1
+    counts = await consent_counts(session, figures.start, figures.end)
+    figures.consented, figures.declined = counts.consented, counts.declined
+    figures.withdrawn = counts.withdrawn

@@ -85,7 +85,9 @@ def rows(figures: Figures) -> list[tuple[str, str, str]]:
     out += [("consent", "granted", str(figures.consented)),
             ("consent", "declined", str(figures.declined)),
             ("consent", "withdrawn", str(figures.withdrawn)),
-            ("consent", "rate", "" if rate is None else f"{rate:.2f}")]
+            ("consent", "rate", "" if rate is None else f"{rate:.2f}"),
+            ("consent", "decline_rate",
+             "" if figures.decline_rate is None else f"{figures.decline_rate:.2f}")]
     return out
 
 
@@ -123,7 +125,8 @@ def as_text(ctx: Context, f: Figures) -> str:
         p90=_minutes(ctx, f.first_response.p90), emergencies=f.emergencies,
         acknowledged=f.acknowledged, ack_median=_minutes(ctx, f.ack_time.median),
         ack_p90=_minutes(ctx, f.ack_time.p90), consented=f.consented, declined=f.declined,
-        withdrawn=f.withdrawn, rate="–" if rate is None else f"{rate:.0%}")
+        withdrawn=f.withdrawn, rate="–" if rate is None else f"{rate:.0%}",
+        decline_rate="–" if f.decline_rate is None else f"{f.decline_rate:.0%}")
 
 
 @commands.command("stats", aliases=("statistik",), roles=ADMIN_OFFICE,

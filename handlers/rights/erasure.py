@@ -187,12 +187,14 @@ async def _delete(session: AsyncSession, model: type[InboxRow] | type[OutboxRow]
 
 
 async def blank_inbox_row(session: AsyncSession, inbox_id: int | None) -> None:
-    """Keep an inbox row (the dispatcher still marks it done) but drop sender and content."""
+    """Keep an inbox row (the dispatcher still marks it done) but drop sender and content;
+    only the channel's name stays, so the message is still counted on its channel."""
     row = await session.get(InboxRow, inbox_id) if inbox_id is not None else None
     if row is None:
         return
-    row.sender = "system:erased"
-    row.payload = dumps_event(UnknownEvent(id=row.dedup_key, sender=Address("system", "erased"),
+    channel = row.sender.partition(":")[0] or "system"  # the channel stays for /stats
+    row.sender = f"{channel}:erased"
+    row.payload = dumps_event(UnknownEvent(id=row.dedup_key, sender=Address(channel, "erased"),
                                            received_at=row.created_at, type="erased"))
     row.error = ""
 

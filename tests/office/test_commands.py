@@ -224,7 +224,7 @@ async def test_stats_match_the_scenario(h: Harness) -> None:
         "Büro-Antworten je Mitarbeiter: anna 2",
         "Gespräche: 2 (beendet: 0), erste Antwort bei 2: Median 20 min, 90 % 30 min",
         "Notfälle: 0 (bestätigt: 0), Bestätigung Median –, 90 % –",
-        "Einwilligungen: 2 ja, 1 nein, 0 widerrufen – Quote 67%",
+        "Einwilligungen (nur Kunden): 2 ja, 1 nein, 0 widerrufen – Zustimmung 67%, Ablehnung 33%",
     ]
 
 
