@@ -3,7 +3,8 @@
 Registered with the rights feature on import. The export lists a customer's jobs and
 what they filed. Erasure removes what the customer sent (their media rows are deleted by
 the rights feature; the filing rows, notes and batches here), unlinks them from their
-jobs and blanks the site address, which is where they live. Staff's own site photos stay
+jobs and blanks the title and the site address that staff typed about them (and the
+rows that repeat them, such as the fitter's notification). Staff's own site photos stay
 with the job: they are the business's records of its work.
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.services import Services
 from werkbot.bot.storage.models import MediaRow
 from werkbot.handlers.jobs.models import Job, JobBatch, JobMedia, JobNote
-from werkbot.handlers.rights.registry import erasers, exporters
+from werkbot.handlers.rights.registry import erasers, exporters, needles
 
 
 async def export_jobs(session: AsyncSession, person_id: int) -> Any:
@@ -52,9 +53,17 @@ async def erase_jobs(session: AsyncSession, services: Services, person_id: int) 
     await session.execute(delete(JobNote).where(JobNote.person_id == person_id))
     await session.execute(delete(JobBatch).where(JobBatch.person_id == person_id))
     for job in (await session.scalars(select(Job).where(Job.customer_id == person_id))).all():
-        job.customer_id, job.site = None, ""
+        job.customer_id, job.title, job.site = None, "", ""  # staff typed them about her
     await session.flush()
+
+
+async def job_needles(session: AsyncSession, person_id: int) -> list[str]:
+    """The titles and sites staff typed for the customer's jobs (erasure looks for them)."""
+    rows = (await session.execute(select(Job.title, Job.site)
+                                  .where(Job.customer_id == person_id))).all()
+    return [value for row in rows for value in row if value]
 
 
 exporters.add("jobs", export_jobs)
 erasers.add("jobs", erase_jobs)
+needles.add("jobs", job_needles)

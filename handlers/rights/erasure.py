@@ -5,11 +5,13 @@ row to them or about them (what was forwarded to staff: rows queued while handli
 messages, rows linked in `forwarded_records`, rows naming their address or repeating
 their texts), their conversation state, media rows (files go once no other row shares the
 content), signing requests, addresses and name; other features' data through
-`registry.erasers`. The consent ledger keeps its rows, pseudonymised: the keyed subject,
-channel, purpose, granted, time, text version and hash and method stay; person, address
-and evidence go. Audit lines naming the person are blanked. After commit a WAL
-checkpoint folds the change into the SQLite file (`secure_delete` zeroes freed bytes),
-and a scrub timer deletes the provider's copies (`ProviderEraser`).
+`registry.erasers`, and rows repeating what staff typed about them elsewhere (a job's
+title and site, named by `registry.needles`). The consent ledger keeps its rows,
+pseudonymised: the keyed subject, channel, purpose, granted, time, text version and
+hash and method stay; person, address and evidence go. Audit lines naming the person are
+blanked. After commit a WAL checkpoint folds the change into the SQLite file
+(`secure_delete` zeroes freed bytes), and a scrub timer deletes the provider's copies
+(`ProviderEraser`).
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ from werkbot.handlers.consent.ledger import ConsentEntry
 from werkbot.handlers.rights.checkpoint import request_checkpoint
 from werkbot.handlers.rights.models import ForwardedRecord, SigningRequest
 from werkbot.handlers.rights.registry import erasers
+from werkbot.handlers.rights.registry import needles as needle_sources
 
 log = logging.getLogger(__name__)
 
 PROVIDER_CHANNELS = frozenset({"whatsapp", "sms"})  # channels whose provider keeps copies
 MIN_TEXT_NEEDLE = 12  # shorter texts ("ja", "danke") would match unrelated rows
+MIN_TYPED_NEEDLE = 8  # a job's whole title or site as staff typed it ("Bad Sommer")
 
 
 @dataclass
@@ -84,6 +88,10 @@ async def erase_person(session: AsyncSession, services: Services, person_id: int
     inbox = (await session.scalars(select(InboxRow).where(
         InboxRow.sender.in_(addresses)))).all() if addresses else []
     needles = _needles(addresses, person.display_name, inbox)
+    for _, source in needle_sources.items():
+        typed = {t.strip() for t in await source(session, person_id)}
+        needles = sorted(set(needles) | {w for t in typed if len(t) >= MIN_TYPED_NEEDLE
+                                         for w in _as_written(t)})
     for message in inbox:
         _provider_id(result, message.sender, message.dedup_key)
     inbox_ids = [row.id for row in inbox]

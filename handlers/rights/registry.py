@@ -4,6 +4,7 @@ Features register explicitly at import time of their own module (no scanning):
 
     exporters.add("jobs", export_jobs)        # async (session, person_id) -> JSON data
     erasers.add("jobs", erase_jobs)           # async (session, services, person_id) -> None
+    needles.add("jobs", job_needles)          # async (session, person_id) -> list[str]
     signing_hooks.add("job", on_job_signed)   # async (ctx, request) -> None, after signing
 
 Provider erasers (a channel's copies of messages, e.g. Twilio's) are services: the wiring
@@ -28,6 +29,9 @@ F = TypeVar("F")
 
 Exporter = Callable[[AsyncSession, int], Awaitable[Any]]
 Eraser = Callable[[AsyncSession, Services, int], Awaitable[None]]
+# Texts about the person that staff typed elsewhere (a job's title and site): erasure
+# also removes the rows that repeat them (the fitter's notification, audit lines).
+NeedleSource = Callable[[AsyncSession, int], Awaitable[list[str]]]
 SigningHook = Callable[[Context, "SigningRequest"], Awaitable[None]]
 
 
@@ -56,6 +60,7 @@ class Registry(Generic[F]):
 
 exporters: Registry[Exporter] = Registry("exporter")
 erasers: Registry[Eraser] = Registry("eraser")
+needles: Registry[NeedleSource] = Registry("needle source")
 signing_hooks: Registry[SigningHook] = Registry("signing hook")
 
 
