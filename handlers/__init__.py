@@ -7,6 +7,8 @@ First match wins, so the order is the policy:
 2. staff commands and their confirmations (staff only);
 3. emergency: safety advice and the on-call number come before anything else, even
    before consent (vital interests), plus staff acknowledgements;
+3a. identity: a Telegram chat joining a person (`/start <link>`, the own contact) and
+   the personal Telegram link on request, before the consent gate could hold them;
 4. consent words (yes / no / other ways / stop), yielding to a pending erasure's `ja`;
 5. data-subject rights (export, erasure): open to everyone, consented or not;
 6. the consent gate: holds whatever a customer without consent writes;
@@ -20,10 +22,10 @@ from werkbot.bot.plugins import HandlerBundle
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
 from werkbot.bot.settings import Settings
-from werkbot.handlers import admin, consent, emergency, jobs, menu, office, rights
+from werkbot.handlers import admin, consent, emergency, identity, jobs, menu, office, rights
 from werkbot.handlers.commands import commands
 
-__all__ = ["admin", "build_bundle", "build_root", "setup"]
+__all__ = ["admin", "build_bundle", "build_root", "identity", "setup"]
 
 
 def build_root() -> Router:
@@ -32,6 +34,7 @@ def build_root() -> Router:
         office.replies_router,
         commands.router,
         emergency.router,
+        identity.router,
         consent.words_router(yield_to=(rights.erasure_pending,)),
         rights.router,
         consent.gate,

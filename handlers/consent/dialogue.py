@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy import select
 
-from werkbot.bot.addresses import Address
+from werkbot.bot.addresses import PHONE_CHANNELS, Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent
 from werkbot.bot.replies import Choice, ChoicesReply, TextReply
@@ -61,8 +61,7 @@ def alternatives(ctx: Context, channel: str) -> str:
     reachable = {
         "whatsapp": {"link": _wa_link(s.twilio.whatsapp_from)},
         "sms": {"number": s.twilio.sms_from or s.server.sandbox_sms_from},
-        "telegram": {"link": f"https://t.me/{s.telegram.bot_username.lstrip('@')}"
-                     if s.telegram.bot_username else ""},
+        "telegram": {"link": _telegram_link(ctx, channel)},
     }
     for name in ctx.services.channels:
         values = reachable.get(name)
@@ -73,6 +72,18 @@ def alternatives(ctx: Context, channel: str) -> str:
     if s.business.email:
         lines.append(ctx.t("consent.alternatives.email", email=s.business.email))
     return "\n".join(lines)
+
+
+def _telegram_link(ctx: Context, channel: str) -> str:
+    """The bot's t.me link; on the person's own WhatsApp or SMS chat their personal one,
+    which joins the Telegram chat that opens it to them (handlers/identity)."""
+    from werkbot.handlers.identity.links import personal_link  # identity imports consent
+
+    username = ctx.settings.telegram.bot_username.lstrip("@")
+    if ctx.person is not None and channel in PHONE_CHANNELS and is_customer(ctx):
+        return personal_link(ctx.services, ctx.person.id) or (
+            f"https://t.me/{username}" if username else "")
+    return f"https://t.me/{username}" if username else ""
 
 
 async def ask_consent(ctx: Context, *, again: bool = False,

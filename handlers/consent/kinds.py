@@ -28,6 +28,7 @@ CONSENT_CONFIRMATION = "consent_confirmation"
 CONSENT_LINK = "consent_link"  # the signed web consent page, sent on request
 CONSENT_RECEIPT = "consent_receipt"  # the receipt PDF after a web consent signature
 ALTERNATIVES = "alternatives"  # the other ways to reach the business
+IDENTITY = "identity"  # a Telegram chat joined (or could not join) the person's other chats
 WITHDRAWAL_CONFIRMATION = "withdrawal_confirmation"
 # Emergencies (Art. 6(1)(d) GDPR: vital interests).
 SAFETY = "safety"
@@ -67,6 +68,7 @@ EXEMPT_KINDS: Mapping[str, str] = MappingProxyType({
     SIGNING_RECEIPT: _ART7,
     PHOTO_CONSENT: _ART7,
     ALTERNATIVES: _ART7,
+    IDENTITY: "Art. 6(1)(b) GDPR (answering the person's own request to join a chat)",
     WITHDRAWAL_CONFIRMATION: "Art. 7(3) GDPR (withdrawal)",
     SAFETY: _VITAL,
     ONCALL_NUMBER: _VITAL,
@@ -94,7 +96,7 @@ KIND_PURPOSES: Mapping[str, str] = MappingProxyType({
 STAFF_DATA_KINDS = frozenset({FORWARD, CUSTOMER_MESSAGE, JOB_PHOTOS, ALERT_DETAILS})
 """Kinds that carry a customer's personal data to staff (checked with `may_share`)."""
 
-NO_FALLBACK_KINDS = frozenset({CONSENT_REQUEST, CONSENT_CONFIRMATION, ALTERNATIVES,
+NO_FALLBACK_KINDS = frozenset({CONSENT_REQUEST, CONSENT_CONFIRMATION, ALTERNATIVES, IDENTITY,
                                WITHDRAWAL_CONFIRMATION, OFFICE_NOTICE})
 """Kinds that are not re-sent on another channel when they fail."""
 
