@@ -29,6 +29,7 @@ CONSENT_LINK = "consent_link"  # the signed web consent page, sent on request
 CONSENT_RECEIPT = "consent_receipt"  # the receipt PDF after a web consent signature
 ALTERNATIVES = "alternatives"  # the other ways to reach the business
 IDENTITY = "identity"  # a Telegram chat joined (or could not join) the person's other chats
+IDENTITY_NOTICE = "identity_notice"  # on the person's other chats: a chat joined by link
 WITHDRAWAL_CONFIRMATION = "withdrawal_confirmation"
 # Emergencies (Art. 6(1)(d) GDPR: vital interests).
 SAFETY = "safety"

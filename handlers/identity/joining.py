@@ -12,7 +12,9 @@ a chat whose person already has other addresses, or a person who already has ano
 Telegram chat (one address per channel): then nothing is merged, the customer is told
 that the office checks it, and the office gets a content-free note naming both ids for
 `/person merge`. Consent stays per channel: a chat without its own consent is asked for
-it right after joining.
+it right after joining. A join by link is also told on the person's WhatsApp and SMS
+chats where they consented (a link can be passed on; the notice says to write if it was
+not them).
 """
 
 from __future__ import annotations
@@ -115,6 +117,11 @@ async def _join(ctx: Context, target: Person, *, how: str) -> None:
                    if row.channel in PHONE_CHANNELS), "")
     await _say(ctx, "identity.joined", number=number)
     await ask_consent(ctx)
+    if how == "link":  # a link can be passed on: tell the person where they agreed to hear
+        for row in await ctx.people.addresses(target.id):
+            if row.channel in PHONE_CHANNELS:
+                await ctx.send(Address.parse(row.address), TextReply(
+                    kind=kinds.IDENTITY_NOTICE, text=ctx.t("identity.joined_notice")))
     log.info("telegram chat joined person %s (%s)", target.id, how)
 
 

@@ -53,7 +53,9 @@ async def _declined_on_whatsapp(w: World) -> str:
 async def test_issue20_personal_link_joins_the_telegram_chat(world_at: WorldFactory) -> None:
     w = await world_at(TUESDAY_10)
     payload = await _declined_on_whatsapp(w)
+    whatsapp_before = len(w.whatsapp_to(NUMBER))
     await w.telegram(tg_message(f"/start {payload}", chat_id=CHAT, user_id=CHAT))
+    assert len(w.whatsapp_to(NUMBER)) == whatsapp_before  # declined there: silence
     joined, asked = w.telegram_texts(CHAT)
     assert "gehört jetzt zu Ihrer Nummer" in joined and NUMBER not in joined
     assert "Einwilligung" in asked or "JA" in asked  # Telegram's own consent request
@@ -105,3 +107,18 @@ async def test_issue20_own_contact_joins_and_stop_alles_covers_telegram(
     await w.telegram(tg_message("Hallo? Noch jemand da?", chat_id=CHAT, user_id=CHAT))
     assert len(w.staff_sends()) == staff_before  # the withdrawal covers Telegram too
     assert len(w.telegram_texts(CHAT)) == tg_before
+
+
+async def test_issue20_link_on_request_and_a_notice_where_the_person_consented(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    await w.whatsapp("Guten Tag, bitte um einen Termin.", sender=NUMBER)
+    await w.whatsapp("ja", sender=NUMBER)
+    await w.whatsapp("Telegram", sender=NUMBER)
+    offered = w.whatsapp_to(NUMBER)[-1]
+    found = re.search(r"\?start=([A-Za-z0-9_-]{1,64})\b", offered)
+    assert found and "24 Stunden" in offered, offered
+    await w.telegram(tg_message(f"/start {found.group(1)}", chat_id=CHAT, user_id=CHAT))
+    assert "über Ihren persönlichen Link" in w.whatsapp_to(NUMBER)[-1]
+    owners = await _owners(w)
+    assert owners[f"telegram:{CHAT}"] == owners[f"whatsapp:{NUMBER}"]
