@@ -26,6 +26,8 @@ from werkbot.handlers.consent.models import ConsentAsk
 WHATSAPP = Address("whatsapp", "+491705556001")
 SMS = Address("sms", "+491705556001")
 STAFF_SMS = Address("sms", "+4917100000001")  # staff's WhatsApp number, written by SMS
+SCOPED = Address("whatsapp", "DE.1180419027465236")  # a business-scoped id, no number
+SCOPED_SMS = Address("sms", "+491180419027")
 NOW = datetime.fromisoformat("2026-12-02T10:00:00+01:00")
 
 
@@ -56,7 +58,8 @@ async def test_issue20_one_number_is_one_person_on_both_stores(
         h: tuple[Harness, list[tuple[str, int]]]) -> None:
     harness, seen = h
     await harness.feed(text(WHATSAPP, "Hallo per WhatsApp"), text(SMS, "Hallo per SMS"),
-                       text(STAFF_SMS, "Hallo vom Chef per SMS"))
+                       text(STAFF_SMS, "Hallo vom Chef per SMS"),
+                       text(SCOPED, "Hallo ohne Nummer"), text(SCOPED_SMS, "Hallo per SMS"))
     await harness.run()
     by_sender = dict(seen)
     assert by_sender[str(WHATSAPP)] == by_sender[str(SMS)]
@@ -64,6 +67,7 @@ async def test_issue20_one_number_is_one_person_on_both_stores(
         chef = await PeopleRepo(session).by_staff_id("chef")
         state = await StateRepo(session).load(by_sender[str(SMS)])
     assert chef is not None and by_sender[str(STAFF_SMS)] != chef.id  # staff never joins
+    assert by_sender[str(SCOPED)] != by_sender[str(SCOPED_SMS)]  # no number, no link
     assert state == {"said": [str(WHATSAPP), str(SMS)]}  # one state for the one person
 
 
