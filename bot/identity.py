@@ -30,11 +30,13 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from werkbot.bot.addresses import PHONE_CHANNELS, Address
 from werkbot.bot.storage.models import AddressRow, Base, Person
@@ -107,11 +109,29 @@ async def merge_persons(session: AsyncSession, keep: Person, gone: Person) -> No
     if not keep.display_name and gone.display_name:
         keep.display_name = gone.display_name
     keep.created_at = min(keep.created_at, gone.created_at)
+    _follow_in_session(session, keep.id, gone.id)
     await session.delete(gone)
     await session.flush()
-    for row in moved:
-        await session.refresh(row)
     log.info("person %s merged into person %s", gone.id, keep.id)
+
+
+def _follow_in_session(session: AsyncSession, keep: int, gone: int) -> None:
+    """Make the rows this session has loaded say what the UPDATEs wrote: a person column
+    now names `keep` (as loaded, so nothing is written again); a row keyed by the person
+    is let go (its key changed, or it was deleted as a clash)."""
+    for obj in list(session.sync_session.identity_map.values()):
+        state = inspect(obj)
+        for prop in state.mapper.column_attrs:
+            column = prop.columns[0]
+            # the loaded value only: an expired attribute is read fresh later anyway
+            if not isinstance(column, Column) or state.dict.get(prop.key) != gone:
+                continue
+            if not any(fk.column.table.name == PERSONS for fk in column.foreign_keys):
+                continue
+            if column.primary_key:
+                session.expunge(obj)
+                break
+            set_committed_value(obj, prop.key, keep)
 
 
 def merge_statements(metadata: MetaData, keep: int, gone: int) -> list[Executable]:
