@@ -1,8 +1,8 @@
 """Issue 20: export and erasure by number cover every address of the person. A customer
 writes on WhatsApp (with a photo) and by SMS from one number; staff file a job typed with
-her name and street. The export holds both channels; after `löschen` by SMS, neither the
-number, nor the name, nor the texts, nor the photo are left in any table's text, in the
-SQLite files or in the media directory. Driven through the real adapters."""
+her name and street. `/consent` and the export show both channels; after `löschen` by
+SMS, neither the number, nor the name, nor the texts, nor the photo are left in any
+table's text, in the SQLite files or in the media directory. Through the real adapters."""
 
 from __future__ import annotations
 
@@ -80,6 +80,11 @@ async def test_issue20_export_and_erasure_by_number_cover_both_channels(
         f"/job new Bad {STAFF_NAME} @ludwig kunde:{NUMBER} ort:{STREET}", chat_id=CHEF_TG,
         user_id=CHEF_TG, name="Josef"))
     assert any(STREET in t for t in w.telegram_texts(LUDWIG_TG))  # the fitter was told
+
+    await w.telegram(telegram_text(f"/consent {NUMBER}", chat_id=CHEF_TG, user_id=CHEF_TG,
+                                   name="Josef"))
+    shown = w.telegram_texts(CHEF_TG)[-1].splitlines()
+    assert [line.split(":")[0] for line in shown[1:]] == ["whatsapp", "sms"], shown
 
     exported = await _export(w)
     addresses = {a["address"] for a in exported["addresses.json"]}  # type: ignore[union-attr]
