@@ -8,7 +8,7 @@ row goes, and an audit line records the merge. Nothing to undo on downgrade: the
 person stays one person.
 
 Revision ID: 0010
-Revises: 0009 (and depends on 0003-0007, whose tables point at persons too)
+Revises: 0009
 """
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ from werkbot.bot.identity import merge_statements
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
-# Every table that may point at a person must exist before persons are merged.
-depends_on: str | Sequence[str] | None = ("0003", "0004", "0005", "0006", "0007")
+# No dependency on the other branches (0003-0007): the tables are reflected as they are,
+# and a table that does not exist yet holds no row that points at a person.
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
