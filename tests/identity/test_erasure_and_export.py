@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import zipfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.types import String
 
@@ -67,7 +69,8 @@ async def _export(w: World) -> dict[str, object]:
 
 
 async def test_issue20_export_and_erasure_by_number_cover_both_channels(
-        world_at: WorldFactory, tmp_path: Path) -> None:
+        world_at: WorldFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="werkbot")
     w = await world_at(TUESDAY_10)
     await w.whatsapp(WA_TEXT, sender=NUMBER)
     await w.whatsapp("ja", sender=NUMBER)
@@ -108,6 +111,9 @@ async def test_issue20_export_and_erasure_by_number_cover_both_channels(
     assert [n for n in needles if n in rows] == []
     db_bytes = b"".join(p.read_bytes() for p in tmp_path.glob("werkbot.db*"))
     assert [n for n in needles if n.encode() in db_bytes] == []
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "erased a person" in logged  # the log was captured
+    assert [n for n in needles if n in logged] == []  # nor in werkbot's own log lines
     left = [p.read_bytes() for p in (tmp_path / "media").rglob("*") if p.is_file()]
     assert [b for b in left if b in photos] == []
     async with w.h.services.db.session() as session:

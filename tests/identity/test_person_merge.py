@@ -5,6 +5,9 @@ and the real Twilio adapter (the customer's WhatsApp)."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 
 from tests.scenarios.conftest import (
@@ -37,7 +40,8 @@ async def _chef(w: World, text: str) -> str:
 
 
 async def test_issue20_person_merge_is_confirmed_audited_and_joins_everything(
-        world_at: WorldFactory) -> None:
+        world_at: WorldFactory, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="werkbot")
     w = await world_at(TUESDAY_10)
     await w.whatsapp("Guten Tag, Termin für die Wartung bitte.", sender=NUMBER)
     await w.telegram(tg_message("Hallo, ich bin es, per Telegram.", chat_id=CHAT,
@@ -66,6 +70,9 @@ async def test_issue20_person_merge_is_confirmed_audited_and_joins_everything(
     # the held Telegram message went with the chat: consent there releases it to the office
     await w.telegram(tg_message("ja", chat_id=CHAT, user_id=CHAT))
     assert any("per Telegram" in t for t in w.telegram_texts(GROUP))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "merged into person" in logged  # the log was captured
+    assert NUMBER not in logged and NUMBER[1:] not in logged and str(CHAT) not in logged
 
 
 async def test_issue20_person_merge_refuses_what_must_not_merge(world_at: WorldFactory) -> None:
