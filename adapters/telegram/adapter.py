@@ -197,6 +197,11 @@ class TelegramAdapter:
             raise SendError("telegram adapter not started", code="not-started", retryable=True)
         return await self._sender.send(address.id, reply)
 
+    async def erase_messages(self, provider_ids: Sequence[str]) -> list[str]:
+        """Erasure: delete werkbot's copies of a person's data in staff's and the office's
+        chats; returns the ids to try again later."""
+        return await self.client.delete_copies(provider_ids)
+
     async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
         data, content_type = await self.client.download(ref.ref, ref.size)
         return data, ref.content_type or content_type

@@ -12,6 +12,7 @@ import gc
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from aiogram import Bot
@@ -113,6 +114,26 @@ class TelegramClient:
         except SendError as exc:
             # Only the button's spinner is at stake; the choice itself is stored.
             log.warning("answerCallbackQuery failed: %s", exc.code)
+
+    async def delete_copies(self, provider_ids: Sequence[str]) -> list[str]:
+        """Delete werkbot's own sent messages (`<chat>:<message>` ids, erasure); return the
+        ids to try again later. Telegram refuses some for good (no right to delete there,
+        already gone): those are logged and dropped, since asking again cannot help."""
+        remaining: list[str] = []
+        for provider_id in provider_ids:
+            parts = provider_id.split(":")
+            if len(parts) < 2 or not parts[-1].isdigit():
+                continue
+            chat, message = parts[-2], int(parts[-1])
+            try:
+                await self.call(partial(self.bot.delete_message, chat_id=chat,
+                                        message_id=message))
+            except SendError as exc:
+                if exc.retryable:
+                    remaining.append(provider_id)
+                else:
+                    log.info("a Telegram copy could not be deleted (%s)", exc.code)
+        return remaining
 
     async def download(self, file_id: str, size_hint: int | None) -> tuple[bytes, str]:
         """getFile, then the file's bytes; over 20 MB raises `MediaTooLarge`."""

@@ -24,7 +24,8 @@ from werkbot.handlers.office.store import latest_for_person
 
 RIGHTS = {"create_consent_link": "werkbot.handlers.rights.signing",
           "export_link": "werkbot.handlers.rights.export",
-          "erase_person": "werkbot.handlers.rights.erasure"}
+          "erase_person": "werkbot.handlers.rights.erasure",
+          "schedule_scrub": "werkbot.handlers.rights.chat"}
 
 
 def _when(ctx: Context, at: datetime) -> str:
@@ -102,8 +103,10 @@ async def _check_erasable(args: tuple[str, ...], ctx: Context) -> None:
                   precheck=_check_erasable)
 async def erase_command(args: tuple[str, ...], ctx: Context) -> None:
     person = await _erasable(args, ctx)
-    await _rights("erase_person", ctx.session, ctx.services, person.id, actor=_actor(ctx),
-                  current_inbox_id=ctx.inbox_id)
+    result = await _rights("erase_person", ctx.session, ctx.services, person.id,
+                           actor=_actor(ctx), current_inbox_id=ctx.inbox_id)
+    # the providers' copies (Twilio's records, werkbot's Telegram messages to staff) too
+    await _rights("schedule_scrub", ctx, [], result.provider_ids)
     await ctx.reply(ctx.t("office.erased", person=person.id))
 
 

@@ -11,7 +11,8 @@ pseudonymised: the keyed subject, channel, purpose, granted, time, text version 
 hash and method stay; person, address and evidence go. Audit lines naming the person are
 blanked. After commit a WAL checkpoint folds the change into the SQLite file
 (`secure_delete` zeroes freed bytes), and a scrub timer deletes the provider's copies
-(`ProviderEraser`).
+(`ProviderEraser`): Twilio's records, and on Telegram werkbot's messages about the person
+in staff's and the office group's chats.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ from werkbot.handlers.rights.registry import needles as needle_sources
 log = logging.getLogger(__name__)
 
 PROVIDER_CHANNELS = frozenset({"whatsapp", "sms"})  # channels whose provider keeps copies
+# Channels where werkbot's messages stay in the recipients' chats: what it sent about the
+# person to staff and the office group there is deleted too (not the person's own chat:
+# that copy is theirs).
+COPIES_IN_OTHER_CHATS = frozenset({"telegram"})
 MIN_TEXT_NEEDLE = 12  # shorter texts ("ja", "danke") would match unrelated rows
 MIN_TYPED_NEEDLE = 8  # a job's whole title or site as staff typed it ("Bad Sommer")
 
@@ -106,7 +111,8 @@ async def erase_person(session: AsyncSession, services: Services, person_id: int
     gone_outbox = [row.id for row in outbox if row.id not in kept]
     for out in outbox:
         if out.id not in kept and out.provider_id:
-            _provider_id(result, out.address, out.provider_id)
+            _provider_id(result, out.address, out.provider_id,
+                         to_someone_else=out.address not in addresses)
     await session.execute(delete(ForwardedRecord).where(ForwardedRecord.person_id == person_id))
     result.counts["outbox"] = await _delete(session, OutboxRow, gone_outbox)
 
@@ -176,8 +182,12 @@ def _mentions(column: InstrumentedAttribute[str], needles: list[str]) -> ColumnE
     return or_(*(column.contains(n, autoescape=True) for n in needles))
 
 
-def _provider_id(result: Erasure, address: str, provider_id: str) -> None:
+def _provider_id(result: Erasure, address: str, provider_id: str, *,
+                 to_someone_else: bool = False) -> None:
     channel = address.partition(":")[0]
+    if channel in COPIES_IN_OTHER_CHATS and to_someone_else:
+        result.provider_ids.setdefault(channel, []).append(provider_id)
+        return
     if channel not in PROVIDER_CHANNELS:
         return
     sid = provider_id.rsplit(":", 1)[-1]

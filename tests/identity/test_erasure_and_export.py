@@ -2,7 +2,8 @@
 writes on WhatsApp (with a photo) and by SMS from one number; staff file a job typed with
 her name and street. `/consent` and the export show both channels; after `löschen` by
 SMS, neither the number, nor the name, nor the texts, nor the photo are left in any
-table's text, in the SQLite files or in the media directory. Through the real adapters."""
+table's text, in the SQLite files or in the media directory, and werkbot's copies in the
+office group and the fitter's chat are deleted on Telegram. Through the real adapters."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy.types import String
 from tests.scenarios.conftest import CHEF_TG, GROUP, LUDWIG_TG, TUESDAY_10, World, WorldFactory
 from tests.scenarios.conftest import tg_message as telegram_text
 from tests.scenarios.test_on_real_adapters import jpeg
-from werkbot.bot.storage.models import AddressRow
+from werkbot.bot.storage.models import AddressRow, OutboxRow
 from werkbot.handlers.rights import wait_for_checkpoints
 
 NUMBER = "+491705552468"
@@ -99,12 +100,23 @@ async def test_issue20_export_and_erasure_by_number_cover_both_channels(
     photos = [p.read_bytes() for p in (tmp_path / "media").rglob("*") if p.is_file()]
     assert photos, "the photo was stored"
 
+    async with w.h.services.db.session() as session:  # werkbot's copies in staff's chats
+        copies = {str(p).split(":", 1)[-1] if str(p).count(":") > 1 else str(p)
+                  for p in (await session.scalars(select(OutboxRow.provider_id).where(
+                      OutboxRow.address.in_((f"telegram:{GROUP}", f"telegram:{LUDWIG_TG}")),
+                      OutboxRow.payload.contains("Erika-") | OutboxRow.payload.contains(
+                          STREET)))).all()}
+    assert len(copies) >= 3, copies  # her two texts in the office group, the job to Ludwig
+
     await w.sms("löschen", sender=NUMBER)
     await w.sms("ja", sender=NUMBER)
     assert "gelöscht" in w.sms_to(NUMBER)[-1]
     await w.h.advance(timedelta(seconds=5))  # the scrub after the confirmation's delivery
     await wait_for_checkpoints()
 
+    deleted = {f"{c.params['chat_id']}:{c.params['message_id']}"
+               for c in w.api.calls_of("deleteMessage")}
+    assert copies <= deleted, (copies, deleted)  # gone from the office's and Ludwig's chats
     rows = await _text_columns(w)
     needles = [NUMBER, NUMBER[1:], PROFILE_NAME, "Erika-Q7Z", "Erika-K2W", STAFF_NAME, STREET,
                WA_TEXT, SMS_TEXT]
@@ -120,3 +132,26 @@ async def test_issue20_export_and_erasure_by_number_cover_both_channels(
         assert (await session.scalars(select(AddressRow.address))).all() == [
             a for a in (await session.scalars(select(AddressRow.address))).all()
             if NUMBER not in a]
+
+
+async def test_issue20_staff_erasure_also_deletes_the_telegram_copies(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    await w.sms(SMS_TEXT, sender=NUMBER)
+    await w.sms("ja", sender=NUMBER)
+    await w.whatsapp(WA_TEXT, sender=NUMBER)
+    await w.whatsapp("ja", sender=NUMBER)
+    async with w.h.services.db.session() as session:
+        copies = {str(p) for p in (await session.scalars(select(OutboxRow.provider_id).where(
+            OutboxRow.address == f"telegram:{GROUP}"))).all()}
+    assert len(copies) >= 3, copies  # her topic's header and both her texts
+    await w.telegram(telegram_text(f"/erase {NUMBER}", chat_id=CHEF_TG, user_id=CHEF_TG,
+                                   name="Josef"))
+    await w.telegram(telegram_text("ja", chat_id=CHEF_TG, user_id=CHEF_TG, name="Josef"))
+    await w.h.advance(timedelta(seconds=5))
+    deleted = {f"{c.params['chat_id']}:{c.params['message_id']}"
+               for c in w.api.calls_of("deleteMessage")}
+    assert {c.split(":", 1)[-1] if c.count(":") > 1 else c for c in copies} <= deleted
+    async with w.h.services.db.session() as session:
+        left = (await session.scalars(select(AddressRow.address))).all()
+    assert [a for a in left if NUMBER in a] == []
