@@ -10,8 +10,6 @@ is per channel), then confirmed with `ja`, then checked again and audited
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from werkbot.bot.addresses import mask
 from werkbot.bot.context import Context
 from werkbot.bot.identity import merge_conflicts, merge_persons
@@ -43,11 +41,7 @@ async def _describe(ctx: Context, person: Person) -> str:
     rows = await ctx.people.addresses(person.id)
     listed = ", ".join(f"{row.channel}:{mask(row.address.partition(':')[2])}" for row in rows)
     return ctx.t("identity.person.show", person=person.id, kind=person.kind,
-                 addresses=listed or "–", since=_date(person.created_at))
-
-
-def _date(at: datetime) -> str:
-    return at.date().isoformat()
+                 addresses=listed or "–", since=person.created_at.date().isoformat())
 
 
 async def _merge(args: tuple[str, ...], ctx: Context) -> None:
@@ -79,7 +73,7 @@ async def _merge(args: tuple[str, ...], ctx: Context) -> None:
 
 async def _ask(ctx: Context, keep: Person, gone: Person, refs: tuple[str, ...]) -> None:
     """Ask once, showing both persons; `ja` runs the command again, confirmed."""
-    until = ctx.clock.now() + min(CONFIRM_FOR, timedelta(minutes=5))
+    until = ctx.clock.now() + CONFIRM_FOR
     ctx.state["confirm"] = {"command": "person",
                             "args": ["merge", *refs, CONFIRMED], "until": until.isoformat()}
     text = "\n".join((ctx.t("identity.person.confirm", a=keep.id, b=gone.id),
