@@ -5,9 +5,13 @@ so the same addresses (`whatsapp:+4917...`) work as they would for real. A perso
 a channel and a number and chats at `/sandbox`; the transcript shows everything the bot
 sends to everyone, staff included. `/sandbox/api/` does the same for scripts:
 
-- `POST /sandbox/api/messages` JSON `{"channel", "from", "text" | "choice", "id"?, "name"?}`
+- `POST /sandbox/api/messages` JSON `{"channel", "from", "text" | "choice", "id"?, "name"?,
+  "reply_to"?}`; `reply_to` names a message the bot sent (`sandbox-<seq>`, its `id` in
+  the transcript), as a Telegram reply or a WhatsApp quoted reply would
 - `POST /sandbox/api/media` multipart `channel`, `from`, `file`, `caption`
-- `GET  /sandbox/api/transcript?after=N&wait=S` (long-poll)
+- `GET  /sandbox/api/transcript?after=N&wait=S` (long-poll); each message the bot sent
+  carries its `id`, and `office` lists the simulated addresses of office and admin staff,
+  so the page can show the office's view beside the customer's
 
 Malformed input gets 400 and a message saying what is wrong.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from contextlib import suppress
@@ -44,6 +49,7 @@ from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, 
 from werkbot.bot.settings import Settings
 
 log = logging.getLogger(__name__)
+_SENT_ID = re.compile(r"sandbox-[0-9]{1,12}")
 PAGE = Path(__file__).with_name("static") / "sandbox.html"
 MAX_TEXT = 4096
 MAX_TRANSCRIPT = 5000
@@ -69,8 +75,10 @@ class SandboxInputError(ValueError):
 class SandboxHub:
     """The shared transcript and uploads of all simulated channels, and the HTTP routes."""
 
-    def __init__(self, channels: Sequence[str], max_upload: int) -> None:
+    def __init__(self, channels: Sequence[str], max_upload: int,
+                 office: Sequence[dict[str, str]] = ()) -> None:
         self.channels = tuple(channels)
+        self.office = [dict(entry) for entry in office]
         self.max_upload = max_upload
         self.transcript: list[dict[str, Any]] = []
         self._seq = itertools.count(1)
@@ -81,6 +89,8 @@ class SandboxHub:
 
     async def record(self, direction: str, address: Address, body: dict[str, Any]) -> int:
         seq = next(self._seq)
+        if direction == "out":
+            body = {**body, "id": f"sandbox-{seq}"}  # the provider id a reply names
         self.transcript.append({"seq": seq, "direction": direction, "channel": address.channel,
                                 "address": address.id, "at": datetime.now(UTC).isoformat(),
                                 **body})
@@ -112,7 +122,7 @@ class SandboxHub:
                     async with asyncio.timeout(wait):
                         await self._changed.wait()
         return web.json_response({"messages": [e for e in self.transcript if e["seq"] > after],
-                                  "channels": list(self.channels)})
+                                  "channels": list(self.channels), "office": self.office})
 
     async def _message(self, request: web.Request) -> web.Response:
         try:
@@ -124,7 +134,7 @@ class SandboxHub:
         except SandboxInputError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         await self._store(event, {"kind": "text", "text": getattr(event, "text", "")
-                                  or getattr(event, "value", "")})
+                                  or getattr(event, "value", ""), "reply_to": event.reply_to})
         return web.json_response({"ok": True, "id": event.id})
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -189,9 +199,14 @@ class SandboxHub:
             raise SandboxInputError("body must be a JSON object")
         sender = self._sender(str(data.get("channel", "")), str(data.get("from", "")))
         event_id = str(data.get("id") or f"sandbox:{uuid.uuid4().hex}")
+        reply_to = data.get("reply_to", "")
+        if not isinstance(reply_to, str) or (reply_to and not _SENT_ID.fullmatch(reply_to)):
+            raise SandboxInputError("'reply_to' is the id of a message the bot sent "
+                                    "(sandbox-<number>)")
         common: dict[str, Any] = {"id": event_id, "sender": sender,
                                   "received_at": datetime.now(UTC),
-                                  "sender_name": str(data.get("name", ""))[:100]}
+                                  "sender_name": str(data.get("name", ""))[:100],
+                                  "reply_to": reply_to}
         if "choice" in data:
             return ChoiceEvent(value=str(data["choice"])[:64], **common)
         text = data.get("text")
@@ -261,6 +276,22 @@ def build(settings: Settings) -> list[SandboxChannel]:
     real = {"whatsapp": bool(settings.twilio.whatsapp_from),
             "sms": bool(settings.twilio.sms_from), "telegram": bool(settings.telegram.token)}
     names = [name for name in SIMULATED if not real[name]]
-    hub = SandboxHub(names, settings.media.max_upload_bytes)
+    hub = SandboxHub(names, settings.media.max_upload_bytes, _office_view(settings, names))
     return [SandboxChannel(name, SIMULATED[name], hub, owns_routes=(i == 0))
             for i, name in enumerate(names)]
+
+
+def _office_view(settings: Settings, channels: Sequence[str]) -> list[dict[str, str]]:
+    """The simulated addresses of office and admin staff, office first: the page's right
+    pane plays them, so a demo shows the customer and the office side by side."""
+    found = []
+    for role in ("office", "admin"):
+        for staff in settings.staff:
+            if role not in staff.roles:
+                continue
+            for channel, ident in (("telegram", staff.telegram), ("whatsapp", staff.whatsapp),
+                                   ("sms", staff.sms)):
+                if ident and channel in channels:
+                    found.append({"channel": channel, "address": str(ident),
+                                  "name": staff.name or staff.id})
+    return list({(e["channel"], e["address"]): e for e in found}.values())

@@ -148,7 +148,7 @@ class OncallSettings:
     rotation: list[str] = field(default_factory=list)
     handover: str = "mon 07:00"
     rotation_start: str = ""
-    ack_timeout: timedelta = timedelta(minutes=10)
+    ack_timeout: timedelta = timedelta(minutes=3)  # an emergency: minutes, not ten
     escalation: list[str] = field(default_factory=list)
 
 

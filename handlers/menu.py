@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
-from werkbot.bot.replies import Choice, ChoicesReply
+from werkbot.bot.replies import Choice, ChoicesReply, TextReply
 from werkbot.bot.router import Router
 from werkbot.handlers.filters import language_of_word, word
+from werkbot.handlers.staff import staff_of
+
+STAFF_HINT = "staff_hint"
 
 router = Router("menu")
 fallback = Router("fallback")
@@ -38,5 +41,13 @@ async def show_menu(event: Event, ctx: Context) -> None:
 
 @fallback.on(TextEvent, CommandEvent, ChoiceEvent)
 async def unknown_input(event: Event, ctx: Context) -> None:
-    """Anything no other handler took is answered with the menu, never with silence."""
+    """Anything no other handler took is answered, never with silence.
+
+    A customer gets the menu. A staff member gets a short hint instead: their free text
+    is neither a command nor a reply to a forwarded message, and the customer menu
+    (consent, export, erasure) is not for them.
+    """
+    if staff_of(ctx) is not None:
+        await ctx.reply(TextReply(kind=STAFF_HINT, text=ctx.t("office.staff_hint")))
+        return
     await ctx.reply(menu_reply(ctx))

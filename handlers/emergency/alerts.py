@@ -15,7 +15,7 @@ import logging
 
 from sqlalchemy import select
 
-from werkbot.bot.addresses import Address, AddressError, normalize_phone
+from werkbot.bot.addresses import Address
 from werkbot.bot.codec import CodecError, loads_event
 from werkbot.bot.context import Context
 from werkbot.bot.events import (
@@ -32,7 +32,10 @@ from werkbot.bot.storage.models import InboxRow, Person
 from werkbot.handlers.emergency import consent as kinds
 from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.consent import may_share
+from werkbot.handlers.emergency.durations import spoken
 from werkbot.handlers.emergency.models import Incident
+from werkbot.handlers.emergency.routing import as_alert_template, deliverable_now
+from werkbot.handlers.phones import phone_values
 
 log = logging.getLogger(__name__)
 TIMER = "emergency.escalate"
@@ -69,9 +72,34 @@ async def run_stages(ctx: Context, incident: Incident, index: int) -> None:
             at = now + ctx.settings.oncall.ack_timeout
             await ctx.timers.schedule(timer_key(incident.id, index + 1), TIMER, at, now,
                                       {"incident": incident.id, "stage": index + 1})
+            if index > 0:
+                await _still_trying(ctx, incident, plan, index)
             return
         index += 1
     await _exhaust(ctx, incident)
+
+
+async def _still_trying(ctx: Context, incident: Incident, plan: list[store.Stage],
+                       index: int) -> None:
+    """Tell the customer that nobody has taken it yet and whom werkbot reaches now.
+
+    Sent at each escalation step that reaches somebody (vital interests, like the
+    on-call number: no consent needed), with a number they can call themselves: the
+    first phone of the people alerted now, else the business phone.
+    """
+    earlier = list(dict.fromkeys(s for stage in plan[:index] for s, _ in stage))
+    now_ids = list(dict.fromkeys(s for s, _ in plan[index]))
+    lang = await customer_language(ctx, incident)
+    phones = [p for s in now_ids if (p := getattr(ctx.settings.staff_by_id(s), "phone", ""))]
+    values = phone_values(phones[0] if phones else ctx.settings.business.phone)
+    earlier_names = ", ".join(staff_name(ctx, s) for s in earlier)
+    key = "still_trying_same" if set(now_ids) <= set(earlier) else "still_trying_next"
+    text = ctx.texts.get(f"emergency.customer.{key}", lang, waited=spoken(
+        ctx.texts, lang, ctx.settings.oncall.ack_timeout), earlier=earlier_names,
+        who=", ".join(staff_name(ctx, s) for s in now_ids), **values)
+    if await to_customer(ctx, incident, TextReply(kind=kinds.EMERGENCY_UPDATE, text=text)):
+        await store.add_step(ctx.session, incident, "customer_told", ctx.clock.now(),
+                             detail=f"stage {index}")
 
 
 async def _may_share(ctx: Context, incident: Incident) -> bool:
@@ -96,16 +124,23 @@ async def alert(ctx: Context, incident: Incident, staff_id: str, address: Addres
         lines.append(ctx.texts.get("emergency.alert.content_free", lang, id=incident.id,
                                    channel=incident.channel))
     lines.append(ctx.texts.get("emergency.alert.hint", lang, id=incident.id))
-    replies: list[Reply] = [ChoicesReply(
+    message = ChoicesReply(
         kind=kinds.ALERT_DETAILS if share else kinds.ALERT,
         text="\n\n".join(line for line in lines if line),
         choices=(Choice(ctx.texts.get("emergency.alert.ack_button", lang),
-                        f"ack:{incident.id}"),))]
-    if media:
+                        f"ack:{incident.id}"),))
+    route = await deliverable_now(ctx, staff_id, address)
+    if route is None:  # no channel of theirs can carry it now: the next stage, at once
+        await store.add_step(ctx.session, incident, "unreachable", ctx.clock.now(),
+                             staff=staff_id, channel=address.channel, detail=f"stage {stage}")
+        return False
+    target, template = route
+    replies: list[Reply] = [as_alert_template(message) if template else message]
+    if media and not template:  # media cannot ride on a template; the details say so
         replies.append(MediaReply(kind=kinds.ALERT_DETAILS, media_ids=tuple(media),
                                   caption=f"#{incident.id}"))
-    return await send_recorded(ctx, incident, staff_id, address, replies, action,
-                               detail=f"stage {stage}")
+    detail = f"stage {stage}" + ("" if target == address else f", not {address.channel}")
+    return await send_recorded(ctx, incident, staff_id, target, replies, action, detail=detail)
 
 
 async def send_recorded(ctx: Context, incident: Incident, staff_id: str, address: Address,
@@ -127,9 +162,9 @@ def _header(ctx: Context, incident: Incident, stage: int, staff_id: str, lang: s
     if staff_id in earlier:
         return ctx.texts.get("emergency.alert.repeat", lang)
     if earlier:
-        minutes = int(ctx.settings.oncall.ack_timeout.total_seconds() // 60)
+        waited = spoken(ctx.texts, lang, ctx.settings.oncall.ack_timeout)
         who = ", ".join(dict.fromkeys(staff_name(ctx, s) for s in earlier))
-        return ctx.texts.get("emergency.alert.escalated", lang, who=who, minutes=minutes)
+        return ctx.texts.get("emergency.alert.escalated", lang, who=who, waited=waited)
     if incident.mode in ("fallback", "office"):
         return ctx.texts.get(f"emergency.alert.{incident.mode}", lang)
     return ""
@@ -215,15 +250,6 @@ async def share_details(ctx: Context, incident: Incident) -> None:
 def _staff_addresses(ctx: Context, staff_id: str) -> list[Address]:
     staff = ctx.settings.staff_by_id(staff_id)
     return staff_addresses(staff) if staff else []
-
-
-def phone_values(phone: str) -> dict[str, str]:
-    """A phone number as shown and as a tap-to-call link (`tel:` needs E.164)."""
-    try:
-        e164 = normalize_phone(phone) if phone else ""
-    except AddressError:
-        e164 = "".join(c for c in phone if c.isdigit() or c == "+")
-    return {"phone": phone, "tel": f"tel:{e164}"}
 
 
 async def _exhaust(ctx: Context, incident: Incident) -> None:

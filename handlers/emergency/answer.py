@@ -23,6 +23,7 @@ from werkbot.handlers.emergency.calendar import format_moment, load_calendar
 from werkbot.handlers.emergency.detect import language_of, said
 from werkbot.handlers.emergency.models import Incident
 from werkbot.handlers.emergency.rota import load_rota
+from werkbot.handlers.phones import phone_values
 
 log = logging.getLogger(__name__)
 AWAY_FLAG = "emergency_away_until"  # ctx.state: the away answer went out for this period
@@ -69,18 +70,21 @@ async def raise_emergency(event: Event, ctx: Context) -> None:
 async def _give_number(ctx: Context, incident: Incident, shared: bool) -> None:
     """The number to call: the on-call fitter's business phone, else the office's."""
     business = ctx.settings.business.phone
+    # The safety advice said how to call (gas: from outside); this repeats it first.
+    lines = [ctx.t(f"emergency.customer.call_first.{incident.danger}")] if incident.danger \
+        else []
     fitter = None
     if incident.mode == "oncall":
         first = store.plan_of(incident)[0][0][0]
         fitter = ctx.settings.staff_by_id(first)
     if fitter is not None:
-        values = alerts.phone_values(fitter.phone or business)
-        lines = [ctx.t("emergency.customer.oncall", name=fitter.name or fitter.id, **values)]
+        values = phone_values(fitter.phone or business)
+        lines.append(ctx.t("emergency.customer.oncall", name=fitter.name or fitter.id, **values))
         if shared and fitter.telegram:
             lines.append(ctx.t("emergency.customer.write", name=fitter.name or fitter.id))
     else:
         key = "office" if incident.mode == "office" else "fallback"
-        lines = [ctx.t(f"emergency.customer.{key}", **alerts.phone_values(business))]
+        lines.append(ctx.t(f"emergency.customer.{key}", **phone_values(business)))
     if not shared:
         lines.append(ctx.t("emergency.customer.before_consent"))
     await ctx.reply(TextReply(kind=consent_bridge.ONCALL_NUMBER, text="\n\n".join(lines)))

@@ -20,6 +20,7 @@ from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.consent import ALERT, EMERGENCY_UPDATE
 from werkbot.handlers.emergency.models import Incident
 from werkbot.handlers.filters import word
+from werkbot.handlers.phones import phone_values
 from werkbot.handlers.staff import staff_of
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,14 @@ async def acknowledge(event: Event, ctx: Context) -> None:
         who = alerts.staff_name(ctx, incident.acked_by) if incident.acked_by else "-"
         await ctx.reply(ctx.t("emergency.alert.already", id=incident.id, name=who))
         return
+    if not await store.reached(ctx.session, incident.id, staff.id):
+        # Only whom the alert reached may take it (contract §6): a stray `ack:<n>` from
+        # someone never alerted must not tell the customer a stranger is coming.
+        alerted = [alerts.staff_name(ctx, s) for s, _ in await store.alerted(
+            ctx.session, incident.id)]
+        await ctx.reply(ctx.t("emergency.alert.not_alerted", id=incident.id,
+                              names=", ".join(dict.fromkeys(alerted)) or "-"))
+        return
     now = ctx.clock.now()
     incident.status, incident.acked_by, incident.acked_at = "acknowledged", staff.id, now
     await ctx.timers.cancel(alerts.timer_key(incident.id, incident.step + 1))
@@ -75,7 +84,8 @@ async def acknowledge(event: Event, ctx: Context) -> None:
     await alerts.to_customer(ctx, incident, TextReply(
         kind=EMERGENCY_UPDATE,
         text=ctx.texts.get("emergency.customer.coming", customer_lang,
-                           name=staff.name or staff.id)))
+                           name=staff.name or staff.id,
+                           **phone_values(staff.phone or ctx.settings.business.phone))))
     for other, channel in await store.alerted(ctx.session, incident.id):
         if other == staff.id:
             continue

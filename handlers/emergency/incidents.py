@@ -142,3 +142,17 @@ async def outbox_since(session: AsyncSession, after: int, address: str
         select(func.min(OutboxRow.id), func.max(OutboxRow.id))
         .where(OutboxRow.id > after, OutboxRow.address == address))).one()
     return row[0], row[1]
+
+
+REACHED = ("alerted", "details", "acknowledged")
+
+
+async def reached(session: AsyncSession, incident_id: int, staff_id: str) -> bool:
+    """Did the alert of this incident reach `staff_id` (queued to one of their channels)?"""
+    if not staff_id:
+        return False
+    found = await session.scalar(
+        select(IncidentStep.id).where(IncidentStep.incident_id == incident_id,
+                                      IncidentStep.staff_id == staff_id,
+                                      IncidentStep.action.in_(REACHED)).limit(1))
+    return found is not None

@@ -1,4 +1,4 @@
-"""`/oncall`: who is on call now and next, overrides, swaps; `/reply` for fitters.
+"""`/oncall`: who is on call now and next, overrides, swaps.
 
 `/oncall` shows the rota; `/oncall <id>` puts <id> on call until the next hand-over
 (contract §5); `/oncall <id> until <date> [HH:MM]` until then (the hand-over time when
@@ -15,14 +15,12 @@ from sqlalchemy import select
 from werkbot.bot.context import Context
 from werkbot.bot.replies import TextReply
 from werkbot.bot.staff import staff_addresses
-from werkbot.handlers.commands import ADMIN_OFFICE, EVERY_ROLE, UsageError, commands
-from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.emergency.calendar import format_moment
-from werkbot.handlers.emergency.fitter import send_answer
 from werkbot.handlers.emergency.incident_commands import list_incidents
-from werkbot.handlers.emergency.models import IncidentStep, OncallOverride
+from werkbot.handlers.emergency.models import OncallOverride
 from werkbot.handlers.emergency.rota import Rota, load_rota
-from werkbot.handlers.staff import has_role, staff_of
+from werkbot.handlers.staff import staff_of
 
 
 def _is(ctx: Context, arg: str, key: str) -> bool:
@@ -141,21 +139,3 @@ def _show(ctx: Context, rota: Rota, now: datetime) -> str:
                            since=_when(ctx, rota, cover.starts_at),
                            until=_when(ctx, rota, cover.ends_at)))
     return "\n".join(lines)
-
-
-@commands.command("reply", aliases=("antwort",), roles=EVERY_ROLE,
-                  help_key="emergency.help.reply")
-async def reply(args: tuple[str, ...], ctx: Context) -> None:
-    if len(args) < 2 or not args[0].lstrip("#").isdigit():
-        raise UsageError("missing", what="<Nr> <Text>")
-    number = int(args[0].lstrip("#"))
-    incident = await store.lock(ctx.session, number)
-    if incident is None:
-        raise UsageError("emergency.errors.no_incident", id=number)
-    staff = staff_of(ctx)
-    alerted = await ctx.session.scalar(select(IncidentStep.id).where(
-        IncidentStep.incident_id == number, IncidentStep.staff_id == (staff.id if staff else ""),
-        IncidentStep.action.in_(("alerted", "details", "acknowledged"))).limit(1))
-    if alerted is None and not has_role(ctx, "admin", "office"):
-        raise UsageError("emergency.errors.not_yours", id=number)
-    await send_answer(ctx, incident, " ".join(args[1:]), [])

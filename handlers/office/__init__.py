@@ -8,6 +8,8 @@ Two routers, because the two sides sit at different places in the root:
 - `router` goes at position 7 (after consent gate, menu and jobs): consented customers'
   messages, forwarded to the office.
 
+`answer_customer` is THE office answer path (chat, `/reply <n>`, the office web app):
+consent gate and WhatsApp window included. Importing this package registers `/reply`.
 `erase_office_records` is for the rights feature's eraser registry.
 """
 
@@ -16,12 +18,16 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.services import Services
+from werkbot.handlers.office import reply_command
 from werkbot.handlers.office.hooks import optional
 from werkbot.handlers.office.inbox import router
+from werkbot.handlers.office.replies import OfficeAnswer, answer_customer
 from werkbot.handlers.office.replies import router as replies_router
 from werkbot.handlers.office.store import erase_office_records, learn_topic
 
-__all__ = ["erase_office_records", "learn_topic", "replies_router", "router"]
+__all__ = ["OfficeAnswer", "answer_customer", "erase_office_records", "learn_topic",
+           "replies_router", "router"]
+_COMMANDS = (reply_command,)  # registered on import
 
 
 async def _erase(session: AsyncSession, services: Services, person_id: int) -> None:

@@ -24,6 +24,7 @@ from werkbot.bot.storage.models import Person
 from werkbot.handlers.office.hooks import JOB_LOOKUP, optional, provided
 from werkbot.handlers.office.models import TO_OFFICE, Conversation
 from werkbot.handlers.office.store import add_forwards, outbox_mark, resolve_topic, rows_since
+from werkbot.handlers.phones import callable_number, phone_values
 
 log = logging.getLogger(__name__)
 FORWARD = "forward"  # the consent gate's kind for customer data going to staff
@@ -84,13 +85,24 @@ async def content_of(event: Event, ctx: Context) -> Content:
 
 
 async def header(ctx: Context, person: Person, channel: str) -> str:
-    who = person.display_name or (mask(ctx.address.id) if ctx.address else f"#{person.id}")
+    """Who wrote, on which channel, their number (#id) and job, and how to call them.
+
+    Forwards go to office and admin staff only, and only for a consented customer, so
+    the number is shown in full with a tap-to-call link (contract §6); a Telegram chat or
+    a WhatsApp business-scoped id has no number to show.
+    """
+    phone = await callable_number(ctx, person.id)
+    values = phone_values(phone) if phone else {}
+    who = person.display_name or values.get("phone") or (
+        mask(ctx.address.id) if ctx.address else f"#{person.id}")
     parts = [ctx.t("office.header", who=who, channel=ctx.t(f"office.channels.{channel}"),
                    person=person.id)]
     job = await job_of(ctx, person)
     if job:
         parts.append(ctx.t("office.header_job", job=job))
-    return " · ".join(parts)
+    line = " · ".join(parts)
+    call = ctx.t("office.header_call", **values) if values else ""
+    return "\n".join(p for p in (line, call) if p)
 
 
 async def job_of(ctx: Context, person: Person) -> str:
@@ -126,7 +138,8 @@ async def to_office(ctx: Context, conv: Conversation, content: Content, *,
         add_forwards(ctx.session, conv, await rows_since(ctx, group, before),
                      direction=TO_OFFICE, now=now, after_hours=after_hours)
         return 1
-    prefix = "\n".join(p for p in (mark, head) if p)
+    answer = ctx.t("office.header_answer", person=ctx.person.id)
+    prefix = "\n".join(p for p in (mark, head, answer) if p)
     sent = 0
     for person_id in await office_staff(ctx):
         before = await outbox_mark(ctx.session)

@@ -9,12 +9,14 @@ the conversation. Every answer and close is audited (who, what, when; never cont
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from werkbot.bot.context import Context
 from werkbot.bot.events import CommandEvent, Event, MediaEvent, TextEvent
 from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Filter, Router
 from werkbot.handlers.filters import spoken
-from werkbot.handlers.office.forward import NOTICE, content_of
+from werkbot.handlers.office.forward import NOTICE, Content, content_of
 from werkbot.handlers.office.models import CLOSED, OPEN, TO_CUSTOMER, Conversation
 from werkbot.handlers.office.people import actor_id, is_group
 from werkbot.handlers.office.store import (
@@ -22,6 +24,7 @@ from werkbot.handlers.office.store import (
     by_reply,
     by_topic,
     learn_topic,
+    open_conversation,
     outbox_mark,
     rows_since,
 )
@@ -74,7 +77,11 @@ async def office_answers(event: Event, ctx: Context) -> None:
     if isinstance(event, CommandEvent):
         await _tell_office(ctx, "office.group_commands")
         return
-    await answer_customer(event, ctx, conv)
+    content = await content_of(event, ctx)
+    if not content.text and not content.media_ids:
+        return
+    outcome = await answer_customer(ctx, conv, content, actor_id(ctx))
+    await tell_outcome(ctx, outcome, confirm=not is_group(ctx))
 
 
 async def close_conversation(ctx: Context, conv: Conversation) -> None:
@@ -88,27 +95,65 @@ async def close_conversation(ctx: Context, conv: Conversation) -> None:
     await _tell_office(ctx, "office.closed", person=conv.person_id)
 
 
-async def answer_customer(event: Event, ctx: Context, conv: Conversation) -> None:
-    now, actor = ctx.clock.now(), actor_id(ctx)
+@dataclass(frozen=True)
+class OfficeAnswer:
+    """What became of an office answer: `status` is sent, refused, gone or empty."""
+
+    status: str
+    person_id: int
+    channel: str = ""  # where it went (sent) or nothing
+
+
+async def answer_customer(ctx: Context, target: Conversation | int, content: Content | str,
+                          staff_id: str) -> OfficeAnswer:
+    """Deliver the office's answer to a customer: THE one path for chat and web alike.
+
+    `target` is the customer's conversation or person id (a new conversation is opened
+    when the person has none open); `content` a text or text plus stored media;
+    `staff_id` who answers (audited, counted for first-response times). The answer goes
+    through `ctx.send_to_person`: the consent gate picks the first channel with consent
+    for requests that can deliver now; a WhatsApp address whose 24-hour window is closed
+    gets the approved template for `office_reply` (`twilio.templates`) or is skipped for
+    the customer's next channel. Nothing is sent to a withdrawn or erased customer; the
+    caller tells the office from the returned status.
+    """
+    conv = target if isinstance(target, Conversation) else await _conversation_of(ctx, target)
+    if isinstance(content, str):
+        content = Content(content.strip())
+    now = ctx.clock.now()
     customer = await ctx.people.get(conv.person_id)
-    if customer is None or customer.erased_at is not None:
-        await _tell_office(ctx, "office.customer_gone", person=conv.person_id)
-        return
-    content = await content_of(event, ctx)
+    if customer is None or customer.erased_at is not None or customer.kind == "staff":
+        return OfficeAnswer("gone", conv.person_id)
     if not content.text and not content.media_ids:
-        return
+        return OfficeAnswer("empty", conv.person_id)
     before = await outbox_mark(ctx.session)
     address = await ctx.send_to_person(conv.person_id, content.reply("", kind=ANSWER))
     if address is None:
-        await ctx.audit.record(f"staff:{actor}", "office_reply_refused", now,
+        await ctx.audit.record(f"staff:{staff_id}", "office_reply_refused", now,
                                subject=f"person:{conv.person_id}")
-        await _tell_office(ctx, "office.refused", person=conv.person_id)
-        return
+        return OfficeAnswer("refused", conv.person_id)
     add_forwards(ctx.session, conv, await rows_since(ctx, address, before),
-                 direction=TO_CUSTOMER, now=now, staff_id=actor)
+                 direction=TO_CUSTOMER, now=now, staff_id=staff_id)
     if conv.first_response_at is None:
-        conv.first_response_at, conv.first_responder = now, actor
+        conv.first_response_at, conv.first_responder = now, staff_id
     if conv.status == CLOSED:
         conv.status, conv.closed_at, conv.closed_by = OPEN, None, ""
-    await ctx.audit.record(f"staff:{actor}", "office_reply", now,
+    await ctx.audit.record(f"staff:{staff_id}", "office_reply", now,
                            subject=f"person:{conv.person_id}", detail=address.channel)
+    return OfficeAnswer("sent", conv.person_id, address.channel)
+
+
+async def _conversation_of(ctx: Context, person_id: int) -> Conversation:
+    conv, _ = await open_conversation(ctx.session, person_id, ctx.clock.now())
+    return conv
+
+
+async def tell_outcome(ctx: Context, outcome: OfficeAnswer, *, confirm: bool) -> None:
+    """Tell the answering staff member what became of the answer (confirm: also success)."""
+    if outcome.status == "gone":
+        await _tell_office(ctx, "office.customer_gone", person=outcome.person_id)
+    elif outcome.status == "refused":
+        await _tell_office(ctx, "office.refused", person=outcome.person_id)
+    elif outcome.status == "sent" and confirm:
+        await _tell_office(ctx, "office.answer_sent", person=outcome.person_id,
+                           channel=ctx.t(f"office.channels.{outcome.channel}"))

@@ -68,8 +68,12 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> da
     return datetime(year, month, day, hour, minute, tzinfo=BERLIN)
 
 
+ALERT_TEMPLATE = "HX" + "a" * 32  # the approved WhatsApp template for staff alerts
+
+
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
-    sections: dict[str, Any] = {"staff": STAFF, "oncall": ONCALL, "business": BUSINESS}
+    sections: dict[str, Any] = {"staff": STAFF, "oncall": ONCALL, "business": BUSINESS,
+                                "twilio": {"templates": {"alert": ALERT_TEMPLATE}}}
     sections.update(overrides)
     return make_settings(tmp_path, **sections)
 

@@ -106,9 +106,16 @@ async def test_incident_timeline(h: Harness) -> None:
     listing = (await h.say(CHEF, "/oncall incidents"))[-1].text
     assert "#1" in listing and "übernommen Ludwig Maier" in listing
     timeline = (await h.say(CHEF, "/incident 1"))[-1].text
-    assert "eingegangen" in timeline and "alarmiert Ludwig Maier telegram" in timeline
-    assert "alarmiert Ludwig Maier whatsapp" in timeline
-    assert "übernommen von Ludwig Maier" in timeline
+    # issue 21: a timeline a boss reads, not jargon
+    assert timeline.splitlines() == [
+        "Notfall #1 – 05.12. 02:00, Bereitschaft – jetzt: übernommen",
+        "02:00  Kunde meldet den Notfall über SMS.",
+        "02:00  Ludwig Maier alarmiert über Telegram.",
+        "02:10  Nach 10 Minuten hat niemand übernommen: weiter an die nächste Stufe.",
+        "02:10  Ludwig Maier alarmiert über WhatsApp.",
+        "02:10  Kunde informiert: wir erreichen noch jemanden.",
+        "02:10  Ludwig Maier hat übernommen (Telegram), 10 Minuten nach Eingang.",
+    ]
     assert "Stromausfall" not in timeline  # content stays out of the timeline
     got = await h.say(CHEF, "/incident 1 erledigt")
     assert "abgeschlossen" in got[-1].text

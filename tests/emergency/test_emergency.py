@@ -64,7 +64,12 @@ async def test_acknowledged_emergency_on_every_channel(h: Harness, channel: str)
     alert = to(h, LUDWIG_TG)
     assert len(alert) == 1 and alert[0].reply.kind == "alert_details"
     assert "Wasserrohrbruch im Keller" in alert[0].text
-    assert customer.id in alert[0].text or "/reply" in alert[0].text  # how to reach them
+    # how to reach them: the number where the channel has one, else through the bot
+    if channel == "telegram":
+        assert "Erreichbar: über den Bot: auf diese Nachricht antworten oder /reply 1 Text" \
+            in alert[0].text
+    else:
+        assert f"Erreichbar: {customer.id} (tel:{customer.id})" in alert[0].text
     await h.feed(choice(LUDWIG_TG, ack_value(alert[0])))
     await h.run()
     told = to(h, customer)[len(got):]
@@ -105,8 +110,8 @@ async def test_no_acknowledgement_repeats_then_escalates(h: Harness) -> None:
     assert "niemanden" in to(h, customer)[-1].text
     (incident,) = await incidents(h)
     assert [a for a, _, _ in await actions(h, incident.id)] == [
-        "created", "alerted", "escalated", "alerted", "escalated", "alerted", "escalated",
-        "exhausted"]
+        "created", "alerted", "escalated", "alerted", "customer_told", "escalated", "alerted",
+        "customer_told", "escalated", "exhausted"]
     before = len(h.all_sent())
     await h.advance(timedelta(hours=3))
     assert len(h.all_sent()) == before
@@ -160,8 +165,8 @@ async def test_two_emergencies_at_the_same_time(h: Harness) -> None:
     await h.advance(TEN)
     repeats = to(h, LUDWIG_WA)
     assert len(repeats) == 1 and f"#{second.id}" in repeats[0].text
-    assert "Ludwig Maier" in to(h, a)[-1].text
-    assert "übernommen" not in to(h, b)[-1].text
+    assert "Ludwig Maier hat Ihren Notfall übernommen" in to(h, a)[-1].text
+    assert to(h, b)[-1].text.startswith("⏳ Ludwig Maier hat sich noch nicht gemeldet")
 
 
 async def test_empty_rota_gives_the_business_phone_and_alerts_admins(tmp_path: Path) -> None:
