@@ -27,6 +27,7 @@ from werkbot.handlers.jobs.repo import (
     open_jobs_for,
     staff_of_job,
 )
+from werkbot.handlers.office.store import by_reply
 from werkbot.handlers.staff import staff_of
 
 SUBCOMMANDS = {
@@ -115,6 +116,13 @@ async def _customer(value: str, ctx: Context) -> Person:
     raise UsageError("jobs.errors.unknown_customer", value=value)
 
 
+async def _replied_customer(ctx: Context) -> Person | None:
+    """The customer whose forwarded message this command replies to, if any."""
+    conv = await by_reply(ctx.session, ctx.event.reply_to)
+    person = await ctx.people.get(conv.person_id) if conv is not None else None
+    return person if person is not None and person.kind == "customer" else None
+
+
 async def _new(rest: tuple[str, ...], ctx: Context, staff: StaffSettings) -> None:
     words, customer, site = [], None, ""
     for word in rest:
@@ -125,6 +133,8 @@ async def _new(rest: tuple[str, ...], ctx: Context, staff: StaffSettings) -> Non
             site = word.split(":", 1)[1]
         else:
             words.append(word)
+    if customer is None and ctx.event.reply_to:  # `/job new` as a reply to a forward
+        customer = await _replied_customer(ctx)
     staff_ids = _staff_ids(words, ctx)
     title = " ".join(w for w in words if not w.startswith("@")).strip()
     if not title:

@@ -63,16 +63,21 @@ SMS_CUSTOMER_2 = "+491705550003"
 _update_ids = itertools.count(900001)
 
 
-def scenario_settings(tmp_path: Path, fake: FakeTwilio, api: FakeBotAPI) -> Settings:
+def scenario_settings(tmp_path: Path, fake: FakeTwilio, api: FakeBotAPI, *,
+                      group: int = GROUP, staff: list[dict[str, Any]] | None = None,
+                      templates: dict[str, str] | None = None) -> Settings:
+    """The scenario business; `group=0`: the office works in its own chats, no forum."""
     return make_settings(
         tmp_path,
         twilio={"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN,
                 "api_base": fake.base_url, "whatsapp_from": payloads.BUSINESS_WA,
                 "sms_from": payloads.BUSINESS_SMS,
-                "templates": {"menu": MENU_TEMPLATE, "reply": "HX" + "b" * 32}},
+                "templates": templates if templates is not None else {
+                    "menu": MENU_TEMPLATE, "reply": "HX" + "b" * 32}},
         telegram={"token": TOKEN, "api_base": api.url, "webhook_secret": SECRET,
                   "bot_username": "fitter_test_bot"},
-        staff=STAFF, oncall=ONCALL, business=BUSINESS, office={"telegram_group": GROUP})
+        staff=staff if staff is not None else STAFF, oncall=ONCALL, business=BUSINESS,
+        office={"telegram_group": group})
 
 
 def tg_message(text: str, *, chat_id: int, user_id: int, thread: int | None = None,
@@ -177,7 +182,7 @@ class World:
             return person.id
 
 
-WorldFactory = Callable[[datetime], Awaitable[World]]
+WorldFactory = Callable[..., Awaitable[World]]
 
 
 @pytest.fixture
@@ -201,8 +206,8 @@ async def world_at(tmp_path: Path, fake_twilio: FakeTwilio,
     """Opens the world at a given moment (the harness's FrozenClock, shared with Telegram)."""
     opened: list[Harness] = []
 
-    async def open_world(at: datetime) -> World:
-        settings = scenario_settings(tmp_path, fake_twilio, fake_api)
+    async def open_world(at: datetime, **options: Any) -> World:
+        settings = scenario_settings(tmp_path, fake_twilio, fake_api, **options)
         clock = FrozenClock(at)
         fake_twilio.clock = clock.now  # Twilio's timestamps on the same (frozen) time
         adapters = [*build_twilio(settings), TelegramAdapter(settings, clock=clock)]
