@@ -1,11 +1,11 @@
-"""Shared set-up for the office tests: staff, a forum-aware Telegram stand-in, a policy.
+"""Shared set-up for the office tests: staff, a forum-aware Telegram stand-in, the real gate.
 
 `ForumAdapter` plays the Telegram adapter's part of the topic contract: a reply whose
 thread is a marker `new:<key>` opens a forum topic (once per key) and lands in it.
 `learn_topics` stands in for the proposed core change (the receipt's topic recorded on
 the outbox row) by telling the office inbox which topic each sent message landed in.
-`LedgerPolicy` is a minimal consent gate: customers need current consent for requests
-on the channel; staff and the office group are always reachable.
+The consent gate is the real one (`handlers.consent.build_policy`), not a stand-in:
+these tests show what a customer who withdrew really gets.
 """
 
 from __future__ import annotations
@@ -20,20 +20,18 @@ from sqlalchemy import select
 
 from werkbot.bot.adapter import Receipt
 from werkbot.bot.addresses import Address
-from werkbot.bot.context import Context
 from werkbot.bot.plugins import HandlerBundle
 from werkbot.bot.replies import Reply
 from werkbot.bot.router import Router
-from werkbot.bot.services import Services
 from werkbot.bot.settings import Settings
 from werkbot.bot.storage.models import AddressRow, Person
 from werkbot.bot.storage.repos import PeopleRepo
 from werkbot.bot.testing import FrozenClock, Harness, RecordingAdapter, Sent, make_settings
 from werkbot.handlers import admin, menu
 from werkbot.handlers.commands import commands
-from werkbot.handlers.consent.ledger import PURPOSES, REQUESTS, ConsentLedger
+from werkbot.handlers.consent import build_policy
+from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
 from werkbot.handlers.office import learn_topic, replies_router, router
-from werkbot.handlers.staff import is_office_address
 
 del admin  # imported for its commands
 GROUP = -1001234567890
@@ -69,42 +67,13 @@ class ForumAdapter(RecordingAdapter):
         return receipt
 
 
-class LedgerPolicy:
-    """Customers: current consent for requests on the channel. Staff and office: always."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    async def allows(self, ctx: Context, address: Address, reply: Reply) -> bool:
-        ledger = ConsentLedger(ctx.session, self.services.signer)
-        if reply.kind == "forward":  # a customer's data to staff: that customer must agree
-            person = ctx.person
-            if person is None or not await ledger.any_consent(person.id):
-                return False
-        if is_office_address(ctx.settings, address):
-            return True
-        found = await PeopleRepo(ctx.session).by_address(address)
-        if found is None or found[0].kind == "staff":
-            return True
-        if reply.kind == "command_confirm":
-            return True
-        return await ledger.has(found[0].id, REQUESTS, address.channel)
-
-    async def choose(self, ctx: Context, person_id: int, reply: Reply) -> Address | None:
-        for row in await ctx.people.addresses(person_id):
-            address = Address.parse(row.address)
-            if row.unreachable_at is None and await self.allows(ctx, address, reply):
-                return address
-        return None
-
-
 def bundle() -> HandlerBundle:
     root = Router("test-root")
     root.include_router(replies_router)
     root.include_router(commands.router)
     root.include_router(router)
     root.include_router(menu.fallback)
-    return HandlerBundle(router=root, policy=LedgerPolicy)
+    return HandlerBundle(router=root, policy=build_policy)
 
 
 def settings(tmp: Path, *, group: int = GROUP, **extra: Any) -> Settings:

@@ -180,16 +180,23 @@ async def test_group_message_outside_any_topic_is_not_a_customer(forum: Harness)
 
 async def test_staff_channels_without_forum_group(direct: Harness) -> None:
     await customer(direct, ERIKA, name="Erika")
+    boss = Address("whatsapp", "+4917100000001")
+    await direct.say(ERIKA, "Erste Frage")
+    # The boss's WhatsApp window is closed and no template is configured for forwards:
+    # the real consent gate sends him nothing (Anna has it on Telegram).
+    assert direct.adapter("whatsapp").to(boss) == []
+    assert len(direct.adapter("telegram").to(ANNA)) == 1
+    await direct.say(boss, "/hilfe")  # he writes: his window opens for 24 hours
     await direct.say(ERIKA, "Wann kommt der Monteur?")
-    to_anna = direct.adapter("telegram").to(ANNA)
-    to_boss = direct.adapter("whatsapp").to(Address("whatsapp", "+4917100000001"))
+    to_anna = direct.adapter("telegram").to(ANNA)[1:]
+    to_boss = [s for s in direct.adapter("whatsapp").to(boss) if s.reply.kind == "forward"]
     assert len(to_anna) == 1 and len(to_boss) == 1
     assert "Erika" in to_anna[0].text and "Wann kommt der Monteur?" in to_anna[0].text
     assert direct.adapter("telegram").to(Address("telegram", "122222222")) == []  # fitter
     async with direct.services.db.session() as session:
         from werkbot.bot.storage.models import OutboxRow
         provider_id = await session.scalar(select(OutboxRow.provider_id).where(
-            OutboxRow.address == str(ANNA)))
+            OutboxRow.address == str(ANNA)).order_by(OutboxRow.id.desc()).limit(1))
     assert provider_id
     reply = TextEvent(id="telegram:r1", sender=ANNA, received_at=direct.clock.now(),
                       text="Morgen um 8", reply_to=provider_id)
@@ -199,7 +206,8 @@ async def test_staff_channels_without_forum_group(direct: Harness) -> None:
     async with direct.services.db.session() as session:
         audit = (await session.scalars(select(AuditRow))).all()
     assert [(a.actor, a.action, a.detail) for a in audit] == [
-        ("staff:anna", "office_reply", "whatsapp")]
+        ("staff:chef", "help", ""), ("staff:anna", "office_reply", "whatsapp")]
+    assert direct.adapter("telegram").to(ANNA)[-1].text.startswith("✓ An #")
 
 
 async def test_staff_reply_to_withdrawn_customer_is_refused(direct: Harness) -> None:
