@@ -122,7 +122,8 @@ async def alert(ctx: Context, incident: Incident, staff_id: str, address: Addres
         lines.append(text)
     else:
         lines.append(ctx.texts.get("emergency.alert.content_free", lang, id=incident.id,
-                                   channel=incident.channel))
+                                   channel=ctx.texts.get(f"office.channels.{incident.channel}",
+                                                         lang)))
     lines.append(ctx.texts.get("emergency.alert.hint", lang, id=incident.id))
     message = ChoicesReply(
         kind=kinds.ALERT_DETAILS if share else kinds.ALERT,

@@ -101,7 +101,8 @@ async def header(ctx: Context, person: Person, channel: str) -> str:
     if job:
         parts.append(ctx.t("office.header_job", job=job))
     line = " · ".join(parts)
-    call = ctx.t("office.header_call", **values) if values else ""
+    call_key = "office.header_call" if person.display_name else "office.header_call_link"
+    call = ctx.t(call_key, **values) if values else ""  # the number once, then the link
     return "\n".join(p for p in (line, call) if p)
 
 
