@@ -5,7 +5,8 @@ next stage follows at once. Otherwise a timer keyed `emergency:<incident>:<next 
 fires after `oncall.ack_timeout`; the timer rows live in the inbox, so a restart neither
 loses nor doubles a step, and the incident row is locked while a step or an
 acknowledgement runs. An alert carries the customer's details only with their consent;
-before that it says that an emergency came in and nothing more.
+before that it says that an emergency came in and nothing more. Each alert takes a
+channel that can deliver it now (`routing`); the customer hears of each step (`telling`).
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ from werkbot.bot.events import (
     MediaEvent,
     TextEvent,
 )
-from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, Reply, TextReply
+from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, Reply
 from werkbot.bot.staff import staff_addresses
 from werkbot.bot.storage.models import InboxRow, Person
 from werkbot.handlers.emergency import consent as kinds
 from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency import telling
 from werkbot.handlers.emergency.consent import may_share
 from werkbot.handlers.emergency.durations import spoken
 from werkbot.handlers.emergency.models import Incident
 from werkbot.handlers.emergency.routing import as_alert_template, deliverable_now
-from werkbot.handlers.phones import phone_values
 
 log = logging.getLogger(__name__)
 TIMER = "emergency.escalate"
@@ -48,16 +49,6 @@ def timer_key(incident_id: int, stage: int) -> str:
 def _lang(ctx: Context, staff_id: str) -> str:
     staff = ctx.settings.staff_by_id(staff_id)
     return staff.language if staff else ctx.settings.business.language
-
-
-def staff_name(ctx: Context, staff_id: str) -> str:
-    staff = ctx.settings.staff_by_id(staff_id)
-    return (staff.name or staff.id) if staff else staff_id
-
-
-async def customer_language(ctx: Context, incident: Incident) -> str:
-    person = await ctx.session.get(Person, incident.customer_id) if incident.customer_id else None
-    return person.language if person else ctx.settings.business.language
 
 
 async def run_stages(ctx: Context, incident: Incident, index: int) -> None:
@@ -73,33 +64,10 @@ async def run_stages(ctx: Context, incident: Incident, index: int) -> None:
             await ctx.timers.schedule(timer_key(incident.id, index + 1), TIMER, at, now,
                                       {"incident": incident.id, "stage": index + 1})
             if index > 0:
-                await _still_trying(ctx, incident, plan, index)
+                await telling.still_trying(ctx, incident, plan, index)
             return
         index += 1
-    await _exhaust(ctx, incident)
-
-
-async def _still_trying(ctx: Context, incident: Incident, plan: list[store.Stage],
-                       index: int) -> None:
-    """Tell the customer that nobody has taken it yet and whom werkbot reaches now.
-
-    Sent at each escalation step that reaches somebody (vital interests, like the
-    on-call number: no consent needed), with a number they can call themselves: the
-    first phone of the people alerted now, else the business phone.
-    """
-    earlier = list(dict.fromkeys(s for stage in plan[:index] for s, _ in stage))
-    now_ids = list(dict.fromkeys(s for s, _ in plan[index]))
-    lang = await customer_language(ctx, incident)
-    phones = [p for s in now_ids if (p := getattr(ctx.settings.staff_by_id(s), "phone", ""))]
-    values = phone_values(phones[0] if phones else ctx.settings.business.phone)
-    earlier_names = ", ".join(staff_name(ctx, s) for s in earlier)
-    key = "still_trying_same" if set(now_ids) <= set(earlier) else "still_trying_next"
-    text = ctx.texts.get(f"emergency.customer.{key}", lang, waited=spoken(
-        ctx.texts, lang, ctx.settings.oncall.ack_timeout), earlier=earlier_names,
-        who=", ".join(staff_name(ctx, s) for s in now_ids), **values)
-    if await to_customer(ctx, incident, TextReply(kind=kinds.EMERGENCY_UPDATE, text=text)):
-        await store.add_step(ctx.session, incident, "customer_told", ctx.clock.now(),
-                             detail=f"stage {index}")
+    await telling.exhaust(ctx, incident)
 
 
 async def _may_share(ctx: Context, incident: Incident) -> bool:
@@ -164,7 +132,7 @@ def _header(ctx: Context, incident: Incident, stage: int, staff_id: str, lang: s
         return ctx.texts.get("emergency.alert.repeat", lang)
     if earlier:
         waited = spoken(ctx.texts, lang, ctx.settings.oncall.ack_timeout)
-        who = ", ".join(dict.fromkeys(staff_name(ctx, s) for s in earlier))
+        who = ", ".join(dict.fromkeys(telling.staff_name(ctx, s) for s in earlier))
         return ctx.texts.get("emergency.alert.escalated", lang, who=who, waited=waited)
     if incident.mode in ("fallback", "office"):
         return ctx.texts.get(f"emergency.alert.{incident.mode}", lang)
@@ -189,7 +157,7 @@ async def details(ctx: Context, incident: Incident, lang: str) -> tuple[str, lis
     contact = [ctx.texts.get("emergency.alert.contact_phone", lang, phone=a.id)
                if a.is_phone else ctx.texts.get("emergency.alert.contact_chat", lang,
                                                  id=incident.id)
-               for a in await customer_addresses(ctx, incident)]
+               for a in await telling.customer_addresses(ctx, incident)]
     danger = ctx.texts.get(f"emergency.dangers.{incident.danger}", lang) if incident.danger else ""
     body = ctx.texts.get(
         "emergency.alert.full", lang, id=incident.id, danger=danger,
@@ -216,23 +184,6 @@ async def incident_events(ctx: Context, incident: Incident) -> list[tuple[int, E
     return events
 
 
-async def customer_addresses(ctx: Context, incident: Incident) -> list[Address]:
-    """The customer's addresses, the one the emergency came from first."""
-    if incident.customer_id is None:
-        return []
-    rows = await ctx.people.addresses(incident.customer_id)
-    found = [Address.parse(r.address) for r in rows if r.unreachable_at is None]
-    return sorted(found, key=lambda a: a.channel != incident.channel)
-
-
-async def to_customer(ctx: Context, incident: Incident, reply: Reply) -> bool:
-    """Tell the customer something about their emergency, where they wrote from."""
-    for address in await customer_addresses(ctx, incident):
-        if await ctx.send(address, reply, person_id=incident.customer_id):
-            return True
-    return False
-
-
 async def share_details(ctx: Context, incident: Incident) -> None:
     """Once the customer consents, everyone already alerted gets the details."""
     if incident.details_at is not None or not await _may_share(ctx, incident):
@@ -251,17 +202,6 @@ async def share_details(ctx: Context, incident: Incident) -> None:
 def _staff_addresses(ctx: Context, staff_id: str) -> list[Address]:
     staff = ctx.settings.staff_by_id(staff_id)
     return staff_addresses(staff) if staff else []
-
-
-async def _exhaust(ctx: Context, incident: Incident) -> None:
-    """Nobody took it: the timeline says so and the customer gets the office number."""
-    now = ctx.clock.now()
-    await store.add_step(ctx.session, incident, "exhausted", now)
-    log.warning("incident %s: nobody acknowledged", incident.id)
-    lang = await customer_language(ctx, incident)
-    text = ctx.texts.get("emergency.customer.unanswered", lang,
-                         **phone_values(ctx.settings.business.phone))
-    await to_customer(ctx, incident, TextReply(kind=kinds.ONCALL_NUMBER, text=text))
 
 
 def add_inbox(incident: Incident, inbox_id: int | None) -> None:

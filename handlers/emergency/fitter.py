@@ -15,7 +15,7 @@ from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent
 from werkbot.bot.replies import MediaReply, TextReply
 from werkbot.bot.router import Filter
 from werkbot.bot.staff import staff_addresses
-from werkbot.handlers.emergency import alerts
+from werkbot.handlers.emergency import alerts, telling
 from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.consent import ALERT, EMERGENCY_UPDATE
 from werkbot.handlers.emergency.models import Incident
@@ -62,13 +62,13 @@ async def acknowledge(event: Event, ctx: Context) -> None:
         await ctx.reply(ctx.t("emergency.errors.no_incident", id=ctx.match["incident"]))
         return
     if incident.status != "open":
-        who = alerts.staff_name(ctx, incident.acked_by) if incident.acked_by else "-"
+        who = telling.staff_name(ctx, incident.acked_by) if incident.acked_by else "-"
         await ctx.reply(ctx.t("emergency.alert.already", id=incident.id, name=who))
         return
     if not await store.reached(ctx.session, incident.id, staff.id):
         # Only whom the alert reached may take it (contract §6): a stray `ack:<n>` from
         # someone never alerted must not tell the customer a stranger is coming.
-        alerted = [alerts.staff_name(ctx, s) for s, _ in await store.alerted(
+        alerted = [telling.staff_name(ctx, s) for s, _ in await store.alerted(
             ctx.session, incident.id)]
         await ctx.reply(ctx.t("emergency.alert.not_alerted", id=incident.id,
                               names=", ".join(dict.fromkeys(alerted)) or "-"))
@@ -80,8 +80,8 @@ async def acknowledge(event: Event, ctx: Context) -> None:
                          channel=event.sender.channel)
     log.info("incident %s acknowledged", incident.id)
     await ctx.reply(ctx.t("emergency.alert.acked", id=incident.id))
-    customer_lang = await alerts.customer_language(ctx, incident)
-    await alerts.to_customer(ctx, incident, TextReply(
+    customer_lang = await telling.customer_language(ctx, incident)
+    await telling.to_customer(ctx, incident, TextReply(
         kind=EMERGENCY_UPDATE,
         text=ctx.texts.get("emergency.customer.coming", customer_lang,
                            name=staff.name or staff.id,
@@ -120,15 +120,15 @@ async def relay(event: Event, ctx: Context) -> None:
 async def send_answer(ctx: Context, incident: Incident, text: str, media: list[int]) -> None:
     staff = staff_of(ctx)
     assert staff is not None
-    lang = await alerts.customer_language(ctx, incident)
+    lang = await telling.customer_language(ctx, incident)
     name = staff.name or staff.id
     sent = False
     if text:
-        sent = await alerts.to_customer(ctx, incident, TextReply(
+        sent = await telling.to_customer(ctx, incident, TextReply(
             kind="emergency_reply",
             text=ctx.texts.get("emergency.customer.staff_reply", lang, name=name, text=text)))
     if media:
-        sent = await alerts.to_customer(ctx, incident, MediaReply(
+        sent = await telling.to_customer(ctx, incident, MediaReply(
             kind="emergency_reply", media_ids=tuple(media), caption=name)) or sent
     await store.add_step(ctx.session, incident, "reply" if sent else "unreachable",
                          ctx.clock.now(), staff=staff.id, channel=incident.channel)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from werkbot.bot.context import Context
 from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
-from werkbot.handlers.emergency import alerts
+from werkbot.handlers.emergency import alerts, telling
 from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.durations import spoken
 from werkbot.handlers.emergency.models import Incident, IncidentStep
@@ -48,7 +48,7 @@ def _step_line(ctx: Context, incident: Incident, step: IncidentStep) -> str:
     danger = ctx.t(f"emergency.incident.dangers.{incident.danger}") if incident.danger else ""
     action = step.action if step.action in _ACTIONS else "other"
     text = ctx.t(f"emergency.incident.steps.{action}",
-                 staff=alerts.staff_name(ctx, step.staff_id) if step.staff_id else "",
+                 staff=telling.staff_name(ctx, step.staff_id) if step.staff_id else "",
                  channel=_channel(ctx, step.channel), since=since, waited=waited,
                  danger=danger, mode=_mode(ctx, incident), action=step.action)
     return ctx.t("emergency.incident.step", at=_time(ctx, step.at), text=text)
@@ -66,7 +66,7 @@ async def list_incidents(args: tuple[str, ...], ctx: Context) -> None:
         return
     lines = [ctx.t("emergency.incident.header")]
     for row in rows:
-        who = f" {alerts.staff_name(ctx, row.acked_by)}" if row.acked_by else ""
+        who = f" {telling.staff_name(ctx, row.acked_by)}" if row.acked_by else ""
         lines.append(ctx.t("emergency.incident.line", id=row.id, at=_at(ctx, row.created_at),
                            status=_status(ctx, row), who=who, mode=_mode(ctx, row)))
     await ctx.reply("\n".join(lines))
