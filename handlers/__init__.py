@@ -13,7 +13,7 @@ First match wins, so the order is the policy:
 5. data-subject rights (export, erasure): open to everyone, consented or not;
 6. the consent gate: holds whatever a customer without consent writes;
 7. the menu, 8. job photos and `#code` notes, 9. the office inbox;
-10. the fallback that answers anything left with the menu.
+10. the fallback that answers anything left: customers with the menu, staff with a hint.
 """
 
 from __future__ import annotations
