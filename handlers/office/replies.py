@@ -117,15 +117,16 @@ async def answer_customer(ctx: Context, target: Conversation | int, content: Con
     the customer's next channel. Nothing is sent to a withdrawn or erased customer; the
     caller tells the office from the returned status.
     """
-    conv = target if isinstance(target, Conversation) else await _conversation_of(ctx, target)
+    person_id = target.person_id if isinstance(target, Conversation) else target
     if isinstance(content, str):
         content = Content(content.strip())
     now = ctx.clock.now()
-    customer = await ctx.people.get(conv.person_id)
+    customer = await ctx.people.get(person_id)
     if customer is None or customer.erased_at is not None or customer.kind == "staff":
-        return OfficeAnswer("gone", conv.person_id)
+        return OfficeAnswer("gone", person_id)
     if not content.text and not content.media_ids:
-        return OfficeAnswer("empty", conv.person_id)
+        return OfficeAnswer("empty", person_id)
+    conv = target if isinstance(target, Conversation) else await _conversation_of(ctx, target)
     before = await outbox_mark(ctx.session)
     address = await ctx.send_to_person(conv.person_id, content.reply("", kind=ANSWER))
     if address is None:
