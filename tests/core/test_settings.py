@@ -56,7 +56,7 @@ def assert_refused(result: subprocess.CompletedProcess[str], key: str) -> None:
     (('tue = ["07:30-16:30"]', 'tue = ["7:30 bis 16:30"]'), "business.hours.tue"),
     (('rotation = ["ludwig", "karl"]', 'rotation = ["ludwig", "sepp"]'), "oncall.rotation"),
     (('escalation = ["chef"]', 'escalation = ["nobody"]'), "oncall.escalation"),
-    (('ack_timeout = "10m"', 'ack_timeout = "ten minutes"'), "oncall.ack_timeout"),
+    (('ack_timeout = "3m"', 'ack_timeout = "ten minutes"'), "oncall.ack_timeout"),
     (('url = "sqlite+aiosqlite:///var/werkbot.db"', 'url = "mysql://x"'), "database.url"),
     (('holidays = "DE-BY"', 'holidays = "XX-YY"'), "business.holidays"),
     (('roles = ["fitter"]', 'roles = ["boss"]'), "staff[2].roles"),
