@@ -103,7 +103,7 @@ async def test_safety_advice_and_the_call_agree(h: Harness, words: str, danger: 
     assert number.text.splitlines()[0] == first_line
     assert "jetzt an" not in number.text  # never "call now" after "not in the building"
     if danger == "GASGERUCH":
-        assert "Erst draußen telefonieren" in safety.text
+        assert "Erst draußen anrufen" in safety.text
         assert "kein Handy im Gebäude" not in safety.text
 
 
