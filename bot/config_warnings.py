@@ -32,6 +32,7 @@ def config_warnings(s: Settings, channels: Collection[str]) -> list[Problem]:
     found += _credentials(s)
     found += _phone_numbers(s)
     found += _rota(s, channels)
+    found += _whatsapp_only(s)
     return found
 
 
@@ -135,6 +136,31 @@ def _rota(s: Settings, channels: Collection[str]) -> list[Problem]:
                 found.append((f"staff[{index[staff_id]}].phone",
                               f"{staff_id!r} is on call but has no phone: customers in an "
                               "emergency get no number to call"))
+    return found
+
+
+def _whatsapp_only(s: Settings) -> list[Problem]:
+    """Staff werkbot must reach at any hour but can reach on WhatsApp alone: outside the
+    24-hour window (since they last wrote to the business number) WhatsApp takes only
+    approved templates, so without one such a message is skipped."""
+    if not s.twilio.whatsapp_from:
+        return []
+    found: list[Problem] = []
+    on_call = set(s.oncall.rotation) | set(s.oncall.escalation)
+    for i, staff in enumerate(s.staff):
+        if not staff.whatsapp or staff.telegram or (staff.sms and s.twilio.sms_from):
+            continue
+        if staff.id in on_call and "alert" not in s.twilio.templates:
+            found.append((f"staff[{i}].whatsapp", f"{staff.id!r} is reached on WhatsApp only "
+                          "and twilio.templates has no 'alert': an emergency alert outside "
+                          "their 24-hour window skips them; add a telegram or sms address "
+                          "or the approved template"))
+        office = {"office", "admin"} & set(staff.roles)
+        if office and not s.office.telegram_group and "forward" not in s.twilio.templates:
+            found.append((f"staff[{i}].whatsapp", f"{staff.id!r} is reached on WhatsApp only "
+                          "and twilio.templates has no 'forward': customers' messages reach "
+                          "them only within 24 hours after they last wrote to the business "
+                          "number; add a telegram or sms address or the approved template"))
     return found
 
 

@@ -30,6 +30,7 @@ account_sid = "{SID}"
 auth_token = "{AUTH_TOKEN}"
 sms_from = "+4989123456780"
 whatsapp_from = "whatsapp:+4989123456780"
+templates = {{ alert = "HXalert", forward = "HXforward" }}
 
 [telegram]
 token = "{TG_TOKEN}"
@@ -133,6 +134,24 @@ def test_what_will_fail_at_run_time_is_warned_about_and_check_passes(tmp_path: P
     assert "not a valid number" in result.stderr
     for secret in ("my-password", "123:short", "with spaces!", "+491712"):
         assert secret not in result.stdout + result.stderr  # warnings never repeat secrets
+
+
+def test_staff_reached_on_whatsapp_alone_without_templates_are_warned_about(
+        tmp_path: Path) -> None:
+    # chef (staff[0], admin, escalation) has WhatsApp only: outside the 24-hour window an
+    # alert or a forward needs an approved template, or it skips him.
+    path = production_config(
+        tmp_path, ('templates = { alert = "HXalert", forward = "HXforward" }', ""))
+    result = werkbot("check", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert warning_keys(result) == ["staff[0].whatsapp", "staff[0].whatsapp"]
+    assert "has no 'alert'" in result.stderr and "has no 'forward'" in result.stderr
+    # an SMS address is a way around the window: no warning
+    with_sms = production_config(
+        tmp_path, ('templates = { alert = "HXalert", forward = "HXforward" }', ""),
+        ('whatsapp = "+4917100000001"', 'whatsapp = "+4917100000001"\nsms = "+4917100000001"'))
+    result = werkbot("check", "--config", str(with_sms))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
 def test_an_empty_rota_is_warned_about(tmp_path: Path) -> None:
