@@ -22,6 +22,16 @@ from werkbot.bot.replies import Reply
 Feed = Callable[[Sequence[Event]], Awaitable[None]]
 
 
+def count_duplicates(feed: Feed | None, channel: str, count: int = 1) -> None:
+    """Tell the core that an adapter dropped `count` redeliveries before storing them (a
+    cache of recent ids), so `/metrics` counts every duplicate caught, wherever it was.
+    The core's feed has a `duplicates(channel, count)` method; a test's plain function
+    need not."""
+    report = getattr(feed, "duplicates", None)
+    if report is not None and count:
+        report(channel, count)
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """What the provider said when it accepted a message."""

@@ -63,6 +63,10 @@ class StatusTooEarly(Exception):
     """A provider's status for a message whose send werkbot has not recorded yet."""
 
 
+class StatusStale(Exception):
+    """A provider's status older than what werkbot recorded: ignored once, not retried."""
+
+
 class _HandlerRaised(Exception):
     """A handler raised in a batch without savepoints: the batch goes again, isolated."""
 
@@ -235,6 +239,9 @@ class Dispatcher:
                     await self._handle_event(ctx, row, batch, now)
             else:
                 await self._handle_event(ctx, row, batch, now)
+        except StatusStale:  # raised before the event changed anything
+            row.status, row.error, row.handled_at = "done", "stale status", now
+            return
         except StatusTooEarly:  # raised before the event changed anything
             row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
@@ -323,17 +330,22 @@ class Dispatcher:
         if event.sender.channel in SYSTEM_CHANNELS:
             return
         reported_by_us = "outbox_id" in event.raw  # the sender's own failure report
-        if (isinstance(event, DeliveryStatus) and not reported_by_us
-                and not await apply_status(ctx.session, event, now)):
-            # The callback can overtake our own record of the send; look again shortly.
-            raise StatusTooEarly(event.provider_message_id)
+        if isinstance(event, DeliveryStatus) and not reported_by_us:
+            moved = await apply_status(ctx.session, event, now)
+            if moved is None:
+                # The callback can overtake our own record of the send; look again shortly.
+                raise StatusTooEarly(event.provider_message_id)
+            if not moved:  # queued, sent or delivered after read: nothing to do, ever
+                raise StatusStale(event.provider_message_id)
         who = event.actor or event.sender  # in a group, the person is who wrote, not the group
         # Earlier events' pending changes flush together at the commit, not here: persons
         # and addresses are flushed when created, and a loaded row is the session's own.
         with ctx.session.no_autoflush:
             found = await ctx.people.by_address(who)
         if found is None:
-            if isinstance(event, DeliveryStatus | Unreachable):
+            # A group member werkbot does not know stays unknown: groups are not
+            # customers, and nothing about their members is stored.
+            if isinstance(event, DeliveryStatus | Unreachable) or event.actor is not None:
                 return
             linked = await person_for_new_address(ctx.session, who, now)
             if linked is not None:  # the same phone number on the other phone channel
@@ -345,8 +357,11 @@ class Dispatcher:
         else:
             person, address_row = found
         ctx.person = person
-        if event.actor is None:
-            ctx.address_row = address_row
+        if event.actor is not None:  # a known person writing in a group: their own
+            ctx.stored_state = await ctx.states.load_text(person.id)  # chat stays as it was
+            ctx.state = state_of(ctx.stored_state)
+            return
+        ctx.address_row = address_row
         if isinstance(event, Unreachable):
             address_row.unreachable_at = now
         elif isinstance(event, DeliveryStatus) and event.raw.get("window_closed"):
@@ -355,7 +370,7 @@ class Dispatcher:
             address_row.last_seen_at = now
             address_row.unreachable_at = None
             caps = ctx.capabilities(event.sender.channel)
-            if caps is not None and caps.window_hours and event.actor is None:
+            if caps is not None and caps.window_hours:
                 address_row.window_until = now + timedelta(hours=caps.window_hours)
         if not ctx.is_new:
             ctx.stored_state = await ctx.states.load_text(person.id)

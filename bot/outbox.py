@@ -62,14 +62,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 2 ** attempts))
 
 
-async def apply_status(session: AsyncSession, event: DeliveryStatus, now: datetime) -> bool:
-    """Move an outbox row forward to the reported status (never backwards)."""
+async def apply_status(session: AsyncSession, event: DeliveryStatus, now: datetime
+                       ) -> bool | None:
+    """Move an outbox row forward to the reported status (never backwards).
+
+    True: moved. False: the row is already there or further (a late or repeated
+    callback: nothing to do, ever). None: no row has that provider id (yet)."""
     row = await session.scalar(
         select(OutboxRow).where(OutboxRow.provider_id == event.provider_message_id)
         .with_for_update()
     )
     if row is None:
-        return False
+        return None
     status = event.status.lower()
     if STATUS_RANK.get(status, -1) > STATUS_RANK.get(row.status, -1):
         row.status, row.updated_at = status, now

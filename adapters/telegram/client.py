@@ -28,14 +28,15 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiohttp import ClientError
 
-from werkbot.bot.adapter import MediaTooLarge, SendError
+from werkbot.bot.adapter import MediaTooLarge, MediaUnavailable, SendError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile serves files up to 20 MB to bots
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 _frozen = False
 
 
@@ -144,11 +145,18 @@ class TelegramClient:
         except TelegramBadRequest as exc:
             if "too big" in exc.message.lower():
                 raise MediaTooLarge("over Telegram's 20 MB download limit") from exc
-            raise SendError(f"getFile failed: {exc.message}", code="400") from exc
-        if (file.file_size or 0) > MAX_DOWNLOAD or not file.file_path:
+            raise MediaUnavailable(f"getFile answered 400: {exc.message[:80]}") from exc
+        except (TelegramAPIError, ClientError, ClientDecodeError) as exc:
+            raise MediaUnavailable(f"getFile failed: {type(exc).__name__}") from exc
+        if (file.file_size or 0) > MAX_DOWNLOAD:
             raise MediaTooLarge("over Telegram's 20 MB download limit")
+        if not file.file_path:
+            raise MediaUnavailable("getFile gave no file path")
         buffer = io.BytesIO()
-        await self.bot.download_file(file.file_path, destination=buffer)
+        try:
+            await self.bot.download_file(file.file_path, destination=buffer)
+        except (TelegramAPIError, ClientError, ClientDecodeError) as exc:
+            raise MediaUnavailable(f"file download failed: {type(exc).__name__}") from exc
         data = buffer.getvalue()
         if len(data) > MAX_DOWNLOAD:
             raise MediaTooLarge("over Telegram's 20 MB download limit")
