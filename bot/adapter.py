@@ -41,6 +41,11 @@ class Receipt:
     thread: str = ""  # where it landed, e.g. a forum topic the adapter opened for it
 
 
+UNREADABLE = "unreadable"
+"""`SendError.code` of a send the provider answered with success in a form that could not
+be read: it may have the message, so the outbox asks (`SentFinder`) before sending again."""
+
+
 class SendError(Exception):
     """A send that did not go through.
 
@@ -71,7 +76,11 @@ class MediaTooLarge(Exception):
 
 
 class MediaUnavailable(Exception):
-    """Inbound media that cannot be fetched (gone, refused host, provider error)."""
+    """Inbound media that cannot be fetched (gone, refused host, provider error).
+
+    `permanent`: trying again cannot help (a URL werkbot refuses to fetch)."""
+
+    permanent = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from werkbot.bot.events import (
     TimerEvent,
     Unreachable,
 )
-from werkbot.bot.flood import FloodGuard, Verdict
+from werkbot.bot.flood import RELEASE_TIMER, FloodGuard, Verdict, window_end
 from werkbot.bot.identity import person_for_new_address
 from werkbot.bot.logs import correlation
 from werkbot.bot.outbox import OutboxSender, apply_status
@@ -282,9 +282,15 @@ class Dispatcher:
 
     async def _throttle(self, ctx: Context, row: InboxRow, verdict: Verdict,
                         batch: _Batch) -> None:
-        """Stored, not handled; the sender hears about it once per window."""
+        """Stored, not handled; the sender hears about it once per window, and a timer at
+        the window's end hands on what was held back."""
         row.status, row.handled_at, row.error = "throttled", ctx.clock.now(), "flood"
         batch.throttled += 1
+        if ctx.person is not None:  # one release per person and window: nothing is lost
+            number, end = window_end(ctx.clock.now(), self.flood.window)
+            await ctx.timers.schedule(f"{RELEASE_TIMER}:{ctx.person.id}:{number}",
+                                      RELEASE_TIMER, end, ctx.clock.now(),
+                                      {"person": ctx.person.id})
         if verdict is Verdict.THROTTLE_AND_TELL:
             log.warning("sender %s throttled", ctx.event.sender.masked())
             await ctx.reply(TextReply(kind="flood_notice", text=ctx.t("flood.notice")))

@@ -2,6 +2,8 @@
 
 First match wins, so the order is the policy:
 
+0. groups: Telegram groups other than the office's are not customers (one notice, nothing
+   kept);
 1. office replies: messages in the office's forum group and staff replies to forwarded
    customer messages (they must never meet the consent gate or the menu);
 2. staff commands and their confirmations (staff only);
@@ -22,7 +24,17 @@ from werkbot.bot.plugins import HandlerBundle
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
 from werkbot.bot.settings import Settings
-from werkbot.handlers import admin, consent, emergency, identity, jobs, menu, office, rights
+from werkbot.handlers import (
+    admin,
+    consent,
+    emergency,
+    groups,
+    identity,
+    jobs,
+    menu,
+    office,
+    rights,
+)
 from werkbot.handlers.commands import commands
 
 __all__ = ["admin", "build_bundle", "build_root", "identity", "setup"]
@@ -31,6 +43,7 @@ __all__ = ["admin", "build_bundle", "build_root", "identity", "setup"]
 def build_root() -> Router:
     root = Router("root")
     for router in (
+        groups.router,
         office.replies_router,
         commands.router,
         emergency.router,

@@ -48,12 +48,33 @@ def freeze_heap_once() -> None:
         _frozen = True
 
 
+ACCEPTED_UNREADABLE = "accepted-unreadable"
+
+
+class AcceptedUnreadable(ClientDecodeError):
+    """An answer with a 2xx status whose body cannot be read: the Bot API answers 2xx only
+    when it carried out the call, so a send behind it was sent (never send it again)."""
+
+
+class _AnswerAwareSession(AiohttpSession):
+    """aiogram's session, telling an unreadable success from an unreadable failure (aiogram
+    reads the body before the status, so both would be one `ClientDecodeError`)."""
+
+    def check_response(self, bot: Any, method: Any, status_code: int, content: str) -> Any:
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except ClientDecodeError as exc:
+            if 200 <= status_code < 300:
+                raise AcceptedUnreadable(exc.message, exc.original, exc.data) from exc
+            raise
+
+
 class TelegramClient:
     """One `Bot` (one HTTP session) per adapter; every call maps failures to `SendError`."""
 
     def __init__(self, token: str, api_base: str) -> None:
         freeze_heap_once()
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+        session = _AnswerAwareSession(api=TelegramAPIServer.from_base(api_base))
         self.bot = Bot(token, session=session)
 
     async def close(self) -> None:
@@ -80,6 +101,9 @@ class TelegramClient:
         except TelegramAPIError as exc:
             raise SendError(f"{type(exc).__name__}: {exc.message}",
                             code=type(exc).__name__) from exc
+        except AcceptedUnreadable as exc:  # Telegram said 200: it took the call
+            raise SendError("the Bot API accepted the call; its answer was unreadable",
+                            code=ACCEPTED_UNREADABLE) from exc
         except ClientDecodeError as exc:  # a proxy's HTML error page, a truncated body
             raise SendError("unreadable answer from the Bot API", code="decode",
                             retryable=True) from exc

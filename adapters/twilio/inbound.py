@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 MAX_MEDIA = 10  # MMS carries up to ten; WhatsApp one per webhook
 # WhatsApp MessageType values werkbot reads; anything else becomes an UnknownEvent.
 KNOWN_TYPES = frozenset({"text", "image", "audio", "video", "document", "sticker",
-                         "location", "button", "interactive"})
+                         "location", "button", "interactive", "contacts"})
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+VCARD_TYPES = frozenset({"text/vcard", "text/x-vcard", "text/directory"})
 _MEDIA_URLS = tuple(f"MediaUrl{i}" for i in range(MAX_MEDIA))
 
 
@@ -93,6 +94,8 @@ def parse_message(channel: str, form: MultiDict[str], *, now: datetime,
         return LocationEvent(latitude=_coordinate(form, "Latitude", 90),
                              longitude=_coordinate(form, "Longitude", 180),
                              label=form.get("Label", ""), address=form.get("Address", ""), **base)
+    if any(ref.kind == "contact" for ref in media):  # whatever MessageType WhatsApp names
+        return MediaEvent(media=media, caption=body, **base)
     if kind and kind not in KNOWN_TYPES:
         log.info("unknown %s MessageType %r stored as UnknownEvent", channel, kind[:32])
         return UnknownEvent(type=kind[:64], **base)
@@ -119,7 +122,12 @@ def _media(form: MultiDict[str], message_type: str) -> tuple[MediaRef, ...]:
     refs = []
     for i in present:
         content_type = form.get(f"MediaContentType{i}", "").strip().lower()
-        kind = "sticker" if message_type == "sticker" else kind_of(content_type)
+        if content_type in VCARD_TYPES:
+            kind = "contact"  # a shared contact: the core reads the card, never a job file
+        elif message_type == "sticker":
+            kind = "sticker"
+        else:
+            kind = kind_of(content_type)
         refs.append(MediaRef(kind=kind, content_type=content_type, ref=form[_MEDIA_URLS[i]]))
     return tuple(refs)
 

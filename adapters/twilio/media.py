@@ -29,6 +29,8 @@ TIMEOUT = ClientTimeout(total=60, sock_connect=10)
 class MediaRefused(CoreMediaUnavailable):
     """A media URL werkbot will not fetch (not on the Twilio API host)."""
 
+    permanent = True
+
 
 class MediaUnavailable(CoreMediaUnavailable):
     """The media could not be downloaded (gone, denied, network trouble)."""
