@@ -21,7 +21,7 @@ from tests.telegram.conftest import SECRET
 from tests.twilio import payloads
 from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
 from werkbot.bot.addresses import Address
-from werkbot.bot.storage.models import AddressRow, InboxRow, Person
+from werkbot.bot.storage.models import AddressRow, InboxRow, OutboxRow, Person
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TG_CUSTOMER = 7002  # the private chat of the shapes in telegram-more-updates.json
@@ -294,3 +294,33 @@ async def test_telegram_contact_edit_and_sticker_reach_the_office_as_what_they_a
     assert w.api.calls_of("getFile") == []  # a sticker or animation is no job photo
     told = " ".join(w.telegram_texts(TG_CUSTOMER))
     assert "Fotos" not in told  # nobody asked about job photos
+
+
+# -- a send whose answer cannot be read ----------------------------------------------------
+
+async def test_twilio_accepting_with_an_unreadable_answer_is_looked_up_not_sent_twice(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    w.twilio.garbled = 1
+    await w.whatsapp("Guten Tag")  # the consent request: Twilio takes it, the answer is cut
+    await w.h.advance(timedelta(minutes=1))
+    (only,) = w.twilio_to(f"whatsapp:{WA_CUSTOMER}")
+    assert w.twilio.list_queries  # werkbot asked Twilio's message list before any resend
+    async with w.h.services.db.session() as session:
+        row = await session.scalar(select(OutboxRow).where(
+            OutboxRow.address == f"whatsapp:{WA_CUSTOMER}"))
+    assert row is not None and row.provider_id == only.sid and row.status != "failed"
+
+
+async def test_telegram_accepting_with_an_unreadable_answer_counts_as_sent(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    w.api.garbled["sendMessage"] = 1
+    message = shapes()["edited_message"]["edited_message"]
+    await w.telegram({"update_id": 950001, "message": message | {"text": "Hallo"}})
+    await w.h.advance(timedelta(minutes=5))
+    assert len(w.telegram_calls(TG_CUSTOMER)) == 1  # the consent request, once
+    async with w.h.services.db.session() as session:
+        row = await session.scalar(select(OutboxRow).where(
+            OutboxRow.address == f"telegram:{TG_CUSTOMER}"))
+    assert row is not None and row.status == "sent"
