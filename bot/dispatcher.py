@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -98,13 +98,15 @@ class Dispatcher:
     event only when a batch goes again because a handler raised)."""
 
     def __init__(self, services: Services, root: Router,
-                 outer: Sequence[Middleware] = (), pressure: Pressure | None = None) -> None:
+                 outer: Sequence[Middleware] = (), pressure: Pressure | None = None,
+                 unthrottled: Callable[[Event, Context], bool] | None = None) -> None:
         self.services = services
         self.pressure = pressure or Pressure()
         self.root = root
         self.outer = tuple(outer)
         self.wake = asyncio.Event()
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
+        self.unthrottled = unthrottled  # what flood protection never holds back
         self._claims: dict[int, PreparedEntities] = {}
         # The sender of this process: replies queued by a batch are claimed in the same
         # transaction and handed to it after the commit (None: it claims them itself).
@@ -276,7 +278,8 @@ class Dispatcher:
     def _flood_verdict(self, ctx: Context) -> Verdict:
         event = ctx.event
         if (ctx.person is None or ctx.person.kind == "staff"
-                or isinstance(event, DeliveryStatus | Unreachable | TimerEvent)):
+                or isinstance(event, DeliveryStatus | Unreachable | TimerEvent)
+                or (self.unthrottled is not None and self.unthrottled(event, ctx))):
             return Verdict.HANDLE
         return self.flood.check(str(event.sender), ctx.clock.now())
 

@@ -93,7 +93,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         bundle = plugins.bundle
         if bundle.policy is not None:
             services.policy = bundle.policy(services)
-        dispatcher = Dispatcher(services, bundle.router, bundle.outer, pressure)
+        dispatcher = Dispatcher(services, bundle.router, bundle.outer, pressure,
+                                bundle.unthrottled)
         inbox = InboxWriter(db, clock, metrics, dispatcher.wake.set)
         outbox = OutboxSender(services, {a.name: a for a in plugins.adapters},
                               _feed(inbox, metrics), pressure)

@@ -36,6 +36,7 @@ from werkbot.handlers import (
     rights,
 )
 from werkbot.handlers.commands import commands
+from werkbot.handlers.emergency.detect import is_emergency
 
 __all__ = ["admin", "build_bundle", "build_root", "identity", "setup"]
 
@@ -74,4 +75,5 @@ def build_bundle(settings: Settings) -> HandlerBundle:
     """The handler bundle werkbot's entry point `werkbot.handlers:default` names."""
     del settings
     return HandlerBundle(router=build_root(), policy=consent.build_policy, setup=setup,
-                         routes=rights.routes, seed_demo=jobs.seed_demo)
+                         routes=rights.routes, seed_demo=jobs.seed_demo,
+                         unthrottled=is_emergency)

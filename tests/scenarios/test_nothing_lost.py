@@ -15,7 +15,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tests.scenarios.conftest import GROUP, TUESDAY_10, WA_CUSTOMER, World, WorldFactory
+from tests.scenarios.conftest import (
+    GROUP,
+    LUDWIG_TG,
+    SATURDAY_NIGHT,
+    TUESDAY_10,
+    WA_CUSTOMER,
+    World,
+    WorldFactory,
+)
 from tests.scenarios.test_on_real_adapters import jpeg
 from tests.telegram.conftest import SECRET
 from tests.twilio import payloads
@@ -150,6 +158,18 @@ async def test_a_flood_reaches_the_office_whole_and_in_order(world_at: WorldFact
         left = await session.scalar(select(func.count()).select_from(InboxRow).where(
             InboxRow.status == "throttled"))
     assert left == 0
+
+
+async def test_an_emergency_in_a_flood_is_never_held_back(world_at: WorldFactory) -> None:
+    w = await world_at(SATURDAY_NIGHT)
+    await w.consented(Address("whatsapp", WA_CUSTOMER))
+    for i in range(w.h.settings.server.flood_per_minute + 1):
+        await w.whatsapp(f"Frage {i}", run=False)
+    await w.h.run()
+    assert w.telegram_texts(LUDWIG_TG) == []
+    await w.whatsapp("Notfall: Wasserrohrbruch im Keller")
+    alerts = w.telegram_texts(LUDWIG_TG)
+    assert alerts and any("Wasserrohrbruch" in t for t in alerts), alerts
 
 
 # -- groups are not customers -------------------------------------------------------------
