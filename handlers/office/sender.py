@@ -25,7 +25,7 @@ async def as_sender(ctx: Context, event: Event) -> bool:
     if found is None:
         return False
     person, row = found
-    if person.kind == "staff" or getattr(person, "erased_at", None) is not None:
+    if person.kind == "staff" or person.erased_at is not None:
         return False
     ctx.person, ctx.address, ctx.address_row = person, event.sender, row
     status = await channel_status(ctx.session, person.id, event.sender.channel)
