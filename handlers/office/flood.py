@@ -28,8 +28,17 @@ RELEASED = "flood: forwarded"
 
 
 async def on_release(event: TimerEvent, ctx: Context) -> None:
-    """Forward everything the person's flood held back so far, as one message."""
-    addresses = [row.address for row in await ctx.people.addresses(int(event.payload["person"]))]
+    """The window ended: forward everything the person's flood held back so far."""
+    await release(ctx, int(event.payload["person"]))
+
+
+async def release(ctx: Context, person_id: int) -> None:
+    """Forward the person's held-back messages as one message, if there are any.
+
+    Also called before a fresh message of theirs goes to the office (flood protection
+    counts a sliding minute, so one may be handled before the timer fires): the office
+    then reads them in the order they were written."""
+    addresses = [row.address for row in await ctx.people.addresses(person_id)]
     if not addresses:
         return  # erased meanwhile
     rows = list((await ctx.session.scalars(
@@ -41,7 +50,10 @@ async def on_release(event: TimerEvent, ctx: Context) -> None:
             held.append((row, loads_event(row.payload)))
         except (CodecError, ValueError, TypeError):
             row.status, row.error = "failed", "undecodable"
-    if not held or not await as_sender(ctx, held[0][1]):
+    if not held:
+        return
+    acting = ctx.person is not None and ctx.person.id == person_id  # a fresh message of theirs
+    if not acting and not await as_sender(ctx, held[0][1]):
         return
     zone, now = ZoneInfo(ctx.settings.business.timezone), ctx.clock.now()
     content = Content(ctx.t("inbox.flood_batch", count=len(held)))
@@ -52,5 +64,4 @@ async def on_release(event: TimerEvent, ctx: Context) -> None:
                                     part.media_kinds)
         row.status, row.error, row.handled_at = "done", RELEASED, now
     if not await forward_content(ctx, content):
-        log.warning("held-back messages of person %s reached nobody", ctx.person.id
-                    if ctx.person else "-")
+        log.warning("held-back messages of person %s reached nobody", person_id)

@@ -73,6 +73,7 @@ router.on(TimerEvent, filters=(_timer(RELEASE_TIMER),))(_release)
            filters=(from_customer,))
 async def to_the_office(event: Event, ctx: Context) -> None:
     assert ctx.person is not None
+    await flood.release(ctx, ctx.person.id)  # what a flood held back comes first
     conv, _ = await open_conversation(ctx.session, ctx.person.id, ctx.clock.now())
     open_now, edit = await office_open(ctx), isinstance(event, EditEvent)
     if not open_now and not edit:  # an edit is no new request: answered once already

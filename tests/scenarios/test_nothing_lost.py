@@ -160,6 +160,23 @@ async def test_a_flood_reaches_the_office_whole_and_in_order(world_at: WorldFact
     assert left == 0
 
 
+async def test_held_back_messages_reach_the_office_before_a_later_one(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10 - timedelta(seconds=10))
+    await w.consented(Address("whatsapp", WA_CUSTOMER))
+    for i in range(w.h.settings.server.flood_per_minute):
+        await w.whatsapp(f"Frage {i:02d}", run=False)
+    await w.h.run()
+    w.h.clock.advance(timedelta(seconds=20))
+    await w.whatsapp("zurückgehalten")  # over the limit: held until 10:01
+    w.h.clock.advance(timedelta(seconds=45))  # 10:00:55: a minute after the first ones
+    await w.whatsapp("wieder frei")  # handled at once, the release timer not due yet
+    texts = office(w)
+    held = next(i for i, t in enumerate(texts) if "zurückgehalten" in t)
+    fresh = next(i for i, t in enumerate(texts) if "wieder frei" in t)
+    assert held < fresh
+
+
 async def test_an_emergency_in_a_flood_is_never_held_back(world_at: WorldFactory) -> None:
     w = await world_at(SATURDAY_NIGHT)
     await w.consented(Address("whatsapp", WA_CUSTOMER))
