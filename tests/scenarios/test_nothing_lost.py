@@ -244,6 +244,17 @@ async def test_an_update_nested_3000_levels_deep_gets_400_and_nothing_is_stored(
             InboxRow.kind != "TimerEvent")) == 0
 
 
+async def test_a_twilio_form_with_thousands_of_fields_gets_400(world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    assert w.h.client is not None
+    form = payloads.whatsapp("hallo") | {f"X{i}": "1" for i in range(1500)}
+    resp = await w.twilio.post(str(w.h.client.make_url("")).rstrip("/"), "/webhooks/whatsapp",
+                               form, public_url=w.h.settings.server.public_url)
+    assert resp.status == 400
+    await w.h.run()
+    assert w.whatsapp_to() == []
+
+
 async def test_a_legacy_mexican_whatsapp_number_is_one_person_with_its_plus52_form(
         world_at: WorldFactory) -> None:
     w = await world_at(TUESDAY_10)
