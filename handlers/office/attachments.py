@@ -24,7 +24,7 @@ from werkbot.bot.context import Context
 from werkbot.bot.events import MediaEvent, TimerEvent
 from werkbot.bot.replies import TextReply
 from werkbot.bot.storage.models import InboxRow
-from werkbot.handlers.office.content import Content, missing_word
+from werkbot.handlers.office.content import Content, attachment, missing_word
 from werkbot.handlers.office.sender import as_sender, forward_content
 
 log = logging.getLogger(__name__)
@@ -69,17 +69,15 @@ async def on_retry(event: TimerEvent, ctx: Context) -> None:
             continue
         ref = stored.media[index]
         try:
-            saved = await ctx.download(ref, channel=stored.sender.channel)
+            got = got + await attachment(ctx, stored, ref)
         except (MediaUnavailable, MediaTooLarge, LookupError) as exc:
             log.info("attachment of inbox row %s still missing (%s)", inbox_id,
                      type(exc).__name__)
             still.append(index)  # too large now means too large for good: said at the end
             continue
-        kind = ref.kind if ref.kind in ("voice", "audio", "video") else saved.kind
-        got = got + Content("", (saved.id,), (kind,))
     zone = ZoneInfo(ctx.settings.business.timezone)
     when = f"{stored.received_at.astimezone(zone):%H:%M}"
-    if got.media_ids:
+    if got.media_ids or got.text:
         await forward_content(ctx, Content(ctx.t("inbox.media_late", time=when)) + got)
     if still and not await schedule_retry(ctx, inbox_id, still, attempt + 1):
         what = ", ".join(dict.fromkeys(missing_word(ctx, stored.media[i].kind) for i in still))

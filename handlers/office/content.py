@@ -96,10 +96,7 @@ async def _media_content(event: MediaEvent, ctx: Context, inbox_id: int | None,
         try:
             if index in failed:
                 raise failed[index]
-            if ref.kind == "contact":
-                notes.append(await _card_text(ctx, event, ref))
-                continue
-            saved = await ctx.download(ref, channel=event.sender.channel)
+            part = await attachment(ctx, event, ref)
         except MediaTooLarge:
             notes.append(ctx.t("inbox.media_too_large", what=missing_word(ctx, ref.kind)))
             continue
@@ -109,13 +106,24 @@ async def _media_content(event: MediaEvent, ctx: Context, inbox_id: int | None,
             if not getattr(exc, "permanent", True):
                 missing.append(index)
             continue
-        ids.append(saved.id)
-        kinds.append(ref.kind if ref.kind in ("voice", "audio", "video") else saved.kind)
+        notes.append(part.text)
+        ids.extend(part.media_ids)
+        kinds.extend(part.media_kinds)
     row = inbox_id if inbox_id is not None else ctx.inbox_id
     if missing and row is not None and await schedule_retry(ctx, row, missing):
         notes.append(ctx.t("inbox.media_retrying"))
     text = "\n".join(p for p in (event.caption, *notes) if p)
     return Content(text, tuple(ids), tuple(kinds))
+
+
+async def attachment(ctx: Context, event: MediaEvent, ref: MediaRef) -> Content:
+    """One attachment: a contact card as text, anything else stored as a file.
+    Raises `MediaUnavailable`, `MediaTooLarge` or `LookupError` (no such channel)."""
+    if ref.kind == "contact":
+        return Content(await _card_text(ctx, event, ref))
+    saved = await ctx.download(ref, channel=event.sender.channel)
+    kind = ref.kind if ref.kind in ("voice", "audio", "video") else saved.kind
+    return Content("", (saved.id,), (kind,))
 
 
 def missing_word(ctx: Context, kind: str) -> str:

@@ -327,6 +327,23 @@ async def test_a_whatsapp_vcard_reaches_the_office_as_a_contact(world_at: WorldF
     assert not any("Dateityp" in b or "nicht annehmen" in b for b in w.whatsapp_to())
 
 
+async def test_a_vcard_fetched_late_still_arrives_as_a_contact_not_a_file(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    await w.consented(Address("whatsapp", WA_CUSTOMER))
+    url = w.twilio.add_media((FIXTURES / "twilio" / "whatsapp-contact.vcf").read_bytes(),
+                             "text/x-vcard")
+    me = url.rsplit("/", 1)[-1]
+    kept = w.twilio.media.pop(me)
+    await w.whatsapp("Das ist mein Vermieter", message_type="contacts", NumMedia="1",
+                     MediaUrl0=url, MediaContentType0="text/x-vcard")
+    assert any("Vermieter" in t and "Kontakt konnte nicht geladen" in t for t in office(w))
+    w.twilio.media[me] = kept
+    await w.h.advance(timedelta(minutes=1))
+    assert any("Nachgeladen" in t and "Kontakt: Max Muster" in t for t in office(w))
+    assert office_files(w) == []
+
+
 async def test_telegram_contact_edit_and_sticker_reach_the_office_as_what_they_are(
         world_at: WorldFactory) -> None:
     w = await world_at(TUESDAY_10)
