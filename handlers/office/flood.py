@@ -5,8 +5,9 @@ schedules `RELEASE_TIMER` at the end of the window (`bot.flood`). Here they go t
 office together, in the order they arrived, each with its time: one message, not
 hundreds, and none lost. Attachments are fetched as for any message (a missing one
 becomes a note and is tried again later). Rows are then marked done, so a release
-never repeats. A customer without consent on the channel keeps their rows held back:
-their messages may not reach staff (the consent gate would have held them too).
+never repeats. A customer without consent on the channel is treated as the consent gate
+treats them: not decided yet, the messages are held until they say yes (and then
+forwarded); declined or withdrawn, nothing is kept.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from werkbot.bot.codec import CodecError, loads_event
 from werkbot.bot.context import Context
 from werkbot.bot.events import Event, TimerEvent
 from werkbot.bot.storage.models import InboxRow
+from werkbot.handlers.consent.holds import blank_inbox_row, hold
+from werkbot.handlers.consent.status import ChannelStatus
 from werkbot.handlers.office.content import Content, content_of
-from werkbot.handlers.office.sender import as_sender, forward_content
+from werkbot.handlers.office.sender import forward_content, standing_of_sender
 
 log = logging.getLogger(__name__)
 RELEASED = "flood: forwarded"
+KEPT_FROM_STAFF = "flood: no consent"
 
 
 async def on_release(event: TimerEvent, ctx: Context) -> None:
@@ -53,8 +57,13 @@ async def release(ctx: Context, person_id: int) -> None:
     if not held:
         return
     acting = ctx.person is not None and ctx.person.id == person_id  # a fresh message of theirs
-    if not acting and not await as_sender(ctx, held[0][1]):
-        return
+    if not acting:
+        standing = await standing_of_sender(ctx, held[0][1])
+        if standing is None:
+            return
+        if standing is not ChannelStatus.GRANTED:
+            await _keep_from_staff(ctx, held, standing)
+            return
     zone, now = ZoneInfo(ctx.settings.business.timezone), ctx.clock.now()
     content = Content(ctx.t("inbox.flood_batch", count=len(held)))
     for row, message in held:
@@ -65,3 +74,18 @@ async def release(ctx: Context, person_id: int) -> None:
         row.status, row.error, row.handled_at = "done", RELEASED, now
     if not await forward_content(ctx, content):
         log.warning("held-back messages of person %s reached nobody", person_id)
+
+
+async def _keep_from_staff(ctx: Context, held: list[tuple[InboxRow, Event]],
+                           standing: ChannelStatus) -> None:
+    """No consent on the channel: what the flood held back goes where the consent gate
+    puts such messages. Not decided yet: held until yes (then forwarded) or expiry.
+    Declined or withdrawn: nothing kept (the rows are blanked)."""
+    now = ctx.clock.now()
+    for row, message in held:
+        ctx.event, ctx.inbox_id = message, row.id
+        if standing is ChannelStatus.REFUSED:
+            await blank_inbox_row(ctx)
+        else:
+            await hold(ctx)
+        row.status, row.error, row.handled_at = "done", KEPT_FROM_STAFF, now

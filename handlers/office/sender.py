@@ -21,15 +21,20 @@ from werkbot.handlers.office.store import open_conversation
 async def as_sender(ctx: Context, event: Event) -> bool:
     """Act as the customer who sent `event`; False if they are unknown, staff, erased
     or without consent on that channel now (then nothing of theirs goes anywhere)."""
+    return await standing_of_sender(ctx, event) is ChannelStatus.GRANTED
+
+
+async def standing_of_sender(ctx: Context, event: Event) -> ChannelStatus | None:
+    """Act as the customer who sent `event` and return their standing on its channel;
+    None (and the context left alone) if they are unknown, staff or erased."""
     found = await ctx.people.by_address(event.sender)
     if found is None:
-        return False
+        return None
     person, row = found
     if person.kind == "staff" or person.erased_at is not None:
-        return False
+        return None
     ctx.person, ctx.address, ctx.address_row = person, event.sender, row
-    status = await channel_status(ctx.session, person.id, event.sender.channel)
-    return status is ChannelStatus.GRANTED
+    return await channel_status(ctx.session, person.id, event.sender.channel)
 
 
 async def forward_content(ctx: Context, content: Content) -> int:

@@ -160,6 +160,26 @@ async def test_a_flood_reaches_the_office_whole_and_in_order(world_at: WorldFact
     assert left == 0
 
 
+async def test_a_flood_before_consent_is_held_and_reaches_the_office_after_yes(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    texts = [f"Erstkontakt {i:02d}" for i in range(w.h.settings.server.flood_per_minute + 4)]
+    for text in texts:
+        await w.whatsapp(text, run=False)
+    await w.h.run()
+    await w.h.advance(timedelta(minutes=1))
+    assert office(w) == []  # nothing reaches staff before consent
+    async with w.h.services.db.session() as session:
+        rows = (await session.scalars(select(InboxRow).where(
+            InboxRow.sender == f"whatsapp:{WA_CUSTOMER}"))).all()
+    assert "throttled" not in {r.status for r in rows}  # held like the gate holds them:
+    assert not any(texts[-1] in r.payload for r in rows)  # not in the inbox in clear
+    await w.whatsapp("ja")
+    await w.h.advance(timedelta(minutes=1))
+    joined = "\n".join(office(w))
+    assert all(t in joined for t in texts), [t for t in texts if t not in joined]
+
+
 async def test_held_back_messages_reach_the_office_before_a_later_one(
         world_at: WorldFactory) -> None:
     w = await world_at(TUESDAY_10 - timedelta(seconds=10))
