@@ -36,6 +36,7 @@ from werkbot.bot.events import (
     MediaEvent,
     MediaRef,
     TextEvent,
+    UnknownEvent,
     Unreachable,
     parse_command,
 )
@@ -46,6 +47,10 @@ CHANNEL = "telegram"
 CALLBACK_PREFIX = "wb:"  # marks werkbot's own buttons; the plug-ins claim only these
 GONE_STATUSES = frozenset({"kicked", "left"})  # the bot was blocked or removed
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
+# What a person can send that werkbot cannot show: stored as an UnknownEvent naming it, so
+# the office hears of it. Service messages (pinned, timers changed ...) give no event.
+OTHER_CONTENT = ("poll", "dice", "game", "story", "invoice", "paid_media", "giveaway",
+                 "checklist")
 MessageJSON = Mapping[str, Any]
 
 # Message field -> (werkbot media kind, content type when Telegram names none).
@@ -193,7 +198,8 @@ def _message_event(message: MessageJSON, event_id: str, now: datetime, raw: dict
                              address=str(venue.get("address", "")))
     text = message.get("text")
     if not isinstance(text, str):
-        return None
+        kind = next((k for k in OTHER_CONTENT if k in message), "")
+        return UnknownEvent(**base, type=kind) if kind else None  # service messages: none
     command = parse_command(text)
     if command is not None:
         if not _addressed_to_us(text, bot_username):

@@ -1,11 +1,12 @@
 """What a customer's message says, for the office: text, stored media and notes.
 
 Nothing is dropped. Text, captions, locations, shared contacts (a Telegram contact or a
-WhatsApp vCard, read by `bot.vcard`) and edits become text; photos, voice notes, videos
-and documents are downloaded into the media store. Stickers and animations are named,
-not filed. An attachment that cannot be fetched becomes a note on the message ("Foto
-konnte nicht geladen werden") and the text goes on at once; the download is tried
-again in the background (`attachments.schedule_retry`).
+WhatsApp vCard, read by `bot.vcard`), edits and what werkbot cannot show (a poll, an
+unknown WhatsApp message type: named, so the office can ask) become text; photos,
+voice notes, videos and documents are downloaded into the media store. Stickers and
+animations are named, not filed. An attachment that cannot be fetched becomes a note on
+the message ("Foto konnte nicht geladen werden") and the text goes on at once; the
+download is tried again in the background (`attachments.schedule_retry`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from werkbot.bot.events import (
     MediaEvent,
     MediaRef,
     TextEvent,
+    UnknownEvent,
 )
 from werkbot.bot.replies import MediaReply, Reply, TextReply
 from werkbot.bot.vcard import ContactCard, VCardError, parse_vcards
@@ -75,6 +77,8 @@ async def content_of(event: Event, ctx: Context, *, inbox_id: int | None = None,
         return Content(contact_text(ctx, [ContactCard(event.name, (event.phone,))]))
     if isinstance(event, MediaEvent):
         return await _media_content(event, ctx, inbox_id, only, failed or {})
+    if isinstance(event, UnknownEvent):
+        return Content(ctx.t("inbox.unsupported", type=event.type or "?"))
     return Content("")
 
 

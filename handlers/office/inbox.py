@@ -23,6 +23,7 @@ from werkbot.bot.events import (
     MediaEvent,
     TextEvent,
     TimerEvent,
+    UnknownEvent,
 )
 from werkbot.bot.flood import RELEASE_TIMER
 from werkbot.bot.replies import TextReply
@@ -69,7 +70,7 @@ router.on(TimerEvent, filters=(_timer(attachments.TIMER),))(_retry)
 router.on(TimerEvent, filters=(_timer(RELEASE_TIMER),))(_release)
 
 
-@router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent,
+@router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, UnknownEvent,
            filters=(from_customer,))
 async def to_the_office(event: Event, ctx: Context) -> None:
     assert ctx.person is not None

@@ -409,3 +409,17 @@ async def test_telegram_accepting_with_an_unreadable_answer_counts_as_sent(
         row = await session.scalar(select(OutboxRow).where(
             OutboxRow.address == f"telegram:{TG_CUSTOMER}"))
     assert row is not None and row.status == "sent"
+
+
+async def test_what_werkbot_cannot_show_is_named_to_the_office(world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    await w.consented(Address("whatsapp", WA_CUSTOMER))
+    await w.consented(Address("telegram", str(TG_CUSTOMER)))
+    await w.whatsapp("", message_type="order")  # a WhatsApp type werkbot does not read
+    dice = copy.deepcopy(shapes()["sticker"])
+    dice["update_id"] += 500
+    dice["message"].pop("sticker")
+    dice["message"]["dice"] = {"emoji": "🎲", "value": 4}
+    await w.telegram(dice)
+    notes = [t for t in office(w) if "nicht anzeigen" in t]
+    assert any("(order)" in t for t in notes) and any("(dice)" in t for t in notes), notes
