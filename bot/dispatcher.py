@@ -276,8 +276,11 @@ class Dispatcher:
             await ctx.states.save(ctx.person.id, ctx.state, now, stored=ctx.stored_state)
 
     def _flood_verdict(self, ctx: Context) -> Verdict:
+        """Throttle only a customer's own messages: not staff, system events, what the
+        bundle marks unthrottled (emergencies), nor group messages (those are handled by
+        keeping nothing, which costs less than holding them)."""
         event = ctx.event
-        if (ctx.person is None or ctx.person.kind == "staff"
+        if (ctx.person is None or ctx.person.kind == "staff" or event.actor is not None
                 or isinstance(event, DeliveryStatus | Unreachable | TimerEvent)
                 or (self.unthrottled is not None and self.unthrottled(event, ctx))):
             return Verdict.HANDLE
