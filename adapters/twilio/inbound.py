@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,8 @@ KNOWN_TYPES = frozenset({"text", "image", "audio", "video", "document", "sticker
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 VCARD_TYPES = frozenset({"text/vcard", "text/x-vcard", "text/directory"})
 _MEDIA_URLS = tuple(f"MediaUrl{i}" for i in range(MAX_MEDIA))
+_SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}", re.IGNORECASE)
+MAX_ADDRESS = 100  # a phone number or a business-scoped id; the address column holds 200
 
 
 class InboundError(ValueError):
@@ -52,6 +55,21 @@ def address_of(channel: str, value: str) -> Address:
         ident = ident[len("whatsapp:"):]
     if not ident:
         raise InboundError("empty address")
+    if len(ident) > MAX_ADDRESS or not ident.isprintable():
+        raise InboundError("unreadable address")
+    return _address(channel, ident)
+
+
+def message_sid(value: str) -> str:
+    """A Twilio message SID (two letters, 32 hex digits), else `InboundError`: it keys
+    the inbox, and nothing else may pose as one."""
+    sid = value.strip()
+    if not _SID.fullmatch(sid):
+        raise InboundError("MessageSid is not a Twilio SID")
+    return sid
+
+
+def _address(channel: str, ident: str) -> Address:
     try:
         return Address.of(channel, ident)
     except AddressError as exc:
@@ -71,6 +89,7 @@ def parse_message(channel: str, form: MultiDict[str], *, now: datetime,
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or ""
     if not sid:
         raise InboundError("no MessageSid")
+    sid = message_sid(sid)
     sender_field = form.get("From", "")
     if not sender_field:
         raise InboundError("no From")

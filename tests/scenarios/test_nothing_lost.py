@@ -275,6 +275,23 @@ async def test_a_twilio_form_with_thousands_of_fields_gets_400(world_at: WorldFa
     assert w.whatsapp_to() == []
 
 
+async def test_ids_that_are_not_twilio_sids_or_addresses_get_400(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    assert w.h.client is not None
+    base, public = str(w.h.client.make_url("")).rstrip("/"), w.h.settings.server.public_url
+    long_sid = payloads.whatsapp("hallo", message_sid="SM" + "a" * 400)
+    long_sender = payloads.whatsapp("hallo", sender="x" * 300)
+    status = payloads.status("'; DROP TABLE inbox; --", "delivered")
+    for path, form in (("/webhooks/whatsapp", long_sid), ("/webhooks/whatsapp", long_sender),
+                       ("/webhooks/whatsapp/status", status)):
+        resp = await w.twilio.post(base, path, form, public_url=public)
+        assert resp.status == 400, path
+    async with w.h.services.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(InboxRow).where(
+            InboxRow.kind != "TimerEvent")) == 0
+
+
 async def test_a_legacy_mexican_whatsapp_number_is_one_person_with_its_plus52_form(
         world_at: WorldFactory) -> None:
     w = await world_at(TUESDAY_10)
