@@ -130,9 +130,9 @@ async def test_a_media_url_on_a_foreign_host_is_refused_and_the_text_still_arriv
                 w.twilio.base_url.replace("://", "://AC1:token@") + "/x.jpg"):
         await w.whatsapp(f"Foto {bad[-6:]}", message_type="image", NumMedia="1",
                          MediaUrl0=bad, MediaContentType0="image/jpeg")
-    forwards = [t for t in office(w) if t.startswith("Foto ") or "\nFoto " in t
-                or "Foto konnte" in t]
-    assert len([t for t in forwards if "konnte nicht geladen" in t]) == 3
+    forwards = [t for t in office(w) if "Foto konnte nicht geladen werden" in t]
+    assert len(forwards) == 3 and all(t.startswith("Foto ") for t in forwards)
+    assert not any("im Hintergrund" in t for t in forwards)  # refused for good: no retries
     assert w.twilio.api_hits == [] and w.twilio.cdn_hits == []  # nothing fetched
 
 
