@@ -30,6 +30,7 @@ from tests.twilio import payloads
 from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.models import AddressRow, InboxRow, OutboxRow, Person
+from werkbot.handlers.jobs.repo import create_job
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TG_CUSTOMER = 7002  # the private chat of the shapes in telegram-more-updates.json
@@ -104,6 +105,25 @@ async def test_whatsapp_media_404_the_office_gets_the_text_and_later_the_photo(
     await w.h.advance(timedelta(minutes=1))
     assert office_files(w) == ["sendPhoto"]
     assert any("Nachgeladen zur Nachricht von" in t for t in office(w)), office(w)
+
+
+async def test_a_job_photo_that_cannot_be_fetched_still_brings_its_caption_to_the_office(
+        world_at: WorldFactory) -> None:
+    w = await world_at(TUESDAY_10)
+    person = await w.consented(Address("whatsapp", WA_CUSTOMER))
+    async with w.h.services.db.session() as session:
+        await create_job(session, w.h.settings, title="Leck im Bad", now=w.h.clock.now(),
+                         customer_id=person, staff_ids=("ludwig",))
+    url = w.twilio.add_media(jpeg((1, 2, 3)), "image/jpeg")
+    w.twilio.media.pop(url.rsplit("/", 1)[-1])
+    await w.whatsapp("Das Rohr hinter der Wanne", message_type="image", NumMedia="1",
+                     MediaUrl0=url, MediaContentType0="image/jpeg")
+    (forward,) = [t for t in office(w) if "hinter der Wanne" in t]
+    assert "Foto konnte nicht geladen werden" in forward
+    async with w.h.services.db.session() as session:
+        failed = await session.scalar(select(func.count()).select_from(InboxRow).where(
+            InboxRow.status == "failed"))
+    assert failed == 0
 
 
 async def test_telegram_getfile_400_the_office_gets_the_caption_and_a_final_note(
