@@ -47,6 +47,7 @@ from werkbot.bot.events import (
 from werkbot.bot.media import kind_of, safe_filename, sniff
 from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
 from werkbot.bot.settings import Settings
+from werkbot.bot.untrusted import UntrustedInput, loads_json
 
 log = logging.getLogger(__name__)
 _SENT_ID = re.compile(r"sandbox-[0-9]{1,12}")
@@ -126,9 +127,9 @@ class SandboxHub:
 
     async def _message(self, request: web.Request) -> web.Response:
         try:
-            data = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="body must be JSON") from None
+            data = loads_json(await request.read())
+        except UntrustedInput as exc:
+            raise web.HTTPBadRequest(text=f"body must be JSON: {exc}") from None
         try:
             event = self._event_from(data)
         except SandboxInputError as exc:

@@ -22,6 +22,16 @@ from werkbot.bot.replies import Reply
 Feed = Callable[[Sequence[Event]], Awaitable[None]]
 
 
+def count_duplicates(feed: Feed | None, channel: str, count: int = 1) -> None:
+    """Tell the core that an adapter dropped `count` redeliveries before storing them (a
+    cache of recent ids), so `/metrics` counts every duplicate caught, wherever it was.
+    The core's feed has a `duplicates(channel, count)` method; a test's plain function
+    need not."""
+    report = getattr(feed, "duplicates", None)
+    if report is not None and count:
+        report(channel, count)
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """What the provider said when it accepted a message."""
@@ -29,6 +39,11 @@ class Receipt:
     provider_id: str
     status: str = "sent"
     thread: str = ""  # where it landed, e.g. a forum topic the adapter opened for it
+
+
+UNREADABLE = "unreadable"
+"""`SendError.code` of a send the provider answered with success in a form that could not
+be read: it may have the message, so the outbox asks (`SentFinder`) before sending again."""
 
 
 class SendError(Exception):
@@ -61,7 +76,11 @@ class MediaTooLarge(Exception):
 
 
 class MediaUnavailable(Exception):
-    """Inbound media that cannot be fetched (gone, refused host, provider error)."""
+    """Inbound media that cannot be fetched (gone, refused host, provider error).
+
+    `permanent`: trying again cannot help (a URL werkbot refuses to fetch)."""
+
+    permanent = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,9 +79,24 @@ def normalize_phone(text: str, region: str = "DE") -> str:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException as exc:
         raise AddressError(f"not a phone number: {mask(text)}") from exc
+    number = _without_mexican_mobile_prefix(number)
     if not phonenumbers.is_possible_number(number):
         raise AddressError(f"not a possible phone number: {mask(text)}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _without_mexican_mobile_prefix(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """`+52 1 XX XXXX XXXX` as `+52 XX XXXX XXXX`.
+
+    Mexico dropped the mobile '1' after the country code in 2019, and current
+    `phonenumbers` metadata no longer strips it, but WhatsApp still sends the old form
+    (`whatsapp:+521...`) for numbers registered before. Both forms are one person, so
+    the address is the one form Mexico dials today.
+    """
+    national = str(number.national_number)
+    if number.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        return phonenumbers.PhoneNumber(country_code=52, national_number=int(national[1:]))
+    return number
 
 
 def _already_e164(text: str) -> str | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,7 +36,7 @@ from werkbot.bot.events import (
     TimerEvent,
     Unreachable,
 )
-from werkbot.bot.flood import FloodGuard, Verdict
+from werkbot.bot.flood import RELEASE_TIMER, FloodGuard, Verdict, window_end
 from werkbot.bot.identity import person_for_new_address
 from werkbot.bot.logs import correlation
 from werkbot.bot.outbox import OutboxSender, apply_status
@@ -61,6 +61,10 @@ STORE_BUDGET = 0.005  # seconds
 
 class StatusTooEarly(Exception):
     """A provider's status for a message whose send werkbot has not recorded yet."""
+
+
+class StatusStale(Exception):
+    """A provider's status older than what werkbot recorded: ignored once, not retried."""
 
 
 class _HandlerRaised(Exception):
@@ -94,13 +98,15 @@ class Dispatcher:
     event only when a batch goes again because a handler raised)."""
 
     def __init__(self, services: Services, root: Router,
-                 outer: Sequence[Middleware] = (), pressure: Pressure | None = None) -> None:
+                 outer: Sequence[Middleware] = (), pressure: Pressure | None = None,
+                 unthrottled: Callable[[Event, Context], bool] | None = None) -> None:
         self.services = services
         self.pressure = pressure or Pressure()
         self.root = root
         self.outer = tuple(outer)
         self.wake = asyncio.Event()
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
+        self.unthrottled = unthrottled  # what flood protection never holds back
         self._claims: dict[int, PreparedEntities] = {}
         # The sender of this process: replies queued by a batch are claimed in the same
         # transaction and handed to it after the commit (None: it claims them itself).
@@ -235,6 +241,9 @@ class Dispatcher:
                     await self._handle_event(ctx, row, batch, now)
             else:
                 await self._handle_event(ctx, row, batch, now)
+        except StatusStale:  # raised before the event changed anything
+            row.status, row.error, row.handled_at = "done", "stale status", now
+            return
         except StatusTooEarly:  # raised before the event changed anything
             row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
@@ -267,17 +276,27 @@ class Dispatcher:
             await ctx.states.save(ctx.person.id, ctx.state, now, stored=ctx.stored_state)
 
     def _flood_verdict(self, ctx: Context) -> Verdict:
+        """Throttle only a customer's own messages: not staff, system events, what the
+        bundle marks unthrottled (emergencies), nor group messages (those are handled by
+        keeping nothing, which costs less than holding them)."""
         event = ctx.event
-        if (ctx.person is None or ctx.person.kind == "staff"
-                or isinstance(event, DeliveryStatus | Unreachable | TimerEvent)):
+        if (ctx.person is None or ctx.person.kind == "staff" or event.actor is not None
+                or isinstance(event, DeliveryStatus | Unreachable | TimerEvent)
+                or (self.unthrottled is not None and self.unthrottled(event, ctx))):
             return Verdict.HANDLE
         return self.flood.check(str(event.sender), ctx.clock.now())
 
     async def _throttle(self, ctx: Context, row: InboxRow, verdict: Verdict,
                         batch: _Batch) -> None:
-        """Stored, not handled; the sender hears about it once per window."""
+        """Stored, not handled; the sender hears about it once per window, and a timer at
+        the window's end hands on what was held back."""
         row.status, row.handled_at, row.error = "throttled", ctx.clock.now(), "flood"
         batch.throttled += 1
+        if ctx.person is not None:  # one release per person and window: nothing is lost
+            number, end = window_end(ctx.clock.now(), self.flood.window)
+            await ctx.timers.schedule(f"{RELEASE_TIMER}:{ctx.person.id}:{number}",
+                                      RELEASE_TIMER, end, ctx.clock.now(),
+                                      {"person": ctx.person.id})
         if verdict is Verdict.THROTTLE_AND_TELL:
             log.warning("sender %s throttled", ctx.event.sender.masked())
             await ctx.reply(TextReply(kind="flood_notice", text=ctx.t("flood.notice")))
@@ -323,17 +342,22 @@ class Dispatcher:
         if event.sender.channel in SYSTEM_CHANNELS:
             return
         reported_by_us = "outbox_id" in event.raw  # the sender's own failure report
-        if (isinstance(event, DeliveryStatus) and not reported_by_us
-                and not await apply_status(ctx.session, event, now)):
-            # The callback can overtake our own record of the send; look again shortly.
-            raise StatusTooEarly(event.provider_message_id)
+        if isinstance(event, DeliveryStatus) and not reported_by_us:
+            moved = await apply_status(ctx.session, event, now)
+            if moved is None:
+                # The callback can overtake our own record of the send; look again shortly.
+                raise StatusTooEarly(event.provider_message_id)
+            if not moved:  # queued, sent or delivered after read: nothing to do, ever
+                raise StatusStale(event.provider_message_id)
         who = event.actor or event.sender  # in a group, the person is who wrote, not the group
         # Earlier events' pending changes flush together at the commit, not here: persons
         # and addresses are flushed when created, and a loaded row is the session's own.
         with ctx.session.no_autoflush:
             found = await ctx.people.by_address(who)
         if found is None:
-            if isinstance(event, DeliveryStatus | Unreachable):
+            # A group member werkbot does not know stays unknown: groups are not
+            # customers, and nothing about their members is stored.
+            if isinstance(event, DeliveryStatus | Unreachable) or event.actor is not None:
                 return
             linked = await person_for_new_address(ctx.session, who, now)
             if linked is not None:  # the same phone number on the other phone channel
@@ -345,8 +369,11 @@ class Dispatcher:
         else:
             person, address_row = found
         ctx.person = person
-        if event.actor is None:
-            ctx.address_row = address_row
+        if event.actor is not None:  # a known person writing in a group: their own
+            ctx.stored_state = await ctx.states.load_text(person.id)  # chat stays as it was
+            ctx.state = state_of(ctx.stored_state)
+            return
+        ctx.address_row = address_row
         if isinstance(event, Unreachable):
             address_row.unreachable_at = now
         elif isinstance(event, DeliveryStatus) and event.raw.get("window_closed"):
@@ -355,7 +382,7 @@ class Dispatcher:
             address_row.last_seen_at = now
             address_row.unreachable_at = None
             caps = ctx.capabilities(event.sender.channel)
-            if caps is not None and caps.window_hours and event.actor is None:
+            if caps is not None and caps.window_hours:
                 address_row.window_until = now + timedelta(hours=caps.window_hours)
         if not ctx.is_new:
             ctx.stored_state = await ctx.states.load_text(person.id)

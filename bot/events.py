@@ -18,7 +18,7 @@ from werkbot.bot.addresses import Address
 class MediaRef:
     """A piece of media: where to fetch it (adapter-specific ref) or its stored id."""
 
-    kind: str  # image, audio, voice, video, document, sticker, other
+    kind: str  # image, audio, voice, video, document, sticker, animation, contact, other
     content_type: str = ""
     ref: str = ""  # adapter-specific locator, e.g. a Twilio media URL or a Telegram file_id
     stored_id: int | None = None  # set once the bytes are in the media store
@@ -67,6 +67,18 @@ class ContactEvent(Event):
     phone: str
     name: str = ""
     own: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EditEvent(Event):
+    """A message the person changed after sending it: `text` is the new text (or
+    caption), `original` the provider id of the message changed (as in `reply_to`).
+
+    Its own type, so no feature mistakes an edited `ja` or `notfall` for a new answer:
+    only the office inbox takes it, as an edit."""
+
+    text: str
+    original: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +136,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MediaEvent,
         LocationEvent,
         ContactEvent,
+        EditEvent,
         ChoiceEvent,
         CommandEvent,
         DeliveryStatus,

@@ -3,18 +3,22 @@
 A sliding window per sender, kept in memory (bounded, least recently seen forgotten
 first): past `limit` messages within `window`, the sender's further events are stored
 (they were acknowledged) but not handled, and the sender is told once per window. Staff
-and system events are never throttled. Each process counts on its own; behind a load
-balancer the effective limit is at most the number of processes times the limit.
+and system events are never throttled. Held back is not lost: the dispatcher schedules a
+`RELEASE_TIMER` at the end of each window in which a person was throttled, and a handler
+forwards what was held back in one message (`handlers.office.flood`). Each process
+counts on its own; behind a load balancer the effective limit is at most the number of
+processes times the limit.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 MAX_SENDERS = 20_000
+RELEASE_TIMER = "flood.release"  # payload {"person": id}: hand on what was held back
 
 
 class Verdict(Enum):
@@ -54,3 +58,10 @@ class FloodGuard:
             return Verdict.THROTTLE
         entry.told = True
         return Verdict.THROTTLE_AND_TELL
+
+
+def window_end(now: datetime, window: timedelta) -> tuple[int, datetime]:
+    """The number of the fixed window `now` falls in, and when that window ends."""
+    seconds = max(window.total_seconds(), 1.0)
+    number = int(now.timestamp() // seconds)
+    return number, datetime.fromtimestamp((number + 1) * seconds, tz=now.tzinfo or UTC)

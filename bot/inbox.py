@@ -27,6 +27,7 @@ from werkbot.bot.storage.models import InboxRow
 from werkbot.bot.storage.repos import inbox_values
 from werkbot.bot.storage.sqlite_inbox import SqliteInboxInserter
 from werkbot.bot.storage.sqlite_inline import sqlite_file
+from werkbot.bot.untrusted import clean_event
 
 if TYPE_CHECKING:
     from werkbot.bot.storage.pg_inbox import PgInboxInserter
@@ -76,9 +77,13 @@ class InboxWriter:
             await self._pg.close()
 
     async def store(self, events: Sequence[Event]) -> int:
-        """Store events durably; returns how many were new (the rest were duplicates)."""
+        """Store events durably; returns how many were new (the rest were duplicates).
+
+        Every event is stored cleaned of control and bidi-override characters
+        (`bot.untrusted`): whatever the adapter, staff never see them."""
         if not events:
             return 0
+        events = [clean_event(event) for event in events]
         if self._task is None or self._task.done():
             raise RuntimeError("inbox writer is not running")
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()

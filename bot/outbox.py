@@ -8,14 +8,16 @@ code and reported back through the inbox as a `DeliveryStatus`, so handlers can 
 back to another channel or tell the office. A crash mid-send leaves a `sending` row
 whose lease runs out; it is sent again after restart.
 
-A send that timed out, lost its connection or was cut short by a crash may still have
-reached the provider. Before sending such a row again, the outbox asks an adapter that
-has `find_sent` (Twilio: its message list) whether the earlier attempt arrived, and
-records that message instead of sending a second copy; while the question cannot be
-answered the row waits with backoff (never a blind resend while the provider is flaky)
-and, after MAX_ATTEMPTS, fails visibly. Adapters without `find_sent` are at least once:
-such a message may arrive twice. Telegram is one of them (the Bot API cannot list the
-messages a bot sent).
+A send that timed out, lost its connection, got a success answer it could not read
+(`UNREADABLE`) or was cut short by a crash may still have reached the provider. Before
+sending such a row again, the outbox asks an adapter that has `find_sent` (Twilio: its
+message list) whether the earlier attempt arrived, and records that message instead of
+sending a second copy; while the question cannot be answered the row waits with
+backoff (never a blind resend while the provider is flaky) and, after MAX_ATTEMPTS,
+fails visibly. Adapters without `find_sent` are at least once: such a message may
+arrive twice. Telegram is one of them (the Bot API cannot list the messages a bot
+sent), but there a 2xx whose body cannot be read is taken as sent: the Bot API answers
+2xx only for a call it carried out.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from werkbot.bot.adapter import Adapter, Feed, Receipt, SendError, SentFinder
+from werkbot.bot.adapter import UNREADABLE, Adapter, Feed, Receipt, SendError, SentFinder
 from werkbot.bot.addresses import Address
 from werkbot.bot.codec import loads_reply
 from werkbot.bot.events import DeliveryStatus, Unreachable
@@ -54,7 +56,7 @@ RECORD_RETRY = 0.5  # first pause before recording sends again after a database 
 RECORD_RETRY_MAX = 5.0
 # An attempt that ended so may have reached the provider: look before sending again.
 INTERRUPTED = "interrupted"  # the process died (or its lease ran out) during a send
-UNCERTAIN_CODES = frozenset({"timeout", "network", INTERRUPTED})
+UNCERTAIN_CODES = frozenset({"timeout", "network", INTERRUPTED, UNREADABLE})
 LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew and whole-second provider timestamps
 
 
@@ -62,14 +64,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 2 ** attempts))
 
 
-async def apply_status(session: AsyncSession, event: DeliveryStatus, now: datetime) -> bool:
-    """Move an outbox row forward to the reported status (never backwards)."""
+async def apply_status(session: AsyncSession, event: DeliveryStatus, now: datetime
+                       ) -> bool | None:
+    """Move an outbox row forward to the reported status (never backwards).
+
+    True: moved. False: the row is already there or further (a late or repeated
+    callback: nothing to do, ever). None: no row has that provider id (yet)."""
     row = await session.scalar(
         select(OutboxRow).where(OutboxRow.provider_id == event.provider_message_id)
         .with_for_update()
     )
     if row is None:
-        return False
+        return None
     status = event.status.lower()
     if STATUS_RANK.get(status, -1) > STATUS_RANK.get(row.status, -1):
         row.status, row.updated_at = status, now

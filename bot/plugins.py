@@ -16,6 +16,8 @@ from importlib.metadata import entry_points
 from aiohttp import web
 
 from werkbot.bot.adapter import Adapter
+from werkbot.bot.context import Context
+from werkbot.bot.events import Event
 from werkbot.bot.router import Middleware, Router
 from werkbot.bot.services import DeliveryPolicy, Services
 from werkbot.bot.settings import Settings
@@ -34,6 +36,8 @@ class HandlerBundle:
     setup: Callable[[Services], Awaitable[None]] | None = None
     routes: Sequence[web.AbstractRouteDef] = ()  # pages such as /consent/{token}
     seed_demo: Callable[[Services], Awaitable[None]] | None = None
+    # Events flood protection never holds back (an emergency, whoever floods).
+    unthrottled: Callable[[Event, Context], bool] | None = None
 
 
 @dataclass

@@ -93,10 +93,11 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         bundle = plugins.bundle
         if bundle.policy is not None:
             services.policy = bundle.policy(services)
-        dispatcher = Dispatcher(services, bundle.router, bundle.outer, pressure)
+        dispatcher = Dispatcher(services, bundle.router, bundle.outer, pressure,
+                                bundle.unthrottled)
         inbox = InboxWriter(db, clock, metrics, dispatcher.wake.set)
-        outbox = OutboxSender(services, {a.name: a for a in plugins.adapters}, _feed(inbox),
-                              pressure)
+        outbox = OutboxSender(services, {a.name: a for a in plugins.adapters},
+                              _feed(inbox, metrics), pressure)
         services.wake_outbox = outbox.wake.set
         dispatcher.outbox = outbox
         app[SERVICES], app[DISPATCHER], app[OUTBOX], app[INBOX] = (
@@ -107,7 +108,7 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         await outbox.recover()
         inbox.start()
         for adapter in plugins.adapters:
-            await adapter.start(_feed(inbox), media)
+            await adapter.start(_feed(inbox, metrics), media)
         workers = run_workers and settings.server.role != "web"
         tasks = _start_workers(dispatcher, outbox, db.is_sqlite, settings) if workers else []
         log.info("werkbot ready: channels %s", ", ".join(services.channels) or "none")
@@ -132,11 +133,23 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
     return lifecycle
 
 
-def _feed(inbox: InboxWriter) -> Feed:
-    async def feed(events: Sequence[Event]) -> None:
-        await inbox.store(events)
+class _InboxFeed:
+    """What adapters feed: the durable inbox, and the duplicate counter for redeliveries
+    an adapter recognised by itself (`bot.adapter.count_duplicates`)."""
 
-    return feed
+    def __init__(self, inbox: InboxWriter, metrics: Metrics) -> None:
+        self._inbox = inbox
+        self._metrics = metrics
+
+    async def __call__(self, events: Sequence[Event]) -> None:
+        await self._inbox.store(events)
+
+    def duplicates(self, channel: str, count: int) -> None:
+        self._metrics.duplicates.labels(channel).inc(count)
+
+
+def _feed(inbox: InboxWriter, metrics: Metrics) -> Feed:
+    return _InboxFeed(inbox, metrics)
 
 
 def _start_workers(dispatcher: Dispatcher, outbox: OutboxSender, is_sqlite: bool,

@@ -2,6 +2,8 @@
 
 First match wins, so the order is the policy:
 
+0. groups: Telegram groups other than the office's are not customers (one notice, nothing
+   kept);
 1. office replies: messages in the office's forum group and staff replies to forwarded
    customer messages (they must never meet the consent gate or the menu);
 2. staff commands and their confirmations (staff only);
@@ -22,8 +24,19 @@ from werkbot.bot.plugins import HandlerBundle
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
 from werkbot.bot.settings import Settings
-from werkbot.handlers import admin, consent, emergency, identity, jobs, menu, office, rights
+from werkbot.handlers import (
+    admin,
+    consent,
+    emergency,
+    groups,
+    identity,
+    jobs,
+    menu,
+    office,
+    rights,
+)
 from werkbot.handlers.commands import commands
+from werkbot.handlers.emergency.detect import is_emergency
 
 __all__ = ["admin", "build_bundle", "build_root", "identity", "setup"]
 
@@ -31,6 +44,7 @@ __all__ = ["admin", "build_bundle", "build_root", "identity", "setup"]
 def build_root() -> Router:
     root = Router("root")
     for router in (
+        groups.router,
         office.replies_router,
         commands.router,
         emergency.router,
@@ -61,4 +75,5 @@ def build_bundle(settings: Settings) -> HandlerBundle:
     """The handler bundle werkbot's entry point `werkbot.handlers:default` names."""
     del settings
     return HandlerBundle(router=build_root(), policy=consent.build_policy, setup=setup,
-                         routes=rights.routes, seed_demo=jobs.seed_demo)
+                         routes=rights.routes, seed_demo=jobs.seed_demo,
+                         unthrottled=is_emergency)

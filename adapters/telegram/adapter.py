@@ -26,13 +26,14 @@ from aiohttp import web
 
 from werkbot.adapters.telegram.memory import ChatMemory, SeenUpdates
 from werkbot.adapters.telegram.parse import CHANNEL, Parsed, parse_update
-from werkbot.bot.adapter import Feed, MediaAccess, Receipt, SendError
+from werkbot.bot.adapter import Feed, MediaAccess, Receipt, SendError, count_duplicates
 from werkbot.bot.addresses import Address
 from werkbot.bot.capabilities import Capabilities
 from werkbot.bot.clock import Clock
 from werkbot.bot.events import ChoiceEvent, ContactEvent, Event, MediaRef, TextEvent
 from werkbot.bot.replies import Reply
 from werkbot.bot.settings import Settings
+from werkbot.bot.untrusted import UntrustedInput, loads_json
 
 if TYPE_CHECKING:
     from werkbot.adapters.telegram.client import TelegramClient
@@ -131,9 +132,10 @@ class TelegramAdapter:
         if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
             raise web.HTTPForbidden(text="wrong secret token")
         try:
-            update = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="body must be a JSON Update") from None
+            update = loads_json(await request.read())
+        except UntrustedInput as exc:  # not JSON, or nested deeper than any Update
+            log.warning("telegram webhook refused: %s", exc)
+            raise web.HTTPBadRequest(text=f"body must be a JSON Update: {exc}") from None
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             raise web.HTTPBadRequest(text="body must be a JSON Update")
         try:
@@ -151,7 +153,10 @@ class TelegramAdapter:
         taken: list[Parsed] = []
         for update in updates:
             parsed = parse_update(update, now, self.settings.bot_username)
-            if parsed.update_id is None or not self._seen.first_time(parsed.update_id):
+            if parsed.update_id is None:
+                continue
+            if not self._seen.first_time(parsed.update_id):
+                count_duplicates(self._feed, CHANNEL)
                 continue
             parsed = dataclasses.replace(parsed, events=tuple(
                 self._with_keyboard(e) for e in parsed.events))
@@ -183,7 +188,8 @@ class TelegramAdapter:
         self.memory.keyboard_done(event.sender.id)
         return ChoiceEvent(id=event.id, sender=event.sender, received_at=event.received_at,
                            sender_name=event.sender_name, reply_to=event.reply_to,
-                           thread=event.thread, raw=event.raw, value=value, label=event.text)
+                           thread=event.thread, actor=event.actor, raw=event.raw,
+                           value=value, label=event.text)
 
     async def _answer(self, query_id: str) -> None:
         try:

@@ -16,7 +16,9 @@ handles it (and the host's handlers do not see it) or the host does. The rule, i
    adapter, so lost on restart: then such a message goes to the host).
 
 `my_chat_member` updates are *observed*: werkbot records a block, and the host still sees
-them. Everything else belongs to the host.
+them. Everything else belongs to the host, and so does every message in a group other than
+the office chat: there werkbot serves nobody (in its own webhook or polling mode it says so
+once per group; inside a host's bot the group is the host's).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from werkbot.adapters.telegram.parse import CALLBACK_PREFIX, update_kind
+from werkbot.adapters.telegram.parse import CALLBACK_PREFIX, GROUP_TYPES, update_kind
 from werkbot.bot.texts import Texts
 
 WORD_KEYS = ("help", "yes", "no", "other", "stop", "emergency", "export", "delete", "ack",
@@ -108,6 +110,8 @@ class ClaimRule:
             return False
         if self.office_chat and chat_id == self.office_chat:
             return True
+        if isinstance(chat, Mapping) and chat.get("type") in GROUP_TYPES:
+            return False  # werkbot serves private chats: the host's groups stay the host's
         text = message.get("text") or message.get("caption") or ""
         if isinstance(text, str) and text and self._text_is_ours(text):
             return True

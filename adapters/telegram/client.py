@@ -28,14 +28,15 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiohttp import ClientError
 
-from werkbot.bot.adapter import MediaTooLarge, SendError
+from werkbot.bot.adapter import MediaTooLarge, MediaUnavailable, SendError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile serves files up to 20 MB to bots
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 _frozen = False
 
 
@@ -47,12 +48,33 @@ def freeze_heap_once() -> None:
         _frozen = True
 
 
+ACCEPTED_UNREADABLE = "accepted-unreadable"
+
+
+class AcceptedUnreadable(ClientDecodeError):
+    """An answer with a 2xx status whose body cannot be read: the Bot API answers 2xx only
+    when it carried out the call, so a send behind it was sent (never send it again)."""
+
+
+class _AnswerAwareSession(AiohttpSession):
+    """aiogram's session, telling an unreadable success from an unreadable failure (aiogram
+    reads the body before the status, so both would be one `ClientDecodeError`)."""
+
+    def check_response(self, bot: Any, method: Any, status_code: int, content: str) -> Any:
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except ClientDecodeError as exc:
+            if 200 <= status_code < 300:
+                raise AcceptedUnreadable(exc.message, exc.original, exc.data) from exc
+            raise
+
+
 class TelegramClient:
     """One `Bot` (one HTTP session) per adapter; every call maps failures to `SendError`."""
 
     def __init__(self, token: str, api_base: str) -> None:
         freeze_heap_once()
-        session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+        session = _AnswerAwareSession(api=TelegramAPIServer.from_base(api_base))
         self.bot = Bot(token, session=session)
 
     async def close(self) -> None:
@@ -79,6 +101,9 @@ class TelegramClient:
         except TelegramAPIError as exc:
             raise SendError(f"{type(exc).__name__}: {exc.message}",
                             code=type(exc).__name__) from exc
+        except AcceptedUnreadable as exc:  # Telegram said 200: it took the call
+            raise SendError("the Bot API accepted the call; its answer was unreadable",
+                            code=ACCEPTED_UNREADABLE) from exc
         except ClientDecodeError as exc:  # a proxy's HTML error page, a truncated body
             raise SendError("unreadable answer from the Bot API", code="decode",
                             retryable=True) from exc
@@ -144,11 +169,18 @@ class TelegramClient:
         except TelegramBadRequest as exc:
             if "too big" in exc.message.lower():
                 raise MediaTooLarge("over Telegram's 20 MB download limit") from exc
-            raise SendError(f"getFile failed: {exc.message}", code="400") from exc
-        if (file.file_size or 0) > MAX_DOWNLOAD or not file.file_path:
+            raise MediaUnavailable(f"getFile answered 400: {exc.message[:80]}") from exc
+        except (TelegramAPIError, ClientError, ClientDecodeError) as exc:
+            raise MediaUnavailable(f"getFile failed: {type(exc).__name__}") from exc
+        if (file.file_size or 0) > MAX_DOWNLOAD:
             raise MediaTooLarge("over Telegram's 20 MB download limit")
+        if not file.file_path:
+            raise MediaUnavailable("getFile gave no file path")
         buffer = io.BytesIO()
-        await self.bot.download_file(file.file_path, destination=buffer)
+        try:
+            await self.bot.download_file(file.file_path, destination=buffer)
+        except (TelegramAPIError, ClientError, ClientDecodeError) as exc:
+            raise MediaUnavailable(f"file download failed: {type(exc).__name__}") from exc
         data = buffer.getvalue()
         if len(data) > MAX_DOWNLOAD:
             raise MediaTooLarge("over Telegram's 20 MB download limit")

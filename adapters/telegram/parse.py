@@ -9,6 +9,12 @@ Addressing rule: an event's `sender` is the *chat* the update came from
 a private chat that is the user's id (what `[[staff]] telegram = ...` holds); in a group
 it is the group, with `thread` set to the forum topic and `sender_name` naming the user.
 Message ids in `reply_to` are `"<chat id>:<message id>"`, the form receipts use.
+
+In a group, supergroup or channel the event's `actor` is the member who wrote (or the
+chat that posted anonymously): the core then never takes the group for a person. An
+edited message becomes an `EditEvent`. Ids must be integers (a string `chat.id` is
+malformed, not an address); stickers and animations keep kinds of their own, so no
+feature takes them for photos.
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     ContactEvent,
+    EditEvent,
     Event,
     LocationEvent,
     MediaEvent,
     MediaRef,
     TextEvent,
+    UnknownEvent,
     Unreachable,
     parse_command,
 )
@@ -38,6 +46,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 CALLBACK_PREFIX = "wb:"  # marks werkbot's own buttons; the plug-ins claim only these
 GONE_STATUSES = frozenset({"kicked", "left"})  # the bot was blocked or removed
+GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
+# What a person can send that werkbot cannot show: stored as an UnknownEvent naming it, so
+# the office hears of it. Service messages (pinned, timers changed ...) give no event.
+OTHER_CONTENT = ("poll", "dice", "game", "story", "invoice", "paid_media", "giveaway",
+                 "checklist")
 MessageJSON = Mapping[str, Any]
 
 # Message field -> (werkbot media kind, content type when Telegram names none).
@@ -46,7 +59,7 @@ _MEDIA_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("audio", "audio", "audio/mpeg"),
     ("video", "video", "video/mp4"),
     ("video_note", "video", "video/mp4"),
-    ("animation", "video", "video/mp4"),
+    ("animation", "animation", "video/mp4"),
     ("document", "document", "application/octet-stream"),
     ("sticker", "sticker", "image/webp"),
 )
@@ -94,6 +107,9 @@ def _parse_update(update: MessageJSON, now: datetime, bot_username: str) -> Pars
     if kind == "message":
         event = _message_event(payload, event_id, now, raw, bot_username)
         return Parsed(update_id, (event,) if event else (), kind=kind)
+    if kind == "edited_message":
+        edit = _edit_event(payload, event_id, now, raw)
+        return Parsed(update_id, (edit,) if edit else (), kind=kind)
     if kind == "callback_query":
         choice = _choice_event(payload, event_id, now, raw)
         return Parsed(update_id, (choice,) if choice else (), str(payload.get("id", "")), kind)
@@ -104,7 +120,14 @@ def _parse_update(update: MessageJSON, now: datetime, bot_username: str) -> Pars
 
 
 def chat_address(chat_id: object) -> Address:
-    return Address(CHANNEL, str(chat_id))
+    return Address(CHANNEL, str(strict_id(chat_id)))
+
+
+def strict_id(value: object) -> int:
+    """A Telegram id: an integer (not a bool, not a numeric string), else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("a Telegram id must be an integer")
+    return value
 
 
 def _user(message: MessageJSON) -> Mapping[str, Any]:
@@ -124,16 +147,33 @@ def _common(message: MessageJSON, event_id: str, now: datetime,
         return None
     replied = message.get("reply_to_message")
     thread = message.get("message_thread_id")
+    user = _user(message)
+    if "id" in user:
+        strict_id(user["id"])
     return {
         "id": event_id,
         "sender": chat_address(chat["id"]),
         "received_at": now,
-        "sender_name": _name(_user(message)),
-        "reply_to": (f"{chat['id']}:{replied['message_id']}"
+        "sender_name": _name(user),
+        "reply_to": (f"{chat['id']}:{strict_id(replied['message_id'])}"
                      if isinstance(replied, Mapping) and "message_id" in replied else ""),
-        "thread": str(thread) if thread else "",
+        "thread": str(strict_id(thread)) if thread else "",
+        "actor": _actor(message, chat),
         "raw": raw,
     }
+
+
+def _actor(message: MessageJSON, chat: Mapping[str, Any]) -> Address | None:
+    """Who wrote, when the chat is a group: the member, or the chat posting anonymously."""
+    if chat.get("type") not in GROUP_TYPES:
+        return None
+    user = _user(message)
+    if "id" in user:
+        return chat_address(user["id"])
+    posted_as = message.get("sender_chat")
+    if isinstance(posted_as, Mapping) and "id" in posted_as:
+        return chat_address(posted_as["id"])
+    return chat_address(chat["id"])
 
 
 def _message_event(message: MessageJSON, event_id: str, now: datetime, raw: dict[str, Any],
@@ -158,7 +198,8 @@ def _message_event(message: MessageJSON, event_id: str, now: datetime, raw: dict
                              address=str(venue.get("address", "")))
     text = message.get("text")
     if not isinstance(text, str):
-        return None
+        kind = next((k for k in OTHER_CONTENT if k in message), "")
+        return UnknownEvent(**base, type=kind) if kind else None  # service messages: none
     command = parse_command(text)
     if command is not None:
         if not _addressed_to_us(text, bot_username):
@@ -166,6 +207,18 @@ def _message_event(message: MessageJSON, event_id: str, now: datetime, raw: dict
         name, args = command
         return CommandEvent(**base, name=name, args=args, text=text)
     return TextEvent(**base, text=text)
+
+
+def _edit_event(message: MessageJSON, event_id: str, now: datetime,
+                raw: dict[str, Any]) -> EditEvent | None:
+    base = _common(message, event_id, now, raw)
+    if base is None or "message_id" not in message:
+        return None
+    text = message.get("text", message.get("caption"))
+    if not isinstance(text, str) or not text:
+        return None  # a live location moving, media swapped without words: nothing to say
+    original = f"{message['chat']['id']}:{strict_id(message['message_id'])}"
+    return EditEvent(**base, text=text, original=original)
 
 
 def _addressed_to_us(text: str, bot_username: str) -> bool:
@@ -223,6 +276,8 @@ def _choice_event(query: MessageJSON, event_id: str, now: datetime,
     if base is None:
         return None
     base["sender_name"] = _name(user)
+    if base.get("actor") is not None and "id" in user:
+        base["actor"] = chat_address(user["id"])  # who pressed, not who sent the buttons
     value = data.removeprefix(CALLBACK_PREFIX)
     label = _button_label(message, data) if isinstance(message, Mapping) else ""
     if isinstance(message, Mapping) and "message_id" in message:

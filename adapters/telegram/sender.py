@@ -28,10 +28,11 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from werkbot.adapters.telegram.client import TelegramClient, chunks
+from werkbot.adapters.telegram.client import ACCEPTED_UNREADABLE, TelegramClient, chunks
 from werkbot.adapters.telegram.memory import ChatMemory
 from werkbot.adapters.telegram.parse import CALLBACK_PREFIX
 from werkbot.bot.adapter import MediaAccess, Receipt, SendError
+from werkbot.bot.addresses import mask
 from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply, text_of
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,19 @@ class ReplySender:
         self._cache_limit = cache_limit
 
     async def send(self, chat_id: str, reply: Reply) -> Receipt:
+        """Send `reply`; an accepted call whose answer was unreadable counts as sent (with
+        no message id): sending it again would show the person the message twice."""
+        try:
+            return await self._send(chat_id, reply)
+        except SendError as exc:
+            if exc.code != ACCEPTED_UNREADABLE:
+                raise
+            log.warning("telegram accepted a send to %s with an unreadable answer; "
+                        "recorded as sent", mask(chat_id))
+            return Receipt(provider_id="", status="sent", thread=reply.thread
+                           if reply.thread.isdigit() else "")
+
+    async def _send(self, chat_id: str, reply: Reply) -> Receipt:
         where: dict[str, Any] = {"chat_id": chat_id}
         thread = reply.thread
         if thread.startswith(NEW_TOPIC):

@@ -25,7 +25,7 @@ from werkbot.adapters.twilio.media import MMS_LIMITS, WHATSAPP_LIMITS, MediaFetc
 from werkbot.adapters.twilio.outbound import Outbound, erase_copies
 from werkbot.adapters.twilio.signature import SIGNATURE_HEADER, SignatureChecker, signed_url
 from werkbot.adapters.twilio.status import parse_status
-from werkbot.bot.adapter import Feed, MediaAccess, Receipt
+from werkbot.bot.adapter import Feed, MediaAccess, Receipt, count_duplicates
 from werkbot.bot.addresses import Address
 from werkbot.bot.capabilities import Capabilities
 from werkbot.bot.events import Event, MediaRef
@@ -160,6 +160,7 @@ class TwilioAdapter:
         form = await self.verify(request)
         token = request.headers.get(IDEMPOTENCY_HEADER, "")[:200]
         if token and token in self._recent:
+            count_duplicates(self._feed, self.name)
             return _twiml()  # a redelivery already stored: the same answer, no new work
         try:
             events = self.parse(form, token, status=status)

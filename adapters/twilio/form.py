@@ -12,9 +12,14 @@ from urllib.parse import unquote_to_bytes
 
 from multidict import MultiDict
 
+MAX_FIELDS = 1000  # Twilio posts about 40; the signature check sorts every one of them
+
 
 def parse_form(body: bytes) -> MultiDict[str]:
-    """The fields of a form body, in order; `UnicodeDecodeError` if it is not UTF-8."""
+    """The fields of a form body, in order; `UnicodeDecodeError` if it is not UTF-8,
+    `ValueError` for more than `MAX_FIELDS` fields (a verified sender never posts that)."""
+    if body.count(b"&") >= MAX_FIELDS:
+        raise ValueError(f"more than {MAX_FIELDS} form fields")
     text = body.decode("utf-8")
     if "+" in text:  # '+' is a space everywhere; a literal plus arrives as %2B
         text = text.replace("+", " ")

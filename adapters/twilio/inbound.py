@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +36,12 @@ log = logging.getLogger(__name__)
 MAX_MEDIA = 10  # MMS carries up to ten; WhatsApp one per webhook
 # WhatsApp MessageType values werkbot reads; anything else becomes an UnknownEvent.
 KNOWN_TYPES = frozenset({"text", "image", "audio", "video", "document", "sticker",
-                         "location", "button", "interactive"})
+                         "location", "button", "interactive", "contacts"})
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
+VCARD_TYPES = frozenset({"text/vcard", "text/x-vcard", "text/directory"})
 _MEDIA_URLS = tuple(f"MediaUrl{i}" for i in range(MAX_MEDIA))
+_SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}", re.IGNORECASE)
+MAX_ADDRESS = 100  # a phone number or a business-scoped id; the address column holds 200
 
 
 class InboundError(ValueError):
@@ -51,6 +55,21 @@ def address_of(channel: str, value: str) -> Address:
         ident = ident[len("whatsapp:"):]
     if not ident:
         raise InboundError("empty address")
+    if len(ident) > MAX_ADDRESS or not ident.isprintable():
+        raise InboundError("unreadable address")
+    return _address(channel, ident)
+
+
+def message_sid(value: str) -> str:
+    """A Twilio message SID (two letters, 32 hex digits), else `InboundError`: it keys
+    the inbox, and nothing else may pose as one."""
+    sid = value.strip()
+    if not _SID.fullmatch(sid):
+        raise InboundError("MessageSid is not a Twilio SID")
+    return sid
+
+
+def _address(channel: str, ident: str) -> Address:
     try:
         return Address.of(channel, ident)
     except AddressError as exc:
@@ -70,6 +89,7 @@ def parse_message(channel: str, form: MultiDict[str], *, now: datetime,
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or ""
     if not sid:
         raise InboundError("no MessageSid")
+    sid = message_sid(sid)
     sender_field = form.get("From", "")
     if not sender_field:
         raise InboundError("no From")
@@ -93,6 +113,8 @@ def parse_message(channel: str, form: MultiDict[str], *, now: datetime,
         return LocationEvent(latitude=_coordinate(form, "Latitude", 90),
                              longitude=_coordinate(form, "Longitude", 180),
                              label=form.get("Label", ""), address=form.get("Address", ""), **base)
+    if any(ref.kind == "contact" for ref in media):  # whatever MessageType WhatsApp names
+        return MediaEvent(media=media, caption=body, **base)
     if kind and kind not in KNOWN_TYPES:
         log.info("unknown %s MessageType %r stored as UnknownEvent", channel, kind[:32])
         return UnknownEvent(type=kind[:64], **base)
@@ -119,7 +141,12 @@ def _media(form: MultiDict[str], message_type: str) -> tuple[MediaRef, ...]:
     refs = []
     for i in present:
         content_type = form.get(f"MediaContentType{i}", "").strip().lower()
-        kind = "sticker" if message_type == "sticker" else kind_of(content_type)
+        if content_type in VCARD_TYPES:
+            kind = "contact"  # a shared contact: the core reads the card, never a job file
+        elif message_type == "sticker":
+            kind = "sticker"
+        else:
+            kind = kind_of(content_type)
         refs.append(MediaRef(kind=kind, content_type=content_type, ref=form[_MEDIA_URLS[i]]))
     return tuple(refs)
 

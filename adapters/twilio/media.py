@@ -29,6 +29,8 @@ TIMEOUT = ClientTimeout(total=60, sock_connect=10)
 class MediaRefused(CoreMediaUnavailable):
     """A media URL werkbot will not fetch (not on the Twilio API host)."""
 
+    permanent = True
+
 
 class MediaUnavailable(CoreMediaUnavailable):
     """The media could not be downloaded (gone, denied, network trouble)."""
@@ -69,12 +71,15 @@ class MediaFetcher:
             parsed = URL(url)
         except (ValueError, TypeError):
             return False
-        return parsed.is_absolute() and _origin(parsed) == _origin(self._api)
+        # User info in the URL would be sent as credentials of its own, or hide the real
+        # host from a reader: never Twilio's form, so refused like a foreign host.
+        return (parsed.is_absolute() and parsed.user is None and parsed.password is None
+                and _origin(parsed) == _origin(self._api))
 
     async def fetch(self, session: ClientSession, url: str, declared_type: str = "",
                     ) -> tuple[bytes, str]:
         if not self.allowed(url):
-            log.warning("media URL on a foreign host refused: %s", URL(url).host or "?")
+            log.warning("media URL refused: not on the Twilio API host")
             raise MediaRefused("media URL is not on the Twilio API host")
         target = URL(url)
         headers = {"Authorization": self._authorization}

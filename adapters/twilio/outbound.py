@@ -33,7 +33,7 @@ from twilio.base.exceptions import (
 
 from werkbot.adapters.twilio.client import TwilioApi
 from werkbot.adapters.twilio.segments import count_segments
-from werkbot.bot.adapter import MediaAccess, Receipt, SendError
+from werkbot.bot.adapter import UNREADABLE, MediaAccess, Receipt, SendError
 from werkbot.bot.addresses import Address
 from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
 
@@ -113,6 +113,9 @@ class Outbound:
         except (ClientError, TimeoutError) as exc:
             raise SendError(f"network error {type(exc).__name__}", code="network",
                             retryable=True) from None
+        except ValueError:  # a 2xx whose body is not JSON: Twilio may well have the message
+            raise SendError("Twilio's answer was unreadable", code=UNREADABLE,
+                            retryable=True) from None  # looked up in its list before a resend
         sid = str(message.get("sid") or "")
         if not sid:
             raise SendError("Twilio accepted the message without a sid", code="no-sid",

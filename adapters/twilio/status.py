@@ -12,7 +12,7 @@ from datetime import datetime
 
 from multidict import MultiDict
 
-from werkbot.adapters.twilio.inbound import InboundError, address_of, raw_of
+from werkbot.adapters.twilio.inbound import InboundError, address_of, message_sid, raw_of
 from werkbot.bot.events import DeliveryStatus, Event, Unreachable
 
 OPTED_OUT = "21610"  # the SMS recipient sent STOP
@@ -26,6 +26,7 @@ def parse_status(channel: str, form: MultiDict[str], *, now: datetime,
     recipient = form.get("To", "")
     if not sid or not status or not recipient:
         raise InboundError("status callback without MessageSid, MessageStatus or To")
+    sid = message_sid(sid)
     if not status.isalpha() or len(status) > 20:
         raise InboundError("unreadable MessageStatus")
     sender = address_of(channel, recipient)

@@ -23,6 +23,7 @@ from werkbot.bot.events import (
     ChoiceEvent,
     CommandEvent,
     ContactEvent,
+    EditEvent,
     Event,
     LocationEvent,
     MediaEvent,
@@ -45,7 +46,7 @@ router = Router("consent.gate")
 _HELP = word("help")
 REASK_AFTER = timedelta(days=1)
 _HELD_KINDS = (TextEvent, MediaEvent, LocationEvent, ContactEvent)  # content worth keeping
-_INBOUND = (*_HELD_KINDS, ChoiceEvent, CommandEvent, UnknownEvent)
+_INBOUND = (*_HELD_KINDS, ChoiceEvent, CommandEvent, UnknownEvent, EditEvent)
 
 
 async def _without_consent(event: Event, ctx: Context) -> dict[str, ChannelStatus] | None:

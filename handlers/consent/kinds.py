@@ -60,6 +60,7 @@ _RIGHTS = "Art. 6(1)(c), Art. 12 GDPR (data-subject rights)"
 
 MENU = "menu"
 FLOOD_NOTICE = "flood_notice"  # the core's one notice to a sender it throttles
+GROUP_NOTICE = "group_notice"  # once per foreign Telegram group: "I answer in private chats"
 
 EXEMPT_KINDS: Mapping[str, str] = MappingProxyType({
     CONSENT_REQUEST: _ART7,
@@ -76,6 +77,7 @@ EXEMPT_KINDS: Mapping[str, str] = MappingProxyType({
     EMERGENCY_UPDATE: _VITAL,  # who is coming to the burst pipe
     MENU: "Art. 6(1)(b) GDPR (answering the person's own request; the menu holds no data)",
     FLOOD_NOTICE: "Art. 6(1)(f) GDPR (keeping the service usable; the notice holds no data)",
+    GROUP_NOTICE: "Art. 6(1)(f) GDPR (saying where werkbot answers; the notice holds no data)",
     RIGHTS: _RIGHTS,
     EXPORT_LINK: _RIGHTS,
     ERASURE_CONFIRM: _RIGHTS,

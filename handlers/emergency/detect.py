@@ -69,5 +69,10 @@ def _reserved(event: Event, ctx: Context) -> bool:
     return bool(word) and any(word in ctx.texts.words(f"words.{key}") for key in RESERVED)
 
 
+def is_emergency(event: Event, ctx: Context) -> bool:
+    """Does the event raise an emergency? (Flood protection never holds one back.)"""
+    return _emergency(event, ctx) is not None
+
+
 emergency = Filter(_emergency, "emergency")
 reserved_word = Filter(_reserved, "reserved_word")

@@ -52,8 +52,13 @@ router.on(TimerEvent, filters=(Filter(_held_timer, "jobs.held_timer"),))(_on_hel
 router.on(ChoiceEvent, TextEvent, filters=(asking.consent_answer,))(asking.on_consent_answer)
 router.on(ChoiceEvent, TextEvent, filters=(asking.which_answer,))(asking.on_which_answer)
 router.on(TextEvent, filters=(notes.filed_text,))(notes.on_filed_text)
+
+
 async def _for_a_job(event: Event, ctx: Context) -> bool:
-    return isinstance(event, MediaEvent) and await intake.for_a_job(event, ctx)
+    """Files that can belong to a job (stickers, animations and contact cards cannot),
+    and media the jobs feature takes (`intake.for_a_job`)."""
+    return (isinstance(event, MediaEvent) and any(intake.is_job_file(r) for r in event.media)
+            and await intake.for_a_job(event, ctx))
 
 
 router.on(MediaEvent, filters=(Filter(_for_a_job, "for_a_job"),))(_on_media)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from werkbot.bot.adapter import MediaTooLarge
+from werkbot.bot.adapter import MediaTooLarge, MediaUnavailable
 from werkbot.bot.codec import CodecError, loads_reply
 from werkbot.bot.context import Context
 from werkbot.bot.events import MediaEvent, MediaRef
@@ -36,9 +36,16 @@ from werkbot.handlers.jobs.repo import (
     may_file,
     open_jobs_for,
 )
+from werkbot.handlers.office.content import content_of, missing_word
+from werkbot.handlers.office.sender import forward_content
 from werkbot.handlers.staff import staff_of
 
 log = logging.getLogger(__name__)
+NOT_JOB_FILES = frozenset({"sticker", "animation", "contact"})
+
+
+def is_job_file(ref: MediaRef) -> bool:
+    return ref.kind not in NOT_JOB_FILES
 
 
 async def for_a_job(event: MediaEvent, ctx: Context) -> bool:
@@ -64,13 +71,24 @@ async def on_media(event: MediaEvent, ctx: Context) -> None:
     origin = STAFF if staff else CUSTOMER
     strip = origin == CUSTOMER and not ctx.settings.jobs.keep_gps
     checked: list[tuple[MediaRef, Checked]] = []
-    for ref in event.media:
+    elsewhere: list[int] = []  # what the office gets now: not job files, or not fetched
+    failed: dict[int, MediaUnavailable] = {}
+    for index, ref in enumerate(event.media):
+        if not is_job_file(ref):
+            elsewhere.append(index)
+            continue
         try:
             checked.append((ref, await _fetch_and_check(ctx, ref, strip)))
         except Refused as refused:
             limit = ctx.settings.jobs.max_photo_bytes // (1024 * 1024)
             await ctx.reply(TextReply(kind="job_refused", text=ctx.t(
                 f"jobs.refused.{refused.key}", limit=f"{limit} MB")))
+        except MediaUnavailable as exc:
+            log.warning("a job file could not be fetched; the office is told")
+            elsewhere.append(index)
+            failed[index] = exc
+    if elsewhere:
+        await _not_filed(ctx, event, elsewhere, failed, origin)
     if not checked:
         return
     batch = await open_batch(ctx, person.id)
@@ -97,6 +115,20 @@ async def on_media(event: MediaEvent, ctx: Context) -> None:
         await asking.ask_consent(ctx, batch)
     elif batch.job_id is None and candidates and not asking.pending_which(ctx):
         await asking.ask_which(ctx, batch, candidates)
+
+
+async def _not_filed(ctx: Context, event: MediaEvent, indexes: list[int],
+                     failed: dict[int, MediaUnavailable], origin: str) -> None:
+    """Attachments not filed to a job reach a person now, never dropped: a customer's go
+    to the office with the caption (a missing one as a note, fetched again later); a
+    staff member is asked to send the file again."""
+    if origin == CUSTOMER:
+        content = await content_of(event, ctx, only=indexes, failed=failed)
+        await forward_content(ctx, content)
+        return
+    what = ", ".join(dict.fromkeys(missing_word(ctx, event.media[i].kind) for i in indexes))
+    await ctx.reply(TextReply(kind="job_refused", text=ctx.t("inbox.media_missing",
+                                                             what=what)))
 
 
 async def _close_if_other_job(ctx: Context, batch: JobBatch, event: MediaEvent, person: Person,

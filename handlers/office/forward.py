@@ -12,41 +12,25 @@ by replying to it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from werkbot.bot.addresses import Address, mask
 from werkbot.bot.context import Context
-from werkbot.bot.events import Event, LocationEvent, MediaEvent, TextEvent
-from werkbot.bot.replies import MediaReply, Reply, TextReply
+from werkbot.bot.replies import TextReply
 from werkbot.bot.storage.models import Person
+from werkbot.handlers.office.content import FORWARD, Content, content_of
 from werkbot.handlers.office.hooks import JOB_LOOKUP, optional, provided
 from werkbot.handlers.office.models import TO_OFFICE, Conversation
 from werkbot.handlers.office.store import add_forwards, outbox_mark, resolve_topic, rows_since
 from werkbot.handlers.phones import callable_number, phone_values
 
+__all__ = ["FORWARD", "Content", "content_of", "header", "office_group", "office_staff",
+           "to_office"]
 log = logging.getLogger(__name__)
-FORWARD = "forward"  # the consent gate's kind for customer data going to staff
 NOTICE = "office_notice"
 NEW_TOPIC = "new:"
 OFFICE_ROLES = frozenset({"office", "admin"})
-
-
-@dataclass(frozen=True)
-class Content:
-    """What the customer sent, as a text part and stored media."""
-
-    text: str
-    media_ids: tuple[int, ...] = ()
-    media_kinds: tuple[str, ...] = ()
-
-    def reply(self, prefix: str, *, kind: str = FORWARD, thread: str = "") -> Reply:
-        text = "\n\n".join(p for p in (prefix, self.text) if p)
-        if self.media_ids:
-            return MediaReply(kind=kind, media_ids=self.media_ids, caption=text,
-                              media_kinds=self.media_kinds, thread=thread)
-        return TextReply(kind=kind, text=text, thread=thread)
 
 
 def office_group(ctx: Context) -> Address | None:
@@ -55,33 +39,6 @@ def office_group(ctx: Context) -> Address | None:
     if not group or ctx.capabilities("telegram") is None:
         return None
     return Address("telegram", str(group))
-
-
-async def content_of(event: Event, ctx: Context) -> Content:
-    """The event's text and media (downloaded into the media store)."""
-    if isinstance(event, TextEvent):
-        return Content(event.text)
-    if isinstance(event, LocationEvent):
-        label = " ".join(p for p in (event.label, event.address) if p)
-        return Content(ctx.t("office.location", lat=f"{event.latitude:.5f}",
-                             lon=f"{event.longitude:.5f}", label=label).strip())
-    if isinstance(event, MediaEvent):
-        ids: list[int] = []
-        kinds: list[str] = []
-        failed = 0
-        for ref in event.media:
-            try:
-                saved = await ctx.download(ref)
-            except Exception:  # too large, gone at the provider: say so, never drop silently
-                log.warning("media of an office message could not be fetched", exc_info=True)
-                failed += 1
-                continue
-            ids.append(saved.id)
-            kinds.append(ref.kind if ref.kind in ("voice", "audio", "video") else saved.kind)
-        note = ctx.t("office.media_failed", count=failed) if failed else ""
-        text = "\n".join(p for p in (event.caption, note) if p)
-        return Content(text, tuple(ids), tuple(kinds))
-    return Content("")
 
 
 async def header(ctx: Context, person: Person, channel: str) -> str:

@@ -5,6 +5,9 @@ customer writes that no earlier feature took goes to the office. Inside opening 
 the customer gets an acknowledgement once per conversation; outside them the away
 answer, and the message is forwarded at once marked "received outside opening hours"
 (nothing waits in werkbot: the office sees it first thing, and no queue can be lost).
+Shared contacts and edits go the same way (an edit marked as one, without a second
+acknowledgement), as do the timers that hand on what flood protection held back
+(`flood`) and attachments fetched late (`attachments`).
 """
 
 from __future__ import annotations
@@ -12,9 +15,20 @@ from __future__ import annotations
 import logging
 
 from werkbot.bot.context import Context
-from werkbot.bot.events import Event, LocationEvent, MediaEvent, TextEvent
+from werkbot.bot.events import (
+    ContactEvent,
+    EditEvent,
+    Event,
+    LocationEvent,
+    MediaEvent,
+    TextEvent,
+    TimerEvent,
+    UnknownEvent,
+)
+from werkbot.bot.flood import RELEASE_TIMER
 from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Filter, Router
+from werkbot.handlers.office import attachments, flood
 from werkbot.handlers.office.forward import content_of, to_office
 from werkbot.handlers.office.hours import office_open, send_away
 from werkbot.handlers.office.store import open_conversation
@@ -35,14 +49,37 @@ def _from_customer(event: Event, ctx: Context) -> bool:
 from_customer = Filter(_from_customer, "from_customer")
 
 
-@router.on(TextEvent, MediaEvent, LocationEvent, filters=(from_customer,))
+def _timer(name: str) -> Filter:
+    def named(event: Event, ctx: Context) -> bool:
+        return isinstance(event, TimerEvent) and event.name == name
+
+    return Filter(named, f"timer:{name}")
+
+
+async def _retry(event: Event, ctx: Context) -> None:
+    assert isinstance(event, TimerEvent)
+    await attachments.on_retry(event, ctx)
+
+
+async def _release(event: Event, ctx: Context) -> None:
+    assert isinstance(event, TimerEvent)
+    await flood.on_release(event, ctx)
+
+
+router.on(TimerEvent, filters=(_timer(attachments.TIMER),))(_retry)
+router.on(TimerEvent, filters=(_timer(RELEASE_TIMER),))(_release)
+
+
+@router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, UnknownEvent,
+           filters=(from_customer,))
 async def to_the_office(event: Event, ctx: Context) -> None:
     assert ctx.person is not None
+    await flood.release(ctx, ctx.person.id)  # what a flood held back comes first
     conv, _ = await open_conversation(ctx.session, ctx.person.id, ctx.clock.now())
-    open_now = await office_open(ctx)
-    if not open_now:
+    open_now, edit = await office_open(ctx), isinstance(event, EditEvent)
+    if not open_now and not edit:  # an edit is no new request: answered once already
         await send_away(ctx)
-    elif not conv.acknowledged:
+    elif open_now and not conv.acknowledged and not edit:
         conv.acknowledged = True
         await ctx.reply(TextReply(kind=ACK, text=ctx.t("office.ack")))
     content = await content_of(event, ctx)

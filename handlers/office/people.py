@@ -1,7 +1,7 @@
 """Who is who around the office: the office's own chats, and who answered in them.
 
 In a Telegram group the event's sender is the group (the adapter's addressing rule);
-the staff member who wrote is the message's author, matched to `[[staff]] telegram`.
+the staff member who wrote is the event's `actor`, matched to `[[staff]] telegram`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def actor_id(ctx: Context) -> str:
     staff = staff_of(ctx)
     if staff is not None:
         return staff.id
-    author = _author(ctx.event.raw)
+    actor = ctx.event.actor
+    author = int(actor.id) if actor is not None and actor.id.lstrip("-").isdigit() else (
+        _author(ctx.event.raw))
     found = next((s for s in ctx.settings.staff if author and s.telegram == author), None)
     return found.id if found else GROUP_ACTOR
 

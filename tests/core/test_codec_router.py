@@ -18,6 +18,7 @@ from werkbot.bot.events import (
     CommandEvent,
     ContactEvent,
     DeliveryStatus,
+    EditEvent,
     Event,
     LocationEvent,
     MediaEvent,
@@ -61,6 +62,8 @@ EVENTS: list[Event] = [
                    **COMMON),
     Unreachable(id="e8", reason="blocked", **COMMON),
     UnknownEvent(id="e9", type="poll", **COMMON),  # a field named `type`: not the codec's tag
+    EditEvent(id="e10", text="nicht im Bad, im Keller", original="7001:42",
+              **{**COMMON, "actor": Address("telegram", "7002")}),
     TimerEvent(id="timer:x", name="escalate", payload={"incident": 4, "step": "chef"},
                **{**COMMON, "sender": Address("timer", "escalate")}),
 ]

@@ -321,7 +321,7 @@ async def test_status_is_monotonic(one: tuple[Harness, Recorder]) -> None:
     unknown = DeliveryStatus(id="st:x", sender=ALICE, received_at=now,
                              provider_message_id="SM-unknown", status="read")
     async with h.services.db.session() as session:
-        assert await apply_status(session, unknown, now) is False
+        assert await apply_status(session, unknown, now) is None
     (row,) = await outbox_rows(h)
     assert row.status == "read" and row.error_code == ""
 

@@ -25,9 +25,11 @@ def _wire_counts(w: World, erased: str, erased_said: str) -> dict[str, int]:
     for sent in w.twilio.sent:
         if erased not in sent["To"]:
             counts["whatsapp" if sent["To"].startswith("whatsapp:") else "sms"] += 1
-    masked = f"{erased[:3]}***{erased[-2:]}"  # the forward's header names her masked
+    # the forward's header names her (masked, or her number in full with a call link)
+    masked = f"{erased[:3]}***{erased[-2:]}"
     counts["telegram"] = len([c for c in w.api.calls if c.method.startswith("send")
                               and masked not in str(c.params.get("text"))
+                              and erased not in str(c.params.get("text")).replace(" ", "")
                               and erased_said != c.params.get("text")])
     return counts
 

@@ -180,4 +180,6 @@ def test_claim_rule_takes_werkbot_words_and_leaves_the_rest(tg_settings: Setting
     for text in ("/start", "start", "/start job_42", "ja bitte morgen", "/help@other_bot",
                  "Wann kommt ihr?"):
         assert verdict(text) is Verdict.HOST, text
+    for text in ("hilfe", "Rohr kaputt, NOTFALL!", "ja"):  # a host's group stays the host's
+        assert verdict(text, chat_id=-100555) is Verdict.HOST, text
     assert rule.verdict(blocked_update(2)) is Verdict.OBSERVE

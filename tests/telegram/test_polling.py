@@ -36,7 +36,7 @@ async def test_polling_removes_the_webhook_and_mounts_no_route(
     assert response.status in (404, 405)
     await fake_api.wait_for("getUpdates")
     assert fake_api.calls_of("getUpdates")[0].params["allowed_updates"] == [
-        "message", "callback_query", "my_chat_member"]
+        "message", "edited_message", "callback_query", "my_chat_member"]
 
 
 async def test_each_update_id_is_handled_once(

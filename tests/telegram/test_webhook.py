@@ -42,8 +42,8 @@ async def test_start_sets_the_webhook_with_secret_and_allowed_updates(
     (call,) = fake_api.calls_of("setWebhook")
     assert call.params["url"] == WEBHOOK_URL
     assert call.params["secret_token"] == SECRET
-    assert sorted(call.params["allowed_updates"]) == ["callback_query", "message",
-                                                      "my_chat_member"]
+    assert sorted(call.params["allowed_updates"]) == ["callback_query", "edited_message",
+                                                      "message", "my_chat_member"]
     assert fake_api.methods()[:2] == ["getWebhookInfo", "setWebhook"]
 
 
@@ -58,8 +58,8 @@ async def test_restart_does_not_set_an_unchanged_webhook_again(
 
 async def test_webhook_is_set_again_when_telegram_reports_our_rejections(
         tg_settings: Settings, clock: FrozenClock, fake_api: FakeBotAPI) -> None:
-    fake_api.webhook = {"url": WEBHOOK_URL, "allowed_updates": ["message", "callback_query",
-                                                                "my_chat_member"]}
+    fake_api.webhook = {"url": WEBHOOK_URL, "allowed_updates": [
+        "message", "edited_message", "callback_query", "my_chat_member"]}
     fake_api.last_webhook_error = "Wrong response from the webhook: 403 Forbidden"
     harness, _adapter = await open_harness(tg_settings, clock)
     await harness.__aexit__(None, None, None)
@@ -165,9 +165,10 @@ async def test_unknown_and_malformed_updates_are_acknowledged_not_stored(tg: Tg)
     reaction = {"update_id": 900000500, "message_reaction": {
         "chat": {"id": 7001, "type": "private"}, "message_id": 5, "date": 1764666000,
         "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
-    edited = {"update_id": 900000501, "edited_message": text_update(1, "x")["message"]}
+    not_a_chat = text_update(900000501, "hallo")
+    not_a_chat["message"]["chat"]["id"] = "not-a-number"  # ids are integers, strictly
     assert (await post_update(harness, reaction)).status == 200
-    assert (await post_update(harness, edited)).status == 200
+    assert (await post_update(harness, not_a_chat)).status == 200
     assert harness.client is not None
     bad = await harness.client.post("/webhooks/telegram", data=b"{not json",
                                     headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})

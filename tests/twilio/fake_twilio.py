@@ -74,6 +74,7 @@ class FakeTwilio:
     clock: Callable[[], datetime] = _utc_now  # date_created/date_sent (a test's clock)
     listed_status: dict[str, str] = field(default_factory=dict)  # sid -> status in the list
     list_queries: list[MultiDict[str]] = field(default_factory=list)  # GET Messages.json
+    garbled: int = 0  # the next creates are kept but answered 201 with an unreadable body
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> FakeTwilio:
@@ -167,6 +168,10 @@ class FakeTwilio:
         created = self.clock()
         self.sent.append(SentMessage(MultiDict((k, str(v)) for k, v in form.items()), auth,
                                      dict(request.headers), sid, created=created))
+        if self.garbled:  # a proxy mangled the answer: the message exists all the same
+            self.garbled -= 1
+            return web.Response(status=201, text='{"sid": "' + sid[:9],
+                                content_type="application/json")
         return web.json_response(_message_json(self.account_sid, sid, form, created),
                                  status=201)
 

@@ -149,23 +149,24 @@ def test_missing_required_fields_are_refused(field: str) -> None:
 
 
 def test_status_callback_is_a_delivery_status_for_the_recipient() -> None:
-    (event,) = parse_status("whatsapp", MultiDict(payloads.status("SMx1", "delivered")),
+    sid = payloads.sid()
+    (event,) = parse_status("whatsapp", MultiDict(payloads.status(sid, "delivered")),
                             now=NOW)
     assert isinstance(event, DeliveryStatus)
-    assert event.id == "whatsapp:status:SMx1:delivered"
-    assert (event.provider_message_id, event.status) == ("SMx1", "delivered")
+    assert event.id == f"whatsapp:status:{sid}:delivered"
+    assert (event.provider_message_id, event.status) == (sid, "delivered")
     assert event.sender == Address("whatsapp", payloads.CUSTOMER)
 
 
 def test_failed_status_with_63016_keeps_the_code() -> None:
-    (event,) = parse_status("whatsapp", MultiDict(payloads.status("SMx2", "failed",
-                                                                  error_code="63016")), now=NOW)
+    (event,) = parse_status("whatsapp", MultiDict(payloads.status(
+        payloads.sid(), "failed", error_code="63016")), now=NOW)
     assert isinstance(event, DeliveryStatus)
     assert (event.status, event.error_code) == ("failed", "63016")
 
 
 def test_status_21610_also_reports_the_address_unreachable() -> None:
-    form = payloads.status("SMx3", "undelivered", to=payloads.CUSTOMER,
+    form = payloads.status(payloads.sid(), "undelivered", to=payloads.CUSTOMER,
                            sender=payloads.BUSINESS_SMS, error_code="21610")
     status, unreachable = parse_status("sms", MultiDict(form), now=NOW)
     assert isinstance(status, DeliveryStatus) and status.status == "undelivered"
@@ -176,7 +177,7 @@ def test_status_21610_also_reports_the_address_unreachable() -> None:
 
 @pytest.mark.parametrize("drop", ["MessageSid", "MessageStatus", "To"])
 def test_status_without_its_keys_is_refused(drop: str) -> None:
-    form = payloads.status("SMx4", "sent")
+    form = payloads.status(payloads.sid(), "sent")
     form.pop(drop)
     form.pop({"MessageSid": "SmsSid", "MessageStatus": "SmsStatus", "To": "To"}[drop], None)
     with pytest.raises(InboundError):
