@@ -6,9 +6,12 @@ handler only needs the person's `staff_id` to find the configured entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import Event
+from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Filter
 from werkbot.bot.settings import Settings, StaffSettings
 
@@ -27,6 +30,25 @@ def is_office_address(settings: Settings, address: Address) -> bool:
         return False
     chats = {settings.office.telegram_group, settings.telegram.office_chat} - {0}
     return address.id in {str(chat) for chat in chats}
+
+
+OFFICE_ROLES = frozenset({"office", "admin"})
+
+
+async def tell_office_members(ctx: Context, kind: str, text_in: Callable[[str], str]) -> int:
+    """Send each office and admin member `text_in(their language)` as a message of `kind`,
+    on the channel the delivery policy picks; returns how many it was queued for."""
+    told = 0
+    for staff in ctx.settings.staff:
+        if not OFFICE_ROLES & set(staff.roles):
+            continue
+        member = await ctx.people.by_staff_id(staff.id)
+        if member is None:
+            continue
+        reply = TextReply(kind=kind, text=text_in(member.language))
+        if await ctx.send_to_person(member.id, reply):
+            told += 1
+    return told
 
 
 def has_role(ctx: Context, *roles: str) -> bool:

@@ -20,13 +20,14 @@ from werkbot.bot.addresses import Address
 from werkbot.bot.codec import CodecError, loads_reply
 from werkbot.bot.context import Context
 from werkbot.bot.events import DeliveryStatus, Event, Unreachable
-from werkbot.bot.replies import Reply, TextReply
+from werkbot.bot.replies import Reply
 from werkbot.bot.router import Filter, Router
 from werkbot.bot.storage.models import AuditRow, OutboxRow
 from werkbot.handlers.consent import kinds
 from werkbot.handlers.consent.dialogue import record_opt_out
 from werkbot.handlers.consent.models import DeliveryFallback
 from werkbot.handlers.consent.policy import ConsentPolicy
+from werkbot.handlers.staff import tell_office_members
 
 log = logging.getLogger(__name__)
 
@@ -97,19 +98,15 @@ async def tell_office(ctx: Context, person: int | None, kind: str,
                       outbox_id: int | None = None) -> int:
     """Tell office and admin staff that a message could not go out; no personal content,
     only the contact number, the kind and the outbox reference. Returns how many were told."""
-    told = 0
-    for staff in ctx.settings.staff:
-        if not {"office", "admin"} & set(staff.roles):
-            continue
-        member = await ctx.people.by_staff_id(staff.id)
-        if member is None:
-            continue
-        text = ctx.texts.get("consent.undeliverable", member.language, kind=kind,
+
+    def text_in(lang: str) -> str:
+        text = ctx.texts.get("consent.undeliverable", lang, kind=kind,
                              person=person if person is not None else "?")
         if outbox_id is not None:
-            text += ctx.texts.get("consent.undeliverable_ref", member.language, ref=outbox_id)
-        if await ctx.send_to_person(member.id, TextReply(kind=kinds.OFFICE_NOTICE, text=text)):
-            told += 1
+            text += ctx.texts.get("consent.undeliverable_ref", lang, ref=outbox_id)
+        return text
+
+    told = await tell_office_members(ctx, kinds.OFFICE_NOTICE, text_in)
     if told:
         log.info("message (%s) for person %s undeliverable; office told", kind, person)
     else:

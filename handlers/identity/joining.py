@@ -36,6 +36,7 @@ from werkbot.handlers.consent.status import is_customer
 from werkbot.handlers.filters import word
 from werkbot.handlers.identity.links import LINK_TTL, person_of_payload, personal_link
 from werkbot.handlers.rights.chat import answer
+from werkbot.handlers.staff import tell_office_members
 
 log = logging.getLogger(__name__)
 router = Router("identity")
@@ -134,14 +135,8 @@ async def _say(ctx: Context, key: str, **values: object) -> None:
 
 
 async def _tell_office(ctx: Context, person: int, chat: int) -> None:
-    for staff in ctx.settings.staff:
-        if not {"office", "admin"} & set(staff.roles):
-            continue
-        member = await ctx.people.by_staff_id(staff.id)
-        if member is None:
-            continue
-        text = ctx.texts.get("identity.office_note", member.language, person=person, chat=chat)
-        await ctx.send_to_person(member.id, TextReply(kind=kinds.OFFICE_NOTICE, text=text))
+    await tell_office_members(ctx, kinds.OFFICE_NOTICE, lambda lang: ctx.texts.get(
+        "identity.office_note", lang, person=person, chat=chat))
 
 
 def _phone_customer(event: Event, ctx: Context) -> bool:
