@@ -1,0 +1,45 @@
+"""The office web app (issue 23): the office's conversations, emergencies and people's
+rights in a browser, signed in with a one-time link from `/web`.
+
+Server-rendered pages (Jinja2 templates and a small script of our own, shipped in this
+package; no build step, no CDN). Exports `routes`, which the handler bundle contributes
+to the server like the rights pages, and registers the `/web` command on import.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from werkbot.handlers.office_web import command, models
+from werkbot.handlers.office_web import inbox_pages as inbox
+from werkbot.handlers.office_web import incident_pages as incidents
+from werkbot.handlers.office_web import people_pages as people
+from werkbot.handlers.office_web import signin_pages as signin
+from werkbot.handlers.office_web.live import stream
+
+__all__ = ["command", "models", "routes"]
+
+routes: list[web.RouteDef] = [
+    web.get("/office", inbox.home),
+    web.get("/office/login/{token}", signin.login),
+    web.post("/office/logout", signin.logout),
+    web.post("/office/sessions/end-all", signin.end_everyone),
+    web.get("/office/demo", signin.demo_login),
+    web.get("/office/static/{name}", signin.static),
+    web.get("/office/live", stream),
+    web.post("/office/search", inbox.search),
+    web.get("/office/c/{person}", inbox.conversation),
+    web.post("/office/c/{person}/reply", inbox.reply),
+    web.post("/office/c/{person}/close", inbox.close),
+    web.post("/office/c/{person}/reopen", inbox.reopen),
+    web.get("/office/media/{media}", inbox.media),
+    web.get("/office/incidents", incidents.incidents),
+    web.get("/office/incidents/{incident}", incidents.incident),
+    web.post("/office/incidents/{incident}/ack", incidents.ack),
+    web.post("/office/incidents/{incident}/close", incidents.close),
+    web.get("/office/p/{person}", people.person_page),
+    web.post("/office/p/{person}/export", people.export),
+    web.post("/office/p/{person}/erase", people.erase_ask),
+    web.post("/office/p/{person}/erase/confirm", people.erase_confirmed),
+    web.get("/office/audit", people.audit_log),
+]

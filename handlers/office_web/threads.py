@@ -1,0 +1,236 @@
+"""What the office sees of its conversations: the list and one customer's thread.
+
+Only what already reached the office is shown: customer messages that were forwarded
+(office forwards pointing at outbox rows, whose `inbound_id` names the customer's inbox
+row) and the office's answers. Held messages of people who have not consented never
+appear, exactly as in chat. A message forwarded to several staff members shows once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from werkbot.bot.codec import CodecError, loads_event, loads_reply
+from werkbot.bot.events import ContactEvent, Event, LocationEvent, MediaEvent, TextEvent
+from werkbot.bot.replies import MediaReply, Reply, TemplateReply, text_of
+from werkbot.bot.storage.models import AddressRow, InboxRow, MediaRow, OutboxRow, Person
+from werkbot.handlers.consent.status import ChannelStatus, channel_status
+from werkbot.handlers.jobs.models import Job
+from werkbot.handlers.office.models import OPEN, TO_CUSTOMER, TO_OFFICE, Conversation, Forward
+from werkbot.handlers.office_web.models import ReadMark
+
+MAX_LISTED = 300
+
+
+@dataclass
+class Attachment:
+    media_id: int
+    kind: str  # image, voice, audio, video, document
+    content_type: str
+    filename: str
+
+
+@dataclass
+class Item:
+    """One message of a thread, in either direction."""
+
+    direction: str  # TO_OFFICE (from the customer) or TO_CUSTOMER (an answer)
+    at: datetime
+    text: str = ""
+    media: list[Attachment] = field(default_factory=list)
+    missing: int = 0  # attachments that could not be fetched from the provider
+    location: tuple[float, float, str] | None = None
+    contact: tuple[str, str] | None = None
+    staff_id: str = ""
+    status: str = ""  # the answer's delivery state
+    template: bool = False
+    channel: str = ""
+    sender_name: str = ""  # the name the customer's channel gave
+
+
+@dataclass
+class Channel:
+    channel: str
+    status: str  # ChannelStatus value
+    phone: str = ""
+
+
+@dataclass
+class Summary:
+    """One row of the conversation list: one person, however many addresses."""
+
+    person_id: int
+    name: str
+    status: str
+    last_at: datetime
+    preview: str
+    unread: bool
+    channels: list[Channel]
+    jobs: list[str]
+
+
+async def person_channels(session: AsyncSession, person_id: int) -> list[Channel]:
+    rows = (await session.scalars(select(AddressRow).where(AddressRow.person_id == person_id)
+                                  .order_by(AddressRow.position, AddressRow.id))).all()
+    found = []
+    for row in rows:
+        status = await channel_status(session, person_id, row.channel)
+        phone = row.address.split(":", 1)[1] if row.channel in ("whatsapp", "sms") else ""
+        found.append(Channel(row.channel, status.value, phone if phone.startswith("+") else ""))
+    return found
+
+
+def callable_number(channels: Sequence[Channel]) -> str:
+    """The number to call: only for a customer who consented on some channel."""
+    if not any(c.status == ChannelStatus.GRANTED.value for c in channels):
+        return ""
+    return next((c.phone for c in channels if c.phone), "")
+
+
+async def conversation_list(session: AsyncSession, staff_id: str, search: str = ""
+                            ) -> list[Summary]:
+    """Every customer with a conversation, newest activity first; `search` matches the
+    name, a number or a job code (a small business has few enough to filter here)."""
+    last = (select(Forward.person_id, func.max(Forward.created_at).label("last_at"))
+            .group_by(Forward.person_id).subquery())
+    query = (select(Person, last.c.last_at).join(last, last.c.person_id == Person.id)
+             .where(Person.erased_at.is_(None))
+             .order_by(last.c.last_at.desc(), Person.id.desc()).limit(MAX_LISTED))
+    summaries = []
+    for person, last_at in (await session.execute(query)).all():
+        conv = await session.scalar(select(Conversation).where(
+            Conversation.person_id == person.id).order_by(Conversation.id.desc()).limit(1))
+        newest_in = await session.scalar(select(func.max(Forward.id)).where(
+            Forward.person_id == person.id, Forward.direction == TO_OFFICE)) or 0
+        mark = await session.get(ReadMark, (staff_id, person.id))
+        items = await thread(session, person.id, limit=20)
+        jobs = (await session.scalars(select(Job.code).where(
+            Job.customer_id == person.id).order_by(Job.id.desc()).limit(3))).all()
+        summaries.append(Summary(
+            person_id=person.id, name=name_of(person, items),
+            status=conv.status if conv else OPEN, last_at=last_at,
+            preview=_preview(items[-1]) if items else "",
+            unread=newest_in > (mark.forward_id if mark else 0),
+            channels=await person_channels(session, person.id), jobs=list(jobs)))
+    needle = search.strip().casefold()
+    return [s for s in summaries if _matches(s, needle)] if needle else summaries
+
+
+def name_of(person: Person, items: Sequence[Item]) -> str:
+    """The person's name: as recorded, else as their channel last gave it, else `#id`."""
+    given = next((i.sender_name for i in reversed(items) if i.sender_name), "")
+    return person.display_name or given or f"#{person.id}"
+
+
+def _matches(summary: Summary, needle: str) -> bool:
+    digits = "".join(ch for ch in needle if ch.isdigit())
+    if needle in summary.name.casefold() or needle.lstrip("#") == str(summary.person_id):
+        return True
+    if any(needle == code.casefold() for code in summary.jobs):
+        return True
+    return len(digits) >= 4 and any(digits in c.phone for c in summary.channels)
+
+
+def _preview(item: Item) -> str:
+    if item.text:
+        return item.text[:120]
+    if item.media:
+        return "📎 " + ", ".join(a.kind for a in item.media)
+    if item.location:
+        return "📍"
+    return ""
+
+
+async def mark_read(session: AsyncSession, staff_id: str, person_id: int,
+                    now: datetime) -> None:
+    newest = await session.scalar(select(func.max(Forward.id)).where(
+        Forward.person_id == person_id, Forward.direction == TO_OFFICE)) or 0
+    mark = await session.get(ReadMark, (staff_id, person_id))
+    if mark is None:
+        session.add(ReadMark(staff_id=staff_id, person_id=person_id, forward_id=newest, at=now))
+    elif newest > mark.forward_id:
+        mark.forward_id, mark.at = newest, now
+
+
+async def thread(session: AsyncSession, person_id: int, *, limit: int = 500) -> list[Item]:
+    """The person's messages with the office, oldest first (the newest `limit`)."""
+    rows = (await session.execute(
+        select(Forward, OutboxRow).join(OutboxRow, OutboxRow.id == Forward.outbox_id)
+        .where(Forward.person_id == person_id).order_by(Forward.id.desc()).limit(limit * 4)
+    )).all()
+    items: list[Item] = []
+    seen_inbound: set[int] = set()
+    for forward, out in reversed(rows):
+        reply = _reply(out.payload)
+        if forward.direction == TO_CUSTOMER:
+            items.append(Item(TO_CUSTOMER, forward.created_at, text=text_of(reply) if reply
+                              else "", staff_id=forward.staff_id, status=out.status,
+                              template=isinstance(reply, TemplateReply),
+                              channel=out.address.split(":", 1)[0],
+                              media=await _attachments(session, reply)))
+            continue
+        key = out.inbound_id if out.inbound_id is not None else -out.id
+        if key in seen_inbound:  # the same message, forwarded to another staff member
+            continue
+        seen_inbound.add(key)
+        event = await _inbound(session, out.inbound_id)
+        items.append(await _from_customer(session, forward, event, reply))
+    return items[-limit:]
+
+
+def _reply(payload: str) -> Reply | None:
+    try:
+        return loads_reply(payload)
+    except (CodecError, ValueError, TypeError, KeyError):
+        return None
+
+
+async def _inbound(session: AsyncSession, inbox_id: int | None) -> Event | None:
+    if inbox_id is None:
+        return None
+    row = await session.get(InboxRow, inbox_id)
+    if row is None:
+        return None
+    try:
+        return loads_event(row.payload)
+    except (CodecError, ValueError, TypeError, KeyError):
+        return None
+
+
+async def _attachments(session: AsyncSession, reply: Reply | None) -> list[Attachment]:
+    if not isinstance(reply, MediaReply):
+        return []
+    kinds = list(reply.media_kinds) or ["image"] * len(reply.media_ids)
+    found = []
+    for media_id, kind in zip(reply.media_ids, kinds, strict=False):
+        row = await session.get(MediaRow, media_id)
+        if row is not None:
+            found.append(Attachment(media_id, kind if kind != "other" else row.kind,
+                                    row.content_type, row.filename))
+    return found
+
+
+async def _from_customer(session: AsyncSession, forward: Forward, event: Event | None,
+                         reply: Reply | None) -> Item:
+    item = Item(TO_OFFICE, forward.created_at, channel=event.sender.channel if event else "",
+                sender_name=event.sender_name if event else "")
+    item.media = await _attachments(session, reply)
+    if isinstance(event, TextEvent):
+        item.text = event.text
+    elif isinstance(event, MediaEvent):
+        item.text = event.caption
+        item.missing = max(0, len(event.media) - len(item.media))
+    elif isinstance(event, LocationEvent):
+        item.location = (event.latitude, event.longitude,
+                         " ".join(p for p in (event.label, event.address) if p))
+    elif isinstance(event, ContactEvent):
+        item.contact = (event.name, event.phone)
+    elif reply is not None:  # no inbox row left (retention): what was forwarded
+        item.text = text_of(reply)
+    return item
+
