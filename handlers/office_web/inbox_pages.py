@@ -163,10 +163,10 @@ async def media(call: Call) -> web.StreamResponse:
     row = await call.session.get(MediaRow, call.int_arg("media"))
     if row is None:
         raise web.HTTPNotFound(text="not found")
-    try:
-        stored = await call.services.media.read(row.id)
+    try:  # from the row in hand: a second connection would wait for this transaction's
+        data = (call.services.media.directory / row.path).read_bytes()
     except FileNotFoundError:
         raise web.HTTPNotFound(text="not found") from None
-    return web.Response(body=stored.data, content_type=stored.content_type, headers={
+    return web.Response(body=data, content_type=row.content_type, headers={
         "Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox"})

@@ -3,7 +3,8 @@ security headers every office page carries.
 
 The Content-Security-Policy allows this origin's own script, style, images and media
 and nothing else (no inline script, no framing, forms only to us); pages are never
-cached and send no Referer, so no URL of ours travels to another site.
+cached and send a Referer (and so a real Origin on forms) to this site only, so no
+URL of ours travels to another site.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 

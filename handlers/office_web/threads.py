@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.codec import CodecError, loads_event, loads_reply
@@ -20,7 +20,7 @@ from werkbot.bot.events import ContactEvent, Event, LocationEvent, MediaEvent, T
 from werkbot.bot.replies import MediaReply, Reply, TemplateReply, text_of
 from werkbot.bot.storage.models import AddressRow, InboxRow, MediaRow, OutboxRow, Person
 from werkbot.handlers.consent.status import ChannelStatus, channel_status
-from werkbot.handlers.jobs.models import Job
+from werkbot.handlers.jobs.models import Job, JobBatch, JobMedia
 from werkbot.handlers.office.models import OPEN, TO_CUSTOMER, TO_OFFICE, Conversation, Forward
 from werkbot.handlers.office_web.models import ReadMark
 
@@ -33,6 +33,7 @@ class Attachment:
     kind: str  # image, voice, audio, video, document
     content_type: str
     filename: str
+    thumb_id: int | None = None  # a smaller copy for the thread, where the jobs made one
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Item:
     template: bool = False
     channel: str = ""
     sender_name: str = ""  # the name the customer's channel gave
+    job: str = ""  # the job a photo was filed to
 
 
 @dataclass
@@ -180,7 +182,26 @@ async def thread(session: AsyncSession, person_id: int, *, limit: int = 500) -> 
         seen_inbound.add(key)
         event = await _inbound(session, out.inbound_id)
         items.append(await _from_customer(session, forward, event, reply))
+    items += await _job_photos(session, person_id, limit)
+    items.sort(key=lambda item: item.at)
     return items[-limit:]
+
+
+async def _job_photos(session: AsyncSession, person_id: int, limit: int) -> list[Item]:
+    """Photos, voice notes and files the customer sent, which the jobs feature filed to a
+    job (delivered batches only: a batch still waiting for consent stays out)."""
+    rows = (await session.execute(
+        select(JobMedia, MediaRow, Job.code)
+        .join(MediaRow, MediaRow.id == JobMedia.media_id)
+        .outerjoin(Job, Job.id == JobMedia.job_id)
+        .outerjoin(JobBatch, JobBatch.id == JobMedia.batch_id)
+        .where(JobMedia.person_id == person_id, JobMedia.origin == "customer",
+               or_(JobMedia.batch_id.is_(None), JobBatch.status == "done"))
+        .order_by(JobMedia.id.desc()).limit(limit))).all()
+    return [Item(TO_OFFICE, media.created_at, text=media.caption, job=code or "",
+                 media=[Attachment(row.id, media.kind, row.content_type, row.filename,
+                                   thumb_id=media.thumb_id)])
+            for media, row, code in reversed(rows)]
 
 
 def _reply(payload: str) -> Reply | None:
