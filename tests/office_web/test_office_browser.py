@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from tests.office_web.conftest import ANSWER_TEMPLATE, OfficeWorld, shoot
 from tests.scenarios.conftest import (
