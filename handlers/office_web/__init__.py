@@ -13,6 +13,7 @@ from aiohttp import web
 from werkbot.handlers.office_web import command, models
 from werkbot.handlers.office_web import inbox_pages as inbox
 from werkbot.handlers.office_web import incident_pages as incidents
+from werkbot.handlers.office_web import job_pages as jobs
 from werkbot.handlers.office_web import people_pages as people
 from werkbot.handlers.office_web import signin_pages as signin
 from werkbot.handlers.office_web.live import stream
@@ -37,6 +38,14 @@ routes: list[web.RouteDef] = [
     web.get("/office/incidents/{incident}", incidents.incident),
     web.post("/office/incidents/{incident}/ack", incidents.ack),
     web.post("/office/incidents/{incident}/close", incidents.close),
+    web.post("/office/c/{person}/job", jobs.link_customer),
+    web.get("/office/jobs", jobs.jobs),
+    web.post("/office/jobs", jobs.create),
+    web.get("/office/jobs/{job}", jobs.job),
+    web.post("/office/jobs/{job}/assign", jobs.assign),
+    web.post("/office/jobs/{job}/close", jobs.close),
+    web.post("/office/jobs/{job}/sign", jobs.sign),
+    web.post("/office/jobs/{job}/report", jobs.report),
     web.get("/office/p/{person}", people.person_page),
     web.post("/office/p/{person}/export", people.export),
     web.post("/office/p/{person}/erase", people.erase_ask),

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from werkbot.bot.replies import TextReply
 from werkbot.bot.storage.models import AddressRow, MediaRow, Person
 from werkbot.handlers.consent.policy import ConsentPolicy
+from werkbot.handlers.jobs.models import OPEN as JOB_OPEN
+from werkbot.handlers.jobs.models import Job, JobMedia, JobStaff
 from werkbot.handlers.office.models import CLOSED, OPEN
 from werkbot.handlers.office.replies import ANSWER, answer_customer, close_conversation
 from werkbot.handlers.office.store import latest_for_person, open_conversation
@@ -105,7 +107,12 @@ async def conversation(call: Call) -> web.StreamResponse:
                      channels=channels, phone=callable_number(channels),
                      conv_status=conv.status if conv else OPEN,
                      route=await _route(call, person.id),
-                     staff_names={s.id: s.name or s.id for s in call.services.settings.staff})
+                     staff_names={s.id: s.name or s.id for s in call.services.settings.staff},
+                     linkable=(await call.session.scalars(select(Job).where(
+                         Job.status == JOB_OPEN, Job.customer_id.is_(None))
+                         .order_by(Job.id.desc()).limit(30))).all(),
+                     fitters=[(s.id, s.name or s.id) for s in call.services.settings.staff
+                              if "fitter" in s.roles])
 
 
 @office_page(roles=OFFICE_ROLES, form=True)
@@ -157,11 +164,20 @@ async def reopen(call: Call) -> web.StreamResponse:
     return see_other(f"/office/c/{person.id}")
 
 
-@office_page(roles=OFFICE_ROLES)
+async def _fitter_may_see(call: Call, media_id: int) -> bool:
+    found = await call.session.scalar(
+        select(JobMedia.id).join(JobStaff, JobStaff.job_id == JobMedia.job_id)
+        .where(JobStaff.staff_id == call.viewer.staff.id,
+               or_(JobMedia.media_id == media_id, JobMedia.thumb_id == media_id)).limit(1))
+    return found is not None
+
+
+@office_page()
 async def media(call: Call) -> web.StreamResponse:
-    """A customer's stored photo, voice note or document, for signed-in office staff."""
+    """A stored photo, voice note or document: for office staff, and for a fitter the
+    files of the jobs they are assigned to."""
     row = await call.session.get(MediaRow, call.int_arg("media"))
-    if row is None:
+    if row is None or not (call.viewer.is_office or await _fitter_may_see(call, row.id)):
         raise web.HTTPNotFound(text="not found")
     try:  # from the row in hand: a second connection would wait for this transaction's
         data = (call.services.media.directory / row.path).read_bytes()
