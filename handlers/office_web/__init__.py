@@ -15,6 +15,7 @@ from werkbot.handlers.office_web import inbox_pages as inbox
 from werkbot.handlers.office_web import incident_pages as incidents
 from werkbot.handlers.office_web import job_pages as jobs
 from werkbot.handlers.office_web import people_pages as people
+from werkbot.handlers.office_web import rota_pages as rota
 from werkbot.handlers.office_web import signin_pages as signin
 from werkbot.handlers.office_web.live import stream
 
@@ -46,6 +47,9 @@ routes: list[web.RouteDef] = [
     web.post("/office/jobs/{job}/close", jobs.close),
     web.post("/office/jobs/{job}/sign", jobs.sign),
     web.post("/office/jobs/{job}/report", jobs.report),
+    web.get("/office/rota", rota.rota),
+    web.post("/office/rota/oncall", rota.oncall),
+    web.post("/office/rota/hours", rota.hours),
     web.get("/office/p/{person}", people.person_page),
     web.post("/office/p/{person}/export", people.export),
     web.post("/office/p/{person}/erase", people.erase_ask),
