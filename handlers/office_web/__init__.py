@@ -17,6 +17,7 @@ from werkbot.handlers.office_web import job_pages as jobs
 from werkbot.handlers.office_web import people_pages as people
 from werkbot.handlers.office_web import rota_pages as rota
 from werkbot.handlers.office_web import signin_pages as signin
+from werkbot.handlers.office_web import stats_pages as stats
 from werkbot.handlers.office_web.live import stream
 
 __all__ = ["command", "models", "routes"]
@@ -50,6 +51,8 @@ routes: list[web.RouteDef] = [
     web.get("/office/rota", rota.rota),
     web.post("/office/rota/oncall", rota.oncall),
     web.post("/office/rota/hours", rota.hours),
+    web.get("/office/stats", stats.stats),
+    web.get("/office/stats.csv", stats.stats_csv),
     web.get("/office/p/{person}", people.person_page),
     web.post("/office/p/{person}/export", people.export),
     web.post("/office/p/{person}/erase", people.erase_ask),

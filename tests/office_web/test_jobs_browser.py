@@ -115,5 +115,15 @@ async def test_office_works_a_job_and_the_fitter_sees_only_theirs(office_at: Any
         assert made is not None and made.customer_id == person_id
     await fitter_page.goto(w.url("/office/jobs"))
     assert "Wartung Heizung" in await fitter_page.inner_text("#jobs")
+
+    # the figures: messages per channel and day as a chart, and as CSV (counts only)
+    await page.click("#nav-stats")
+    assert await page.locator("#chart rect").count() >= 1
+    assert "WhatsApp" in await page.inner_text("#figures")
+    await shoot(page, "stats")
+    csv_text = await (await page.request.get(w.url("/office/stats.csv?days=7"))).text()
+    assert csv_text.startswith("section,key,value")
+    assert "in_per_day" in csv_text and "whatsapp" in csv_text
+    assert "Rohr" not in csv_text and WA_CUSTOMER not in csv_text
     await context.close()
     await fitter.close()
