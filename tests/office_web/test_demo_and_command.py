@@ -53,3 +53,11 @@ async def test_web_answers_staff_on_their_address_and_nobody_else(tmp_path: Path
             await h.say(Address("sms", "+4917100000002"), "/web")
         (limited,) = await h.say(Address("sms", "+4917100000002"), "/web")
         assert "/office/login/" not in limited.text and "Zu viele" in limited.text
+
+
+def test_sign_in_links_never_reach_the_logs_in_clear() -> None:
+    from werkbot.bot.logs import redact
+
+    line = '127.0.0.1 "GET /office/login/hqdM52liwocevGH4P4MLs5j9FR-IHqp_KSE8 HTTP/1.1" 303'
+    assert "hqdM52" not in redact(line)
+    assert "/office/login/***" in redact(line)
