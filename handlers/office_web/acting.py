@@ -23,6 +23,7 @@ from werkbot.bot.replies import Reply, TextReply, text_of
 from werkbot.bot.services import Services
 from werkbot.bot.settings import StaffSettings
 from werkbot.bot.storage.models import Person
+from werkbot.handlers.consent.policy import ConsentPolicy
 
 WEB_CHANNEL = "web"
 
@@ -32,11 +33,25 @@ class WebContext(Context):
     """A handler context for a staff member acting in the office web app."""
 
     notices: list[str] = field(default_factory=list)
+    channel: str = ""  # the channel the staff member picked for reaching a customer
 
     async def reply(self, reply: Reply | str) -> bool:
         """What the feature says back to the acting staff member: shown on the page."""
         self.notices.append(reply if isinstance(reply, str) else text_of(reply))
         return True
+
+    async def send_to_person(self, person_id: int, reply: Reply | str) -> Address | None:
+        """As in chat, but on the channel the staff member picked, when the consent gate
+        and the WhatsApp window allow that channel (else the policy's own choice)."""
+        message = TextReply(text=reply) if isinstance(reply, str) else reply
+        policy = self.services.policy
+        if self.channel and isinstance(policy, ConsentPolicy):
+            allowed = await policy.candidates(self, person_id, message)
+            chosen = next((a for a in allowed if a.channel == self.channel), None)
+            if chosen is not None:
+                queued = await self.send(chosen, message, person_id=person_id)
+                return chosen if queued else None
+        return await super().send_to_person(person_id, message)
 
 
 async def web_context(session: AsyncSession, services: Services, staff: StaffSettings,

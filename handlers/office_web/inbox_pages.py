@@ -131,6 +131,7 @@ async def reply(call: Call) -> web.StreamResponse:
     if conv is None:
         conv, _ = await open_conversation(call.session, person.id, now)
     ctx = await web_context(call.session, call.services, call.viewer.staff, text)
+    ctx.channel = call.form.get("channel", "")[:32]
     await answer_customer(answer_event(ctx, text), ctx, conv)
     if ctx.sent:
         address, sent = ctx.sent[-1]

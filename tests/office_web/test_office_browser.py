@@ -28,6 +28,7 @@ from tests.scenarios.conftest import (
 )
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.models import Person
+from werkbot.bot.storage.repos import PeopleRepo
 
 pytestmark = pytest.mark.browser
 
@@ -263,3 +264,28 @@ async def test_emergency_acknowledged_by_the_alerted_fitter_only(office_at: Any,
     assert response is not None and page.url.endswith("/office/incidents")
     for ctx in (chef, fitter):
         await ctx.close()
+
+
+async def test_window_closed_the_office_may_answer_on_another_consented_channel(
+        office_at: Any, browser: Any) -> None:
+    w: OfficeWorld = await office_at(TUESDAY_10)
+    person_id = await w.consented(Address("whatsapp", WA_CUSTOMER))
+    await w.whatsapp("Wann kommt der Techniker?")
+    async with w.h.services.db.session() as session:  # the same number, also on SMS
+        await PeopleRepo(session).add_address(person_id, Address("sms", WA_CUSTOMER),
+                                              w.h.clock.now())
+    assert await w.consented(Address("sms", WA_CUSTOMER)) == person_id
+    w.h.clock.advance(timedelta(hours=25))  # WhatsApp's window has closed since
+    context, page = await _signed_in(browser, w, ANNA_TG)
+    await page.goto(w.url(f"/office/c/{person_id}"))
+    assert "Vorlage" in await page.inner_text("#route")
+    assert await page.is_checked("#via-whatsapp")
+    await page.check("#via-sms")
+    await page.fill("#text", "Morgen zwischen 8 und 10 Uhr.")
+    await page.click("#send")
+    await page.wait_for_selector(".flash")
+    assert "SMS" in await page.inner_text(".flash")
+    await w.h.run()
+    assert w.sms_to(WA_CUSTOMER) == ["Morgen zwischen 8 und 10 Uhr."]
+    assert not [a for a in _answers_to(w, WA_CUSTOMER) if a.get("ContentSid")]
+    await context.close()
