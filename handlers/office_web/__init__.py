@@ -1,15 +1,19 @@
-"""The office web app (issue 23): the office's conversations, emergencies and people's
-rights in a browser, signed in with a one-time link from `/web`.
+"""The office web app (issue 23): the office's conversations, emergencies, jobs, rota,
+figures and people's rights in a browser, signed in with a one-time link from `/web`.
 
 Server-rendered pages (Jinja2 templates and a small script of our own, shipped in this
 package; no build step, no CDN). Exports `routes`, which the handler bundle contributes
-to the server like the rights pages, and registers the `/web` command on import.
+to the server like the rights pages; registers the `/web` command and an eraser for its
+read marks on import.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from werkbot.bot.services import Services
 from werkbot.handlers.office_web import command, models
 from werkbot.handlers.office_web import inbox_pages as inbox
 from werkbot.handlers.office_web import incident_pages as incidents
@@ -19,8 +23,18 @@ from werkbot.handlers.office_web import rota_pages as rota
 from werkbot.handlers.office_web import signin_pages as signin
 from werkbot.handlers.office_web import stats_pages as stats
 from werkbot.handlers.office_web.live import stream
+from werkbot.handlers.rights.registry import erasers
 
 __all__ = ["command", "models", "routes"]
+
+
+async def erase_read_marks(session: AsyncSession, services: Services, person_id: int) -> None:
+    """Erasure: the staff members' read marks of the person's thread go too."""
+    del services
+    await session.execute(delete(models.ReadMark).where(models.ReadMark.person_id == person_id))
+
+
+erasers.add("office_web", erase_read_marks)
 
 routes: list[web.RouteDef] = [
     web.get("/office", inbox.home),

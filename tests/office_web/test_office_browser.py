@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.office_web.conftest import ANSWER_TEMPLATE, OfficeWorld, shoot
 from tests.scenarios.conftest import (
@@ -29,6 +30,7 @@ from tests.scenarios.conftest import (
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.models import Person
 from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.handlers.office_web.models import ReadMark
 
 pytestmark = pytest.mark.browser
 
@@ -198,6 +200,7 @@ async def test_erasing_a_person_after_confirming(office_at: Any, browser: Any) -
     person_id = await w.consented(Address("whatsapp", WA_CUSTOMER))
     await w.whatsapp("Meine Adresse ist Gartenweg 5.")
     context, page = await _signed_in(browser, w, ANNA_TG)
+    await page.goto(w.url(f"/office/c/{person_id}"))  # read: a read mark is kept
     await page.goto(w.url(f"/office/p/{person_id}"))
     assert "erteilt" in await page.inner_text("#ledger")
     await shoot(page, "person")
@@ -215,6 +218,8 @@ async def test_erasing_a_person_after_confirming(office_at: Any, browser: Any) -
     async with w.h.services.db.session() as session:
         person = await session.get(Person, person_id)
         assert person is not None and person.erased_at is not None
+        assert not (await session.scalars(select(ReadMark).where(
+            ReadMark.person_id == person_id))).all()
     response = await page.goto(w.url(f"/office/c/{person_id}"))
     assert response is not None and response.status == 404
     await context.close()
