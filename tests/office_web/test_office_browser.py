@@ -203,6 +203,8 @@ async def test_erasing_a_person_after_confirming(office_at: Any, browser: Any) -
     await page.goto(w.url(f"/office/c/{person_id}"))  # read: a read mark is kept
     await page.goto(w.url(f"/office/p/{person_id}"))
     assert "erteilt" in await page.inner_text("#ledger")
+    await page.click("#export")
+    assert "https://bot.example.de/export/" in await page.inner_text("#export-link")
     await shoot(page, "person")
     await page.click("#erase")
     await page.wait_for_selector("#erase-form")
@@ -267,6 +269,19 @@ async def test_emergency_acknowledged_by_the_alerted_fitter_only(office_at: Any,
     assert "Wasserrohrbruch" not in await page.content()
     response = await page.goto(w.url("/office"))
     assert response is not None and page.url.endswith("/office/incidents")
+
+    # the admin closes the incident, reads the audit log, and ends every session
+    await chef_page.goto(incident_url)
+    await chef_page.click("#close-incident")
+    await chef_page.wait_for_selector(".flash")
+    assert "abgeschlossen" in await chef_page.inner_text("#incident-status")
+    await chef_page.goto(w.url("/office/audit?actor=ludwig"))
+    audit = await chef_page.inner_text("#audit")
+    assert "web.signin" in audit and "web.incident_ack" in audit and "chef" not in audit
+    await shoot(chef_page, "audit")
+    await chef_page.click("#end-all")
+    response = await page.goto(w.url("/office/incidents"))
+    assert response is not None and response.status == 401
     for ctx in (chef, fitter):
         await ctx.close()
 
@@ -293,4 +308,12 @@ async def test_window_closed_the_office_may_answer_on_another_consented_channel(
     await w.h.run()
     assert w.sms_to(WA_CUSTOMER) == ["Morgen zwischen 8 und 10 Uhr."]
     assert not [a for a in _answers_to(w, WA_CUSTOMER) if a.get("ContentSid")]
+
+    await page.click("#close-toggle")  # close the conversation, then reopen it
+    await page.wait_for_selector(".flash")
+    assert "beendet" in await page.inner_text(".flash")
+    assert await page.inner_text("#close-toggle") == "Wieder öffnen"
+    await page.click("#close-toggle")
+    await page.wait_for_selector(".flash")
+    assert await page.inner_text("#close-toggle") == "Gespräch beenden"
     await context.close()
