@@ -42,6 +42,7 @@ routes: list[web.RouteDef] = [
     web.post("/office/logout", signin.logout),
     web.post("/office/sessions/end-all", signin.end_everyone),
     web.get("/office/demo", signin.demo_login),
+    web.get("/office/lang/{lang}", signin.language),
     web.get("/office/static/{name}", signin.static),
     web.get("/office/live", stream),
     web.post("/office/search", inbox.search),

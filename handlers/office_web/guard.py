@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.server import SERVICES
 from werkbot.bot.services import Services
 from werkbot.bot.storage.repos import AuditRepo
+from werkbot.bot.texts import LANGUAGES
 from werkbot.handlers.office_web.auth import Viewer, csrf_ok, viewer_of
 from werkbot.handlers.office_web.render import page
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 64 * 1024
+LANG_COOKIE = "werkbot_office_lang"
 _flashes: dict[int, list[str]] = {}  # per session id: notices for the next page
 
 
@@ -40,8 +42,13 @@ class Call:
     form: dict[str, str]
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
+    @property
+    def lang(self) -> str:
+        """The language picked on the page (a cookie), else the staff member's own."""
+        return chosen_language(self.request) or self.viewer.lang
+
     def page(self, template: str, *, status: int = 200, **values: Any) -> web.Response:
-        return page(self.services, template, self.viewer.lang, status=status,
+        return page(self.services, template, self.lang, status=status,
                     viewer=self.viewer, csrf=self.viewer.csrf,
                     flashes=_flashes.pop(self.viewer.session_id, []), **values)
 
@@ -49,7 +56,7 @@ class Call:
         _flashes.setdefault(self.viewer.session_id, []).extend(n for n in notices if n)
 
     def t(self, key: str, /, **values: object) -> str:
-        return self.services.texts.get(f"office_web.{key}", self.viewer.lang, **values)
+        return self.services.texts.get(f"office_web.{key}", self.lang, **values)
 
     async def audit(self, action: str, subject: str = "", detail: str = "") -> None:
         await AuditRepo(self.session).record(self.viewer.actor, f"web.{action}",
@@ -82,7 +89,7 @@ def office_page(*, roles: frozenset[str] = frozenset(), form: bool = False
             async with services.db.session() as session:
                 viewer = await viewer_of(session, services, request)
                 if viewer is None:
-                    return signin_page(services, status=401)
+                    return signin_page(services, status=401, request=request)
                 call = Call(request, services, session, viewer, fields, after)
                 if form and not (csrf_ok(viewer, fields.get("csrf", ""))
                                  and same_site(request, services)):
@@ -102,9 +109,14 @@ def office_page(*, roles: frozenset[str] = frozenset(), form: bool = False
     return wrap
 
 
-def signin_page(services: Services, *, status: int = 401, key: str = "signin_intro"
-                ) -> web.Response:
-    lang = services.settings.business.language
+def chosen_language(request: web.Request) -> str:
+    value = request.cookies.get(LANG_COOKIE, "")
+    return value if value in LANGUAGES else ""
+
+
+def signin_page(services: Services, *, status: int = 401, key: str = "signin_intro",
+                request: web.Request | None = None) -> web.Response:
+    lang = (chosen_language(request) if request else "") or services.settings.business.language
     return page(services, "signin.html", lang, status=status, key=key, viewer=None,
                 csrf="", flashes=[])
 

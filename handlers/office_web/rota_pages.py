@@ -62,7 +62,7 @@ async def rota(call: Call) -> web.StreamResponse:
     return call.page(
         "rota.html", now_on_call=_name(call, plan.on_call(now)), weeks=weeks,
         overrides=[(o, _name(call, o.staff_id)) for o in overrides], hours=hours,
-        weekday_names=call.services.texts.raw("office.weekdays", call.viewer.lang),
+        weekday_names=call.services.texts.raw("office.weekdays", call.lang),
         closures=calendar.closures, holidays=holidays,
         staff=[(s.id, s.name or s.id) for s in call.services.settings.staff
                if "fitter" in s.roles or s.id in call.services.settings.oncall.rotation])

@@ -14,16 +14,24 @@ from aiohttp import web
 from werkbot.bot.server import SERVICES
 from werkbot.bot.services import Services
 from werkbot.bot.storage.repos import AuditRepo
+from werkbot.bot.texts import LANGUAGES
 from werkbot.handlers.office_web.auth import (
     AttemptLimiter,
     clear_cookie,
     end_all_sessions,
     end_session,
     open_link,
+    served_over_https,
     set_cookie,
     start_session,
 )
-from werkbot.handlers.office_web.guard import Call, office_page, see_other, signin_page
+from werkbot.handlers.office_web.guard import (
+    LANG_COOKIE,
+    Call,
+    office_page,
+    see_other,
+    signin_page,
+)
 from werkbot.handlers.office_web.render import HEADERS, static_file
 
 log = logging.getLogger(__name__)
@@ -37,7 +45,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     now = services.clock.now()
     if not limiter.allow(request.remote or "-", now):
         log.warning("office sign-in attempts over the limit")
-        return signin_page(services, status=429, key="too_many")
+        return signin_page(services, status=429, key="too_many", request=request)
     async with services.db.session() as session:
         opened = await open_link(session, services, request.match_info["token"])
         audit = AuditRepo(session)
@@ -51,7 +59,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             log.info("office sign-in: staff %s", staff.id)
             failed = False
     if failed:
-        return signin_page(services, status=403, key="link_invalid")
+        return signin_page(services, status=403, key="link_invalid", request=request)
     response = see_other("/office")
     set_cookie(response, request, services, secret)
     return response
@@ -95,6 +103,18 @@ async def demo_login(request: web.Request) -> web.StreamResponse:
                                         services.clock.now())
     response = see_other("/office")
     set_cookie(response, request, services, secret)
+    return response
+
+
+async def language(request: web.Request) -> web.StreamResponse:
+    """`GET /office/lang/{de|en}`: the pages' language for this browser (a cookie)."""
+    lang = request.match_info["lang"]
+    if lang not in LANGUAGES:
+        raise web.HTTPNotFound(text="not found")
+    response = see_other("/office")
+    response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="Lax", path="/office",
+                        max_age=365 * 24 * 3600,
+                        secure=served_over_https(request, request.app[SERVICES]))
     return response
 
 

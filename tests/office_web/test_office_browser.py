@@ -291,6 +291,8 @@ async def test_window_closed_the_office_may_answer_on_another_consented_channel(
     w: OfficeWorld = await office_at(TUESDAY_10)
     person_id = await w.consented(Address("whatsapp", WA_CUSTOMER))
     await w.whatsapp("Wann kommt der Techniker?")
+    await w.whatsapp("", message_type="location", Latitude="48.1371", Longitude="11.5754",
+                     Address="Gartenweg 5, München")
     async with w.h.services.db.session() as session:  # the same number, also on SMS
         await PeopleRepo(session).add_address(person_id, Address("sms", WA_CUSTOMER),
                                               w.h.clock.now())
@@ -299,6 +301,8 @@ async def test_window_closed_the_office_may_answer_on_another_consented_channel(
     context, page = await _signed_in(browser, w, ANNA_TG)
     await page.goto(w.url(f"/office/c/{person_id}"))
     assert "Vorlage" in await page.inner_text("#route")
+    location = await page.inner_text("#thread .location")
+    assert "48.13710, 11.57540" in location and "Gartenweg 5" in location
     assert await page.is_checked("#via-whatsapp")
     await page.check("#via-sms")
     await page.fill("#text", "Morgen zwischen 8 und 10 Uhr.")

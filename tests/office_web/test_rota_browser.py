@@ -33,6 +33,15 @@ async def test_office_sees_the_rota_and_holidays_and_adds_a_closure(office_at: A
     assert "24.12.2026 – 31.12.2026 Betriebsferien" in await page.inner_text("#closures")
     await shoot(page, "rota")
 
+    # German first, English one click away
+    await page.click("#lang-en")
+    assert await page.inner_text("#nav-conversations") == "Conversations"
+    await page.click("#nav-rota")
+    assert "On call now: Ludwig Maier" in await page.inner_text("#on-call-now")
+    assert "Monday: 07:30-12:00" in await page.inner_text("#hours")
+    await page.click("#lang-de")
+    assert await page.inner_text("#nav-conversations") == "Gespräche"
+
     # a fitter has no rota page
     fitter = await browser.new_context()
     fitter_page = await fitter.new_page()
