@@ -36,6 +36,9 @@ pytestmark = pytest.mark.browser
 
 
 
+OGG_VOICE = b"OggS" + bytes(60)  # the start of an Ogg page: werkbot sniffs audio/ogg
+
+
 def _jpeg() -> bytes:
     """A real photo-sized JPEG (a gradient), as a phone camera would send one."""
     from PIL import Image
@@ -63,8 +66,11 @@ async def test_office_reads_a_thread_with_a_photo_and_answers_it(office_at: Any,
     person_id = await w.consented(Address("whatsapp", WA_CUSTOMER))
     await w.whatsapp("Die Heizung im Keller tropft seit heute früh.")
     await w.whatsapp_photo(_jpeg())
+    voice = w.twilio.add_media(OGG_VOICE, "audio/ogg")
+    await w.whatsapp("", run=False, message_type="audio", NumMedia="1", MediaUrl0=voice,
+                     MediaContentType0="audio/ogg")
     await w.h.run()
-    await w.h.advance(timedelta(seconds=10))  # the photo batch's quiet window
+    await w.h.advance(timedelta(seconds=10))  # the media batch's quiet window
 
     # the /web message turns link previews off
     path = await w.web_link(ANNA_TG)
@@ -95,6 +101,10 @@ async def test_office_reads_a_thread_with_a_photo_and_answers_it(office_at: Any,
     assert await image.count() == 1
     await image.evaluate("img => img.decode()")
     assert await image.evaluate("img => img.naturalWidth") > 100
+    audio = page.locator("#thread audio")
+    assert await audio.count() == 1
+    assert await audio.evaluate(
+        "a => fetch(a.src).then(r => r.ok && r.headers.get('content-type'))") == "audio/ogg"
     assert await page.get_attribute("#call", "href") == f"tel:{WA_CUSTOMER}"
     assert "über WhatsApp" in await page.inner_text("#route")
     await shoot(page, "thread")
