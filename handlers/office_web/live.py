@@ -23,7 +23,8 @@ from werkbot.bot.server import SERVICES
 from werkbot.bot.services import Services
 from werkbot.handlers.emergency.models import Incident, IncidentStep
 from werkbot.handlers.office.models import OPEN, Conversation, Forward
-from werkbot.handlers.office_web.auth import Viewer, viewer_of
+from werkbot.handlers.office_web.auth import COOKIE, IDLE_FOR, Viewer, digest, viewer_of
+from werkbot.handlers.office_web.models import WebSession
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -55,6 +56,16 @@ async def _current_viewer(services: Services, request: web.Request) -> Viewer | 
         return await viewer_of(session, services, request, touch=False)
 
 
+async def _still_signed_in(services: Services, request: web.Request) -> bool:
+    """The session is open and not idle: a plain read, no write transaction each second."""
+    secret = request.cookies.get(COOKIE, "")
+    async with services.db.engine.connect() as conn:
+        row = (await conn.execute(select(WebSession.ended_at, WebSession.last_seen_at).where(
+            WebSession.token_hash == digest(secret)))).first()
+    return (row is not None and row.ended_at is None
+            and row.last_seen_at + IDLE_FOR > services.clock.now())
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     viewer = await _current_viewer(services, request)
@@ -77,7 +88,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             else:
                 await response.write(b": keep-alive\n\n")
             await asyncio.sleep(POLL_SECONDS)
-            if await _current_viewer(services, request) is None:
+            if not await _still_signed_in(services, request):
                 await response.write(b"event: signedout\ndata: {}\n\n")
                 break
     except ConnectionResetError:
