@@ -98,13 +98,13 @@ async def conversation_list(session: AsyncSession, staff_id: str, search: str = 
                             ) -> list[Summary]:
     """Every customer with a conversation, newest activity first; `search` matches the
     name, a number or a job code (a small business has few enough to filter here)."""
-    last = (select(Forward.person_id, func.max(Forward.created_at).label("last_at"))
-            .group_by(Forward.person_id).subquery())
-    query = (select(Person, last.c.last_at).join(last, last.c.person_id == Person.id)
+    opened = (select(Conversation.person_id, func.max(Conversation.opened_at).label("at"))
+              .group_by(Conversation.person_id).subquery())
+    query = (select(Person, opened.c.at).join(opened, opened.c.person_id == Person.id)
              .where(Person.erased_at.is_(None))
-             .order_by(last.c.last_at.desc(), Person.id.desc()).limit(MAX_LISTED))
+             .order_by(opened.c.at.desc(), Person.id.desc()).limit(MAX_LISTED))
     summaries = []
-    for person, last_at in (await session.execute(query)).all():
+    for person, opened_at in (await session.execute(query)).all():
         conv = await session.scalar(select(Conversation).where(
             Conversation.person_id == person.id).order_by(Conversation.id.desc()).limit(1))
         newest_in = await session.scalar(select(func.max(Forward.id)).where(
@@ -115,10 +115,12 @@ async def conversation_list(session: AsyncSession, staff_id: str, search: str = 
             Job.customer_id == person.id).order_by(Job.id.desc()).limit(3))).all()
         summaries.append(Summary(
             person_id=person.id, name=name_of(person, items),
-            status=conv.status if conv else OPEN, last_at=last_at,
+            status=conv.status if conv else OPEN,
+            last_at=max(opened_at, items[-1].at) if items else opened_at,
             preview=_preview(items[-1]) if items else "",
             unread=newest_in > (mark.forward_id if mark else 0),
             channels=await person_channels(session, person.id), jobs=list(jobs)))
+    summaries.sort(key=lambda s: s.last_at, reverse=True)
     needle = search.strip().casefold()
     return [s for s in summaries if _matches(s, needle)] if needle else summaries
 
@@ -181,10 +183,44 @@ async def thread(session: AsyncSession, person_id: int, *, limit: int = 500) -> 
             continue
         seen_inbound.add(key)
         event = await _inbound(session, out.inbound_id)
-        items.append(await _from_customer(session, forward, event, reply))
+        items.append(await _from_customer(session, forward.created_at, event, reply))
+    items += await _unforwarded(session, person_id, seen_inbound, limit)
     items += await _job_photos(session, person_id, limit)
     items.sort(key=lambda item: item.at)
     return items[-limit:]
+
+
+async def _unforwarded(session: AsyncSession, person_id: int, seen: set[int],
+                       limit: int) -> list[Item]:
+    """Texts, locations and contacts the customer wrote since their first conversation
+    opened (so after consent) that reached no office forward, e.g. while no office staff
+    member was reachable, or that another feature answered: the office still sees them.
+    Media not forwarded are the jobs feature's (`_job_photos`)."""
+    first = await session.scalar(select(func.min(Conversation.opened_at)).where(
+        Conversation.person_id == person_id))
+    addresses = (await session.scalars(select(AddressRow.address).where(
+        AddressRow.person_id == person_id))).all()
+    if first is None or not addresses:
+        return []
+    rows = (await session.scalars(
+        select(InboxRow).where(InboxRow.sender.in_(addresses), InboxRow.created_at >= first,
+                               InboxRow.kind.in_(_SHOWN_KINDS))
+        .order_by(InboxRow.id.desc()).limit(limit))).all()
+    items = []
+    for row in reversed(rows):
+        if row.id in seen:
+            continue
+        try:
+            event = loads_event(row.payload)
+        except (CodecError, ValueError, TypeError, KeyError):
+            continue
+        if isinstance(event, TextEvent) and event.text.strip().lstrip("/").split()[:1] == []:
+            continue
+        items.append(await _from_customer(session, row.created_at, event, None))
+    return items
+
+
+_SHOWN_KINDS = ("TextEvent", "LocationEvent", "ContactEvent")
 
 
 async def _job_photos(session: AsyncSession, person_id: int, limit: int) -> list[Item]:
@@ -236,9 +272,9 @@ async def _attachments(session: AsyncSession, reply: Reply | None) -> list[Attac
     return found
 
 
-async def _from_customer(session: AsyncSession, forward: Forward, event: Event | None,
+async def _from_customer(session: AsyncSession, at: datetime, event: Event | None,
                          reply: Reply | None) -> Item:
-    item = Item(TO_OFFICE, forward.created_at, channel=event.sender.channel if event else "",
+    item = Item(TO_OFFICE, at, channel=event.sender.channel if event else "",
                 sender_name=event.sender_name if event else "")
     item.media = await _attachments(session, reply)
     if isinstance(event, TextEvent):
