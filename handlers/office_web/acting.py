@@ -70,6 +70,3 @@ def answer_event(ctx: WebContext, text: str) -> TextEvent:
     return TextEvent(id=ctx.event.id, sender=ctx.event.sender,
                      received_at=ctx.event.received_at, text=text)
 
-
-def sent_text(reply: Reply) -> str:
-    return reply.text if isinstance(reply, TextReply) else text_of(reply)

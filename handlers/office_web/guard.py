@@ -53,6 +53,10 @@ class Call:
                     flashes=_flashes.pop(self.viewer.session_id, []), **values)
 
     def flash(self, *notices: str) -> None:
+        """Notices for this session's next page (in this process: a page answered by
+        another process simply shows none)."""
+        if len(_flashes) > 1000:  # sessions that never came back for theirs
+            _flashes.clear()
         _flashes.setdefault(self.viewer.session_id, []).extend(n for n in notices if n)
 
     def t(self, key: str, /, **values: object) -> str:

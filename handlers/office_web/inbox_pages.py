@@ -25,14 +25,14 @@ from werkbot.handlers.office.store import latest_for_person, open_conversation
 from werkbot.handlers.office_web.acting import answer_event, web_context
 from werkbot.handlers.office_web.auth import OFFICE_ROLES
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
-from werkbot.handlers.office_web.threads import (
+from werkbot.handlers.office_web.listing import (
     callable_number,
     conversation_list,
     mark_read,
     name_of,
     person_channels,
-    thread,
 )
+from werkbot.handlers.office_web.threads import thread
 
 MAX_ANSWER = 4000
 
