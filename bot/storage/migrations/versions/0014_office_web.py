@@ -1,7 +1,7 @@
 """office web app: one-time sign-in links, sessions, read marks
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
