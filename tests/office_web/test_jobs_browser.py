@@ -1,10 +1,10 @@
 """Issue 23: jobs in the office web app, with the chat command's rules.
 
-The office finds the job a customer's photo started, sees the photo in its gallery,
-assigns a fitter (who is told in chat), downloads the photo report, requests a
-signature (the customer gets the link) and closes the job after confirming; creates a
-job from a conversation. The fitter sees only the jobs they are assigned to and cannot
-close one.
+The office creates a job from a customer's conversation, sees the customer's next photo
+in its gallery, assigns a fitter (who is told in chat), downloads the photo report,
+requests a signature (the customer gets the link), closes the job after confirming and
+creates one from the list. The fitter sees only the jobs they are assigned to and
+cannot close one.
 """
 
 from __future__ import annotations
@@ -36,18 +36,27 @@ async def test_office_works_a_job_and_the_fitter_sees_only_theirs(office_at: Any
                                                                   browser: Any) -> None:
     w: OfficeWorld = await office_at(TUESDAY_10)
     person_id = await w.consented(Address("whatsapp", WA_CUSTOMER))
-    await w.whatsapp("Hier das Foto vom Rohr.")
-    await w.whatsapp_photo(_jpeg())
-    await w.h.run()
-    await w.h.advance(timedelta(seconds=10))
-    async with w.h.services.db.session() as session:
-        (started,) = (await session.scalars(select(Job))).all()
-        job_id, code = started.id, started.code
-
+    await w.whatsapp("Das Rohr unter der Spüle leckt.")
     context = await browser.new_context(viewport={"width": 1280, "height": 800},
                                         accept_downloads=True)
     page = await context.new_page()
     await page.goto(w.url(await w.web_link(ANNA_TG)))
+
+    # a job for this conversation: the customer's, so their next photo is filed to it
+    await page.goto(w.url(f"/office/c/{person_id}"))
+    await page.click("details.jobform summary")
+    await page.fill("#job-title", "Leck Spüle")
+    await page.click("#job-create")
+    await page.wait_for_selector(".flash")
+    assert "angelegt" in await page.inner_text(".flash")
+    async with w.h.services.db.session() as session:
+        made = await session.scalar(select(Job).where(Job.title == "Leck Spüle"))
+        assert made is not None and made.customer_id == person_id
+        job_id, code = made.id, made.code
+    await w.whatsapp_photo(_jpeg())
+    await w.h.run()
+    await w.h.advance(timedelta(seconds=10))  # the photo batch's quiet window
+
     await page.click("#nav-jobs")
     await page.wait_for_selector(f'li[data-job="{code}"]')
     await shoot(page, "jobs")
@@ -102,17 +111,13 @@ async def test_office_works_a_job_and_the_fitter_sees_only_theirs(office_at: Any
     await page.wait_for_selector(".flash")
     assert "abgeschlossen" in await page.inner_text("#job-status")
 
-    # a new job from the conversation, for this customer
-    await page.goto(w.url(f"/office/c/{person_id}"))
-    await page.click("details.jobform summary")
+    # a new job from the list, with a fitter: it is on the fitter's list
+    await page.goto(w.url("/office/jobs"))
     await page.fill("#job-title", "Wartung Heizung")
     await page.check('#job-new-form input[name="f:ludwig"]')
     await page.click("#job-create")
     await page.wait_for_selector(".flash")
     assert "angelegt" in await page.inner_text(".flash")
-    async with w.h.services.db.session() as session:
-        made = await session.scalar(select(Job).where(Job.title == "Wartung Heizung"))
-        assert made is not None and made.customer_id == person_id
     await fitter_page.goto(w.url("/office/jobs"))
     assert "Wartung Heizung" in await fitter_page.inner_text("#jobs")
 
