@@ -18,6 +18,13 @@ async def test_office_sees_the_rota_and_holidays_and_adds_a_closure(office_at: A
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
     await page.goto(w.url(await w.web_link(ANNA_TG)))
+    # keyboard first: Tab reaches the skip link, which jumps to the content
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "nav-conversations"
     await page.click("#nav-rota")
     assert "Ludwig Maier" in await page.inner_text("#on-call-now")
     assert "Ludwig Maier" in await page.inner_text("#rota")
