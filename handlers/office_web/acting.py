@@ -64,9 +64,3 @@ async def web_context(session: AsyncSession, services: Services, staff: StaffSet
     return WebContext(services=services, session=session, event=event, person=person,
                       match=dict(match))
 
-
-def answer_event(ctx: WebContext, text: str) -> TextEvent:
-    """The staff member's typed answer as the event the office answer path takes."""
-    return TextEvent(id=ctx.event.id, sender=ctx.event.sender,
-                     received_at=ctx.event.received_at, text=text)
-

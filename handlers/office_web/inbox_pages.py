@@ -1,10 +1,10 @@
 """The conversations: the list (with search), one person's thread, answering, closing.
 
-Answering runs the chat path (`office.replies.answer_customer`) in a web context, so the
-consent gate, the channel choice and the WhatsApp window apply exactly as in chat. The
-thread page says beforehand where an answer will go: the channel, and whether WhatsApp's
-24-hour window is closed so the approved template goes instead, or another consented
-channel is used.
+Answering runs the chat path (`office.replies.answer_customer`, the one path for chat
+and web) in a web context, so the consent gate, the channel choice and the WhatsApp
+window apply exactly as in chat. The thread page says beforehand where an answer will
+go: the channel, and whether WhatsApp's 24-hour window is closed so the approved
+template goes instead, or another consented channel is used.
 """
 
 from __future__ import annotations
@@ -14,15 +14,20 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlalchemy import or_, select
 
-from werkbot.bot.replies import TextReply
+from werkbot.bot.replies import TemplateReply, TextReply
 from werkbot.bot.storage.models import AddressRow, MediaRow, Person
 from werkbot.handlers.consent.policy import ConsentPolicy
 from werkbot.handlers.jobs.models import OPEN as JOB_OPEN
 from werkbot.handlers.jobs.models import Job, JobMedia, JobStaff
 from werkbot.handlers.office.models import CLOSED, OPEN
-from werkbot.handlers.office.replies import ANSWER, answer_customer, close_conversation
-from werkbot.handlers.office.store import latest_for_person, open_conversation
-from werkbot.handlers.office_web.acting import answer_event, web_context
+from werkbot.handlers.office.replies import (
+    ANSWER,
+    answer_customer,
+    close_conversation,
+    tell_outcome,
+)
+from werkbot.handlers.office.store import latest_for_person
+from werkbot.handlers.office_web.acting import web_context
 from werkbot.handlers.office_web.auth import OFFICE_ROLES
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.office_web.listing import (
@@ -126,20 +131,19 @@ async def reply(call: Call) -> web.StreamResponse:
     if len(text) > MAX_ANSWER:
         call.flash(call.t("reply_too_long", max=MAX_ANSWER))
         return see_other(back)
-    now = call.services.clock.now()
     conv = await latest_for_person(call.session, person.id)
-    if conv is None:
-        conv, _ = await open_conversation(call.session, person.id, now)
     ctx = await web_context(call.session, call.services, call.viewer.staff, text)
     ctx.channel = call.form.get("channel", "")[:32]
-    await answer_customer(answer_event(ctx, text), ctx, conv)
-    if ctx.sent:
-        address, sent = ctx.sent[-1]
-        key = "reply_sent_template" if sent.kind == ANSWER and type(sent).__name__ == (
-            "TemplateReply") else "reply_sent"
-        call.flash(call.t(key, channel=call.t(f"channels.{address.channel}")))
+    outcome = await answer_customer(ctx, conv if conv is not None else person.id, text,
+                                    call.viewer.staff.id)
+    if outcome.status == "sent":
+        template = any(isinstance(sent, TemplateReply) for _, sent in ctx.sent)
+        call.flash(call.t("reply_sent_template" if template else "reply_sent",
+                          channel=call.t(f"channels.{outcome.channel}")))
         call.after_commit.append(call.services.wake_outbox)
-    call.flash(*ctx.notices)
+    else:
+        await tell_outcome(ctx, outcome, confirm=False)
+        call.flash(*ctx.notices)
     return see_other(back)
 
 
