@@ -119,8 +119,9 @@ def split_text(text: str, caps: Capabilities, like: Reply) -> list[Reply]:
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     chunks.append(rest)
-    return [TextReply(text=c, kind=like.kind, reply_to=like.reply_to, thread=like.thread)
-            for c in chunks]
+    preview = like.link_preview if isinstance(like, TextReply) else True
+    return [TextReply(text=c, kind=like.kind, reply_to=like.reply_to, thread=like.thread,
+                      link_preview=preview) for c in chunks]
 
 
 def _best_cut(text: str, limit: int) -> int:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 _correlation: contextvars.ContextVar[str] = contextvars.ContextVar("correlation", default="-")
 _PATTERNS = (
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), "***@***"),
-    (re.compile(r"(/(?:media|consent|export|sign)/)[\w.-]+"), r"\1***"),
+    (re.compile(r"(/(?:media|consent|export|sign|office/login)/)[\w.-]+"), r"\1***"),
     (re.compile(r"(bot)\d+:[\w-]+"), r"\1***"),
     (re.compile(r"\+?\d[\d \-/]{5,}\d"), lambda m: _mask_digits(m.group(0))),
 )

@@ -31,6 +31,9 @@ class Reply:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TextReply(Reply):
     text: str
+    # False: the channel shows no preview of a link in the text, so no preview fetcher
+    # opens it (a one-time sign-in link must reach the person unused)
+    link_preview: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

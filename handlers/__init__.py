@@ -33,6 +33,7 @@ from werkbot.handlers import (
     jobs,
     menu,
     office,
+    office_web,
     rights,
 )
 from werkbot.handlers.commands import commands
@@ -75,5 +76,5 @@ def build_bundle(settings: Settings) -> HandlerBundle:
     """The handler bundle werkbot's entry point `werkbot.handlers:default` names."""
     del settings
     return HandlerBundle(router=build_root(), policy=consent.build_policy, setup=setup,
-                         routes=rights.routes, seed_demo=jobs.seed_demo,
-                         unthrottled=is_emergency)
+                         routes=[*rights.routes, *office_web.routes],
+                         seed_demo=jobs.seed_demo, unthrottled=is_emergency)

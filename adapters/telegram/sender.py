@@ -23,6 +23,7 @@ from aiogram.types import (
     InputMediaPhoto,
     InputMediaVideo,
     KeyboardButton,
+    LinkPreviewOptions,
     Message,
     ReplyKeyboardMarkup,
     ReplyParameters,
@@ -89,6 +90,8 @@ class ReplySender:
         elif isinstance(reply, ChoicesReply):
             sent = [await self._send_text(reply.text, where, self._markup(chat_id, reply))]
         elif isinstance(reply, TextReply):
+            if not reply.link_preview:
+                where["link_preview_options"] = LinkPreviewOptions(is_disabled=True)
             sent = [await self._send_text(reply.text, where)]
         elif isinstance(reply, TemplateReply):  # Telegram has no templates: say it plainly
             sent = [await self._send_text(reply.fallback_text, where)]
