@@ -43,7 +43,9 @@ def test_whatsapp_customer_typing_hilfe_sees_the_german_menu(tmp_path: Path) -> 
             try:
                 page = browser.new_page()
                 page.goto(url)
-                page.select_option("#channel", "whatsapp")
+                # A fresh demo has no message yet: the pickers are filled as the page
+                # loads, not after the transcript's 20-second long poll runs out.
+                page.select_option("#channel", "whatsapp", timeout=5_000)
                 page.fill("#sender", "+49 170 1234567")
                 page.fill("#text", "hilfe")
                 page.click("#send")
