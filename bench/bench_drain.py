@@ -128,14 +128,10 @@ async def _drain(config: Path, senders: list[str], n: int, batch: int) -> dict[s
 
 
 def _worktree(stack: ExitStack, rev: str) -> Path:
-    """A checkout of `rev`. Revisions before the test fixtures moved into the repository
-    read the workplace's provider files from a folder beside the checkout: link it when
-    there is one."""
+    """A checkout of `rev` (revisions from before the fixtures moved into `tests/fixtures`
+    read the Telegram updates from `WERKBOT_BENCH_FIXTURES`)."""
     root = Path(tempfile.mkdtemp(prefix="werkbot-baseline-"))
     path = root / REPO.name
-    beside = REPO.parent / "shared"
-    if beside.is_dir():
-        (root / beside.name).symlink_to(beside.resolve())
     subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=REPO,
                    check=True, capture_output=True)
 
