@@ -24,13 +24,13 @@ from werkbot.handlers.office.hooks import JOB_LOOKUP, optional, provided
 from werkbot.handlers.office.models import TO_OFFICE, Conversation
 from werkbot.handlers.office.store import add_forwards, outbox_mark, resolve_topic, rows_since
 from werkbot.handlers.phones import callable_number, phone_values
+from werkbot.handlers.staff import OFFICE_ROLES
 
 __all__ = ["FORWARD", "Content", "content_of", "header", "office_group", "office_staff",
            "to_office"]
 log = logging.getLogger(__name__)
 NOTICE = "office_notice"
 NEW_TOPIC = "new:"
-OFFICE_ROLES = frozenset({"office", "admin"})
 
 
 def office_group(ctx: Context) -> Address | None:

@@ -24,12 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.services import Services
 from werkbot.bot.settings import StaffSettings
 from werkbot.handlers.office_web.models import WebLogin, WebSession
+from werkbot.handlers.staff import OFFICE_ROLES
 
 LINK_TTL = timedelta(minutes=10)
 IDLE_FOR = timedelta(hours=10)  # a working day without a request ends the session
 LINKS_PER_WINDOW = 5  # `/web` links one staff member may ask for per LINK_TTL
 COOKIE = "werkbot_office"
-OFFICE_ROLES = frozenset({"office", "admin"})
 
 
 def digest(secret: str) -> str:

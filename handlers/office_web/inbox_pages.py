@@ -28,7 +28,6 @@ from werkbot.handlers.office.replies import (
 )
 from werkbot.handlers.office.store import latest_for_person
 from werkbot.handlers.office_web.acting import web_context
-from werkbot.handlers.office_web.auth import OFFICE_ROLES
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.office_web.listing import (
     callable_number,
@@ -38,6 +37,7 @@ from werkbot.handlers.office_web.listing import (
     person_channels,
 )
 from werkbot.handlers.office_web.threads import thread
+from werkbot.handlers.staff import OFFICE_ROLES
 
 MAX_ANSWER = 4000
 

@@ -19,8 +19,8 @@ from werkbot.handlers.emergency.fitter import acknowledge
 from werkbot.handlers.emergency.incident_commands import close as close_incident
 from werkbot.handlers.emergency.models import Incident, IncidentStep
 from werkbot.handlers.office_web.acting import web_context
-from werkbot.handlers.office_web.auth import OFFICE_ROLES
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
+from werkbot.handlers.staff import OFFICE_ROLES
 
 LIST_LENGTH = 50
 

@@ -19,8 +19,8 @@ from werkbot.handlers.jobs.command import job_command
 from werkbot.handlers.jobs.models import OPEN, Job, JobMedia, JobStaff
 from werkbot.handlers.jobs.repo import staff_of_job
 from werkbot.handlers.office_web.acting import WebContext, web_context
-from werkbot.handlers.office_web.auth import OFFICE_ROLES
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
+from werkbot.handlers.staff import OFFICE_ROLES
 
 LIST_LENGTH = 100
 

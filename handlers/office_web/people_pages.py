@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from werkbot.bot.storage.models import AuditRow, Person
 from werkbot.handlers.consent.ledger import ConsentEntry
-from werkbot.handlers.office_web.auth import OFFICE_ROLES
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.office_web.listing import name_of, person_channels
 from werkbot.handlers.office_web.threads import thread
 from werkbot.handlers.rights import NotErasable, erase_person, export_link
+from werkbot.handlers.staff import OFFICE_ROLES
 
 ADMIN = frozenset({"admin"})
 AUDIT_LENGTH = 200

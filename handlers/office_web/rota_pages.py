@@ -19,8 +19,8 @@ from werkbot.handlers.emergency.calendar import load_calendar
 from werkbot.handlers.emergency.models import OncallOverride
 from werkbot.handlers.emergency.rota import load_rota
 from werkbot.handlers.office_web.acting import web_context
-from werkbot.handlers.office_web.auth import OFFICE_ROLES
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
+from werkbot.handlers.staff import OFFICE_ROLES
 
 WEEKS_AHEAD = 8
 HOLIDAYS_SHOWN = 8
