@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from werkbot.bot.events import Event
+from werkbot.bot.events import Event, TimerEvent
 
 if TYPE_CHECKING:
     from werkbot.bot.context import Context
@@ -76,6 +76,15 @@ class Filter:
 
 def as_filter(fn: Filter | FilterFn) -> Filter:
     return fn if isinstance(fn, Filter) else Filter(fn)
+
+
+def timer(name: str) -> Filter:
+    """The event is the durable timer `name` coming due (`TimerEvent.name`)."""
+
+    def due(event: Event, ctx: Context) -> bool:
+        return isinstance(event, TimerEvent) and event.name == name
+
+    return Filter(due, f"timer({name})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from werkbot.bot.events import (
     TimerEvent,
     UnknownEvent,
 )
-from werkbot.bot.router import Filter, Router
+from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.consent import delivery, retention
 from werkbot.handlers.consent.dialogue import ask_consent
 from werkbot.handlers.consent.holds import HOLD_EXPIRED, blank_inbox_row, expire_held, hold
@@ -79,12 +79,7 @@ async def gate(event: Event, ctx: Context) -> None:
         await ask_consent(ctx, again=True)
 
 
-def _timer(name: str) -> Filter:
-    return Filter(lambda event, ctx: isinstance(event, TimerEvent) and event.name == name,
-                  f"timer({name})")
-
-
-@router.on(TimerEvent, filters=(_timer(HOLD_EXPIRED),))
+@router.on(TimerEvent, filters=(timer(HOLD_EXPIRED),))
 async def held_expired(event: Event, ctx: Context) -> None:
     """A held message's time is up: delete whatever of that person has expired."""
     assert isinstance(event, TimerEvent)

@@ -24,7 +24,7 @@ from werkbot.bot.events import (
     TextEvent,
     TimerEvent,
 )
-from werkbot.bot.router import Filter, Router
+from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.emergency import alerts, hours_commands, incident_commands, oncall_commands
 from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.answer import (
@@ -68,10 +68,6 @@ async def _active(event: Event, ctx: Context) -> dict[str, int] | None:
     return {"incident": incident.id} if incident else None
 
 
-def _escalation_timer(event: Event, ctx: Context) -> bool:
-    return isinstance(event, TimerEvent) and event.name == alerts.TIMER
-
-
 active_incident = Filter(_active, "active_incident")
 
 router.on(ChoiceEvent, filters=(is_staff, ack_choice))(acknowledge)
@@ -89,7 +85,7 @@ async def further_message(event: Event, ctx: Context) -> None:
         await follow_up(event, ctx, incident)
 
 
-@router.on(TimerEvent, filters=(_escalation_timer,))
+@router.on(TimerEvent, filters=(timer(alerts.TIMER),))
 async def escalate(event: Event, ctx: Context) -> None:
     """The acknowledgement deadline of a stage passed: next stage, unless acknowledged."""
     assert isinstance(event, TimerEvent)

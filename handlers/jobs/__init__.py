@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerEvent
-from werkbot.bot.router import Filter, Router
+from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.jobs import asking, batches, command, intake, notes, privacy
 from werkbot.handlers.jobs.demo import seed_demo
 from werkbot.handlers.jobs.repo import code_in, job_by_code, job_label, open_jobs_for
@@ -22,14 +22,6 @@ __all__ = ["code_in", "command", "job_by_code", "job_label", "open_jobs_for", "p
            "router", "seed_demo"]
 
 router = Router("jobs")
-
-
-def _batch_timer(event: Event, ctx: Context) -> bool:
-    return isinstance(event, TimerEvent) and event.name == batches.TIMER
-
-
-def _held_timer(event: Event, ctx: Context) -> bool:
-    return isinstance(event, TimerEvent) and event.name == asking.HELD_TIMER
 
 
 async def _on_held_expired(event: Event, ctx: Context) -> None:
@@ -47,8 +39,8 @@ async def _on_media(event: Event, ctx: Context) -> None:
     await intake.on_media(event, ctx)
 
 
-router.on(TimerEvent, filters=(Filter(_batch_timer, "jobs.batch_timer"),))(_on_timer)
-router.on(TimerEvent, filters=(Filter(_held_timer, "jobs.held_timer"),))(_on_held_expired)
+router.on(TimerEvent, filters=(timer(batches.TIMER),))(_on_timer)
+router.on(TimerEvent, filters=(timer(asking.HELD_TIMER),))(_on_held_expired)
 router.on(ChoiceEvent, TextEvent, filters=(asking.consent_answer,))(asking.on_consent_answer)
 router.on(ChoiceEvent, TextEvent, filters=(asking.which_answer,))(asking.on_which_answer)
 router.on(TextEvent, filters=(notes.filed_text,))(notes.on_filed_text)

@@ -27,7 +27,7 @@ from werkbot.bot.events import (
 )
 from werkbot.bot.flood import RELEASE_TIMER
 from werkbot.bot.replies import TextReply
-from werkbot.bot.router import Filter, Router
+from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.office import attachments, flood
 from werkbot.handlers.office.forward import content_of, to_office
 from werkbot.handlers.office.hours import office_open, send_away
@@ -49,13 +49,6 @@ def _from_customer(event: Event, ctx: Context) -> bool:
 from_customer = Filter(_from_customer, "from_customer")
 
 
-def _timer(name: str) -> Filter:
-    def named(event: Event, ctx: Context) -> bool:
-        return isinstance(event, TimerEvent) and event.name == name
-
-    return Filter(named, f"timer:{name}")
-
-
 async def _retry(event: Event, ctx: Context) -> None:
     assert isinstance(event, TimerEvent)
     await attachments.on_retry(event, ctx)
@@ -66,8 +59,8 @@ async def _release(event: Event, ctx: Context) -> None:
     await flood.on_release(event, ctx)
 
 
-router.on(TimerEvent, filters=(_timer(attachments.TIMER),))(_retry)
-router.on(TimerEvent, filters=(_timer(RELEASE_TIMER),))(_release)
+router.on(TimerEvent, filters=(timer(attachments.TIMER),))(_retry)
+router.on(TimerEvent, filters=(timer(RELEASE_TIMER),))(_release)
 
 
 @router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, UnknownEvent,

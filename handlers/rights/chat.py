@@ -32,7 +32,7 @@ from werkbot.bot.events import (
     TimerEvent,
 )
 from werkbot.bot.replies import Choice, ChoicesReply, Reply, TextReply
-from werkbot.bot.router import Filter, Router
+from werkbot.bot.router import Filter, Router, timer
 from werkbot.bot.storage.models import InboxRow, OutboxRow
 from werkbot.handlers.filters import word
 from werkbot.handlers.rights.checkpoint import request_checkpoint
@@ -63,11 +63,6 @@ erasure_pending = Filter(_pending, "erasure_pending")
 
 def _has_person(event: Event, ctx: Context) -> bool:
     return ctx.person is not None and ctx.person.erased_at is None
-
-
-def _timer(name: str) -> Filter:
-    return Filter(lambda event, ctx: isinstance(event, TimerEvent) and event.name == name,
-                  f"timer({name})")
 
 
 def _unknown_recipient(event: Event, ctx: Context) -> bool:
@@ -153,7 +148,7 @@ async def send_export(event: Event, ctx: Context) -> None:
                                 text=ctx.t("rights.export.link", url=link, hours=hours)))
 
 
-@router.on(TimerEvent, filters=(_timer(SCRUB_TIMER),))
+@router.on(TimerEvent, filters=(timer(SCRUB_TIMER),))
 async def scrub(event: TimerEvent, ctx: Context) -> None:
     """Delete the final confirmation once delivered, its status reports, provider copies."""
     payload: dict[str, Any] = event.payload

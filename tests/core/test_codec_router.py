@@ -37,7 +37,7 @@ from werkbot.bot.replies import (
     TemplateReply,
     TextReply,
 )
-from werkbot.bot.router import Filter, Match, Router
+from werkbot.bot.router import Filter, Match, Router, timer
 
 AT = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=UTC)
 WA = Address("whatsapp", "+491701234567")
@@ -193,6 +193,20 @@ async def test_filters_compose_with_and_or_not() -> None:
     assert await nested.check(_text("x", TG), CTX) == {}
     assert await nested.check(_text("a", TG), CTX) is None
     assert await nested.check(_text("x"), CTX) is None
+
+
+async def test_a_timer_filter_takes_its_own_timer_only() -> None:
+    root = Router("root")
+    root.on(TimerEvent, filters=(timer("jobs.batch"),))(_handler("batch"))
+    root.on(TimerEvent, filters=(timer("emergency.escalate"),))(_handler("escalate"))
+    def due(name: str) -> TimerEvent:
+        return TimerEvent(id=f"timer:{name}", name=name, payload={"incident": 1},
+                          **{**COMMON, "sender": Address("timer", name)})
+
+    assert await _name(root, due("emergency.escalate")) == "escalate"
+    assert await _name(root, due("jobs.batch")) == "batch"
+    assert await _name(root, due("retention")) is None
+    assert await timer("jobs.batch").check(_text("jobs.batch"), CTX) is None  # not a timer
 
 
 async def test_extracted_values_are_merged_into_the_match() -> None:
