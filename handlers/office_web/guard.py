@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.server import SERVICES
 from werkbot.bot.services import Services
+from werkbot.bot.storage.models import Person
 from werkbot.bot.storage.repos import AuditRepo
 from werkbot.bot.texts import LANGUAGES
 from werkbot.handlers.office_web.auth import Viewer, csrf_ok, viewer_of
@@ -72,6 +73,13 @@ class Call:
         if not value.isdigit() or len(value) > 18:
             raise web.HTTPNotFound(text="not found")
         return int(value)
+
+    async def customer(self) -> Person:
+        """The customer the URL's `{person}` names; 404 for staff, erased or unknown ids."""
+        person = await self.session.get(Person, self.int_arg("person"))
+        if person is None or person.kind != "customer" or person.erased_at is not None:
+            raise web.HTTPNotFound(text="not found")
+        return person
 
 
 PageFunction = Callable[[Call], Awaitable[web.StreamResponse]]

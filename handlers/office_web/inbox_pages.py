@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import or_, select
 
 from werkbot.bot.replies import TemplateReply, TextReply
-from werkbot.bot.storage.models import AddressRow, MediaRow, Person
+from werkbot.bot.storage.models import AddressRow, MediaRow
 from werkbot.handlers.consent.policy import ConsentPolicy
 from werkbot.handlers.jobs.models import OPEN as JOB_OPEN
 from werkbot.handlers.jobs.models import Job, JobMedia, JobStaff
@@ -93,16 +93,9 @@ async def _route(call: Call, person_id: int) -> Route:
     return route
 
 
-async def _person(call: Call) -> Person:
-    person = await call.session.get(Person, call.int_arg("person"))
-    if person is None or person.kind != "customer" or person.erased_at is not None:
-        raise web.HTTPNotFound(text="not found")
-    return person
-
-
 @office_page(roles=OFFICE_ROLES)
 async def conversation(call: Call) -> web.StreamResponse:
-    person = await _person(call)
+    person = await call.customer()
     channels = await person_channels(call.session, person.id)
     conv = await latest_for_person(call.session, person.id)
     await mark_read(call.session, call.viewer.staff.id, person.id, call.services.clock.now())
@@ -122,7 +115,7 @@ async def conversation(call: Call) -> web.StreamResponse:
 
 @office_page(roles=OFFICE_ROLES, form=True)
 async def reply(call: Call) -> web.StreamResponse:
-    person = await _person(call)
+    person = await call.customer()
     text = call.form.get("text", "").strip()
     back = f"/office/c/{person.id}"
     if not text:
@@ -149,7 +142,7 @@ async def reply(call: Call) -> web.StreamResponse:
 
 @office_page(roles=OFFICE_ROLES, form=True)
 async def close(call: Call) -> web.StreamResponse:
-    person = await _person(call)
+    person = await call.customer()
     conv = await latest_for_person(call.session, person.id)
     if conv is not None:
         ctx = await web_context(call.session, call.services, call.viewer.staff)
@@ -160,7 +153,7 @@ async def close(call: Call) -> web.StreamResponse:
 
 @office_page(roles=OFFICE_ROLES, form=True)
 async def reopen(call: Call) -> web.StreamResponse:
-    person = await _person(call)
+    person = await call.customer()
     conv = await latest_for_person(call.session, person.id)
     if conv is not None and conv.status == CLOSED:
         conv.status, conv.closed_at, conv.closed_by = OPEN, None, ""

@@ -150,11 +150,9 @@ async def report(call: Call) -> web.StreamResponse:
 @office_page(roles=OFFICE_ROLES, form=True)
 async def link_customer(call: Call) -> web.StreamResponse:
     """Assign a conversation to an open job that has no customer yet."""
-    person = await call.session.get(Person, call.int_arg("person"))
+    person = await call.customer()
     job_row = await call.session.get(Job, int(call.form.get("job", "0") or 0)
                                      if call.form.get("job", "").isdigit() else 0)
-    if person is None or person.kind != "customer" or person.erased_at is not None:
-        raise web.HTTPNotFound(text="not found")
     if job_row is None or job_row.customer_id is not None or job_row.status != OPEN:
         call.flash(call.t("job_not_linkable"))
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from werkbot.bot.storage.models import AuditRow, Person
+from werkbot.bot.storage.models import AuditRow
 from werkbot.handlers.consent.ledger import ConsentEntry
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.office_web.listing import name_of, person_channels
@@ -22,16 +22,9 @@ ADMIN = frozenset({"admin"})
 AUDIT_LENGTH = 200
 
 
-async def _customer(call: Call) -> Person:
-    person = await call.session.get(Person, call.int_arg("person"))
-    if person is None or person.kind != "customer" or person.erased_at is not None:
-        raise web.HTTPNotFound(text="not found")
-    return person
-
-
 @office_page(roles=OFFICE_ROLES)
 async def person_page(call: Call) -> web.StreamResponse:
-    person = await _customer(call)
+    person = await call.customer()
     ledger = (await call.session.scalars(select(ConsentEntry).where(
         ConsentEntry.person_id == person.id).order_by(ConsentEntry.at, ConsentEntry.id))).all()
     await call.audit("ledger_view", subject=f"person:{person.id}")
@@ -42,7 +35,7 @@ async def person_page(call: Call) -> web.StreamResponse:
 
 @office_page(roles=OFFICE_ROLES, form=True)
 async def export(call: Call) -> web.StreamResponse:
-    person = await _customer(call)
+    person = await call.customer()
     await call.audit("export", subject=f"person:{person.id}")
     ledger = (await call.session.scalars(select(ConsentEntry).where(
         ConsentEntry.person_id == person.id).order_by(ConsentEntry.at, ConsentEntry.id))).all()
@@ -55,13 +48,13 @@ async def export(call: Call) -> web.StreamResponse:
 @office_page(roles=OFFICE_ROLES, form=True)
 async def erase_ask(call: Call) -> web.StreamResponse:
     """The confirmation step: nothing is erased by this request."""
-    person = await _customer(call)
+    person = await call.customer()
     return call.page("erase.html", person=person)
 
 
 @office_page(roles=OFFICE_ROLES, form=True)
 async def erase_confirmed(call: Call) -> web.StreamResponse:
-    person = await _customer(call)
+    person = await call.customer()
     if call.form.get("confirm") != "yes":
         call.flash(call.t("erase_not_confirmed"))
         return call.page("erase.html", person=person, status=400)
