@@ -9,8 +9,9 @@ in the same transaction through the delivery policy (the consent gate).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,7 @@ from werkbot.bot.storage.repos import (
 from werkbot.bot.texts import Texts
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 class _Linker(MediaLinker):
@@ -98,6 +100,13 @@ class Context:
     @property
     def states(self) -> StateRepo:
         return StateRepo(self.session)
+
+    def repo(self, kind: Callable[[AsyncSession], R]) -> R:
+        """A repository bound to this event's transaction (`ctx.repo(JobsRepo)`).
+
+        Handlers reach the database only through repositories: classes beside their
+        feature whose `__init__` takes the session and whose methods hold the SQL."""
+        return kind(self.session)
 
     def t(self, key: str, /, **values: object) -> str:
         """The text `key` in this person's language."""
