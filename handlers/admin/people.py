@@ -20,7 +20,7 @@ from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger
 from werkbot.handlers.office.hooks import optional
 from werkbot.handlers.office.models import CLOSED
-from werkbot.handlers.office.store import latest_for_person
+from werkbot.handlers.office.store import ConversationsRepo
 
 RIGHTS = {"create_consent_link": "werkbot.handlers.rights.signing",
           "export_link": "werkbot.handlers.rights.export",
@@ -128,7 +128,7 @@ async def staff_command(args: tuple[str, ...], ctx: Context) -> None:
                   help_key="office.help.close")
 async def close_command(args: tuple[str, ...], ctx: Context) -> None:
     person = await resolve_person(ctx, one_person_arg(args, ctx.t("office.what.person")))
-    conv = await latest_for_person(ctx.session, person.id)
+    conv = await ctx.repo(ConversationsRepo).latest_for_person(person.id)
     if conv is None or conv.status == CLOSED:
         raise UsageError("office.errors.no_open_conversation", person=args[0])
     conv.status, conv.closed_at = CLOSED, ctx.clock.now()

@@ -8,7 +8,7 @@ and the escalation timers. Importing this package registers `/oncall`, `/hours`,
 
 For others: `send_away_answer(ctx)` and `office_is_open(ctx)` (office inbox),
 `on_consent_granted(ctx)` (consent: call after a customer's grant), `BusinessCalendar`,
-`load_calendar` and `load_rota` (who is on call, e.g. for statistics).
+`ScheduleRepo` (calendar and rota: who is on call, e.g. for statistics).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from werkbot.bot.events import (
 )
 from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.emergency import alerts, hours_commands, incident_commands, oncall_commands
-from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.answer import (
     follow_up,
     office_is_open,
@@ -34,7 +33,7 @@ from werkbot.handlers.emergency.answer import (
     raise_emergency,
     send_away_answer,
 )
-from werkbot.handlers.emergency.calendar import BusinessCalendar, load_calendar
+from werkbot.handlers.emergency.calendar import BusinessCalendar
 from werkbot.handlers.emergency.detect import emergency, reserved_word
 from werkbot.handlers.emergency.fitter import (
     ack_choice,
@@ -43,14 +42,15 @@ from werkbot.handlers.emergency.fitter import (
     answers_alert,
     relay,
 )
-from werkbot.handlers.emergency.rota import Rota, load_rota
+from werkbot.handlers.emergency.repo import IncidentsRepo, ScheduleRepo
+from werkbot.handlers.emergency.rota import Rota
 from werkbot.handlers.staff import is_customer, is_staff
 
 __all__ = [
     "BusinessCalendar",
+    "IncidentsRepo",
     "Rota",
-    "load_calendar",
-    "load_rota",
+    "ScheduleRepo",
     "office_is_open",
     "on_consent_granted",
     "router",
@@ -64,7 +64,7 @@ router = Router("emergency")
 async def _active(event: Event, ctx: Context) -> dict[str, int] | None:
     if ctx.person is None:
         return None
-    incident = await store.active_of(ctx.session, ctx.person.id, ctx.clock.now())
+    incident = await ctx.repo(IncidentsRepo).active_of(ctx.person.id, ctx.clock.now())
     return {"incident": incident.id} if incident else None
 
 
@@ -80,7 +80,7 @@ router.on(TextEvent, CommandEvent, ChoiceEvent, MediaEvent,
 @router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent,
            filters=(is_customer, ~reserved_word, active_incident))
 async def further_message(event: Event, ctx: Context) -> None:
-    incident = await store.lock(ctx.session, int(ctx.match["incident"]))
+    incident = await ctx.repo(IncidentsRepo).lock(int(ctx.match["incident"]))
     if incident is not None:
         await follow_up(event, ctx, incident)
 
@@ -89,11 +89,11 @@ async def further_message(event: Event, ctx: Context) -> None:
 async def escalate(event: Event, ctx: Context) -> None:
     """The acknowledgement deadline of a stage passed: next stage, unless acknowledged."""
     assert isinstance(event, TimerEvent)
-    incident = await store.lock(ctx.session, int(event.payload["incident"]))
+    incident = await ctx.repo(IncidentsRepo).lock(int(event.payload["incident"]))
     if incident is None or incident.status != "open":
         return
     stage = int(event.payload["stage"])
     await alerts.share_details(ctx, incident)
-    await store.add_step(ctx.session, incident, "escalated", ctx.clock.now(),
-                         detail=f"stage {stage}")
+    await ctx.repo(IncidentsRepo).add_step(incident, "escalated", ctx.clock.now(),
+                                           detail=f"stage {stage}")
     await alerts.run_stages(ctx, incident, stage)

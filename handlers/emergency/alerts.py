@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import Address
 from werkbot.bot.codec import CodecError, loads_event
 from werkbot.bot.context import Context
@@ -29,13 +27,12 @@ from werkbot.bot.events import (
 )
 from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, Reply
 from werkbot.bot.staff import staff_addresses
-from werkbot.bot.storage.models import InboxRow, Person
 from werkbot.handlers.emergency import consent as kinds
-from werkbot.handlers.emergency import incidents as store
-from werkbot.handlers.emergency import telling
+from werkbot.handlers.emergency import incidents, telling
 from werkbot.handlers.emergency.consent import may_share
 from werkbot.handlers.emergency.durations import spoken
 from werkbot.handlers.emergency.models import Incident
+from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.emergency.routing import as_alert_template, deliverable_now
 
 log = logging.getLogger(__name__)
@@ -53,7 +50,7 @@ def _lang(ctx: Context, staff_id: str) -> str:
 
 async def run_stages(ctx: Context, incident: Incident, index: int) -> None:
     """Alert stage `index`, or the first later stage that reaches anybody."""
-    plan, now = store.plan_of(incident), ctx.clock.now()
+    plan, now = incidents.plan_of(incident), ctx.clock.now()
     share = await _may_share(ctx, incident)
     while index < len(plan):
         reached = [await alert(ctx, incident, staff, Address.parse(address), index, share)
@@ -100,8 +97,9 @@ async def alert(ctx: Context, incident: Incident, staff_id: str, address: Addres
                         f"ack:{incident.id}"),))
     route = await deliverable_now(ctx, staff_id, address)
     if route is None:  # no channel of theirs can carry it now: the next stage, at once
-        await store.add_step(ctx.session, incident, "unreachable", ctx.clock.now(),
-                             staff=staff_id, channel=address.channel, detail=f"stage {stage}")
+        await ctx.repo(IncidentsRepo).add_step(
+            incident, "unreachable", ctx.clock.now(), staff=staff_id, channel=address.channel,
+            detail=f"stage {stage}")
         return False
     target, template = route
     replies: list[Reply] = [as_alert_template(message) if template else message]
@@ -115,18 +113,19 @@ async def alert(ctx: Context, incident: Incident, staff_id: str, address: Addres
 async def send_recorded(ctx: Context, incident: Incident, staff_id: str, address: Address,
                         replies: list[Reply], action: str, detail: str = "") -> bool:
     """Send to a staff address and note it (with the outbox ids, to map answers back)."""
-    before, now = await store.last_outbox_id(ctx.session), ctx.clock.now()
+    repo = ctx.repo(IncidentsRepo)
+    before, now = await repo.last_outbox_id(), ctx.clock.now()
     queued = False
     for reply in replies:
         queued = await ctx.send(address, reply) or queued
-    outbox = await store.outbox_since(ctx.session, before, str(address))
-    await store.add_step(ctx.session, incident, action if queued else "unreachable", now,
-                         staff=staff_id, channel=address.channel, detail=detail, outbox=outbox)
+    outbox = await repo.outbox_since(before, str(address))
+    await repo.add_step(incident, action if queued else "unreachable", now,
+                        staff=staff_id, channel=address.channel, detail=detail, outbox=outbox)
     return queued
 
 
 def _header(ctx: Context, incident: Incident, stage: int, staff_id: str, lang: str) -> str:
-    plan = store.plan_of(incident)
+    plan = incidents.plan_of(incident)
     earlier = [s for st in plan[:stage] for s, _ in st]
     if staff_id in earlier:
         return ctx.texts.get("emergency.alert.repeat", lang)
@@ -153,7 +152,7 @@ async def details(ctx: Context, incident: Incident, lang: str) -> tuple[str, lis
                                          lon=f"{event.longitude:.6f}"))
         elif isinstance(event, ContactEvent):
             texts.append(event.phone)
-    person = await ctx.session.get(Person, incident.customer_id) if incident.customer_id else None
+    person = await ctx.people.get(incident.customer_id) if incident.customer_id else None
     contact = [ctx.texts.get("emergency.alert.contact_phone", lang, phone=a.id)
                if a.is_phone else ctx.texts.get("emergency.alert.contact_chat", lang,
                                                  id=incident.id)
@@ -165,16 +164,15 @@ async def details(ctx: Context, incident: Incident, lang: str) -> tuple[str, lis
               else ctx.texts.get("emergency.alert.unknown_name", lang)),
         contact=", ".join(dict.fromkeys(contact)),
         text="\n".join(texts) or ctx.texts.get("emergency.alert.no_text", lang))
-    media = [int(item[1]) for item in store.ids_of(incident.media_ids)]
+    media = [int(item[1]) for item in incidents.ids_of(incident.media_ids)]
     return "\n".join([body, *located]), media
 
 
 async def incident_events(ctx: Context, incident: Incident) -> list[tuple[int, Event]]:
-    ids = [int(i) for i in store.ids_of(incident.inbox_ids)]
+    ids = [int(i) for i in incidents.ids_of(incident.inbox_ids)]
     if not ids:
         return []
-    rows = (await ctx.session.scalars(
-        select(InboxRow).where(InboxRow.id.in_(ids)).order_by(InboxRow.id))).all()
+    rows = await ctx.repo(IncidentsRepo).inbox_rows(ids)
     events = []
     for row in rows:
         try:
@@ -188,7 +186,7 @@ async def share_details(ctx: Context, incident: Incident) -> None:
     """Once the customer consents, everyone already alerted gets the details."""
     if incident.details_at is not None or not await _may_share(ctx, incident):
         return
-    for staff_id, channel in await store.alerted(ctx.session, incident.id):
+    for staff_id, channel in await ctx.repo(IncidentsRepo).alerted(incident.id):
         staff = ctx.settings.staff_by_id(staff_id)
         address = next((a for a in _staff_addresses(ctx, staff_id) if a.channel == channel),
                        None)
@@ -205,7 +203,7 @@ def _staff_addresses(ctx: Context, staff_id: str) -> list[Address]:
 
 
 def add_inbox(incident: Incident, inbox_id: int | None) -> None:
-    ids = store.ids_of(incident.inbox_ids)
+    ids = incidents.ids_of(incident.inbox_ids)
     if inbox_id is not None and inbox_id not in ids:
         incident.inbox_ids = json.dumps([*ids, inbox_id])
 
@@ -216,7 +214,7 @@ async def collect_media(ctx: Context, incident: Incident) -> list[int]:
     Called in the customer's own context only, so the stored media belong to them (and
     go with their erasure). A failed download never stops the emergency.
     """
-    stored = store.ids_of(incident.media_ids)
+    stored = incidents.ids_of(incident.media_ids)
     done = {int(item[0]) for item in stored}
     new: list[int] = []
     for inbox_id, event in await incident_events(ctx, incident):

@@ -16,13 +16,12 @@ from werkbot.bot.context import Context
 from werkbot.bot.events import ContactEvent, Event, LocationEvent, MediaEvent
 from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, TextReply
 from werkbot.bot.staff import staff_addresses
-from werkbot.handlers.emergency import alerts
+from werkbot.handlers.emergency import alerts, incidents
 from werkbot.handlers.emergency import consent as consent_bridge
-from werkbot.handlers.emergency import incidents as store
-from werkbot.handlers.emergency.calendar import format_moment, load_calendar
+from werkbot.handlers.emergency.calendar import format_moment
 from werkbot.handlers.emergency.detect import language_of, said
 from werkbot.handlers.emergency.models import Incident
-from werkbot.handlers.emergency.rota import load_rota
+from werkbot.handlers.emergency.repo import IncidentsRepo, ScheduleRepo
 from werkbot.handlers.phones import phone_values
 
 log = logging.getLogger(__name__)
@@ -39,24 +38,24 @@ async def raise_emergency(event: Event, ctx: Context) -> None:
     if danger:
         await ctx.reply(TextReply(kind=consent_bridge.SAFETY,
                                   text=ctx.t(f"emergency.safety.{danger}")))
-    active = await store.active_of(ctx.session, ctx.person.id, now)
+    active = await ctx.repo(IncidentsRepo).active_of(ctx.person.id, now)
     if active is not None:
         await _give_number(ctx, active, await consent_bridge.may_share(ctx, ctx.person.id))
         await follow_up(event, ctx, active)
         return
-    calendar = await load_calendar(ctx.session, ctx.settings.business, now.date())
-    rota = await load_rota(ctx.session, ctx.settings, now)
+    calendar = await ctx.repo(ScheduleRepo).calendar(ctx.settings.business, now.date())
+    rota = await ctx.repo(ScheduleRepo).rota(ctx.settings, now)
     wanted = "office" if calendar.is_open(now) else "oncall"
     oncall = rota.on_call(now) if wanted == "oncall" else None
-    mode, plan = store.build_plan(ctx.settings, wanted, oncall)
+    mode, plan = incidents.build_plan(ctx.settings, wanted, oncall)
     incident = Incident(customer_id=ctx.person.id, channel=event.sender.channel, mode=mode,
                         danger=danger, status="open", plan=json.dumps(plan), step=0,
                         inbox_ids=json.dumps([ctx.inbox_id] if ctx.inbox_id else []),
                         media_ids="[]", created_at=now)
-    ctx.session.add(incident)
-    await ctx.session.flush()
-    await store.add_step(ctx.session, incident, "created", now, staff=oncall or "",
-                         channel=incident.channel, detail=mode)
+    repo = ctx.repo(IncidentsRepo)
+    await repo.add(incident)
+    await repo.add_step(incident, "created", now, staff=oncall or "",
+                        channel=incident.channel, detail=mode)
     log.info("incident %s opened (%s, %s)", incident.id, mode, danger or "-")
     shared = await consent_bridge.may_share(ctx, ctx.person.id)
     await _give_number(ctx, incident, shared)
@@ -75,7 +74,7 @@ async def _give_number(ctx: Context, incident: Incident, shared: bool) -> None:
         else []
     fitter = None
     if incident.mode == "oncall":
-        first = store.plan_of(incident)[0][0][0]
+        first = incidents.plan_of(incident)[0][0][0]
         fitter = ctx.settings.staff_by_id(first)
     if fitter is not None:
         values = phone_values(fitter.phone or business)
@@ -100,11 +99,11 @@ async def follow_up(event: Event, ctx: Context, incident: Incident) -> None:
         await on_consent_granted(ctx)
         return
     media = await alerts.collect_media(ctx, incident)
-    recipients = [incident.acked_by] if incident.acked_by else [
-        s for s, _ in await store.alerted(ctx.session, incident.id)]
+    alerted = await ctx.repo(IncidentsRepo).alerted(incident.id)
+    recipients = [incident.acked_by] if incident.acked_by else [s for s, _ in alerted]
     for staff_id in dict.fromkeys(recipients):
         staff = ctx.settings.staff_by_id(staff_id)
-        channels = [c for s, c in await store.alerted(ctx.session, incident.id) if s == staff_id]
+        channels = [c for s, c in alerted if s == staff_id]
         address = next((a for a in staff_addresses(staff) if a.channel in channels),
                        None) if staff else None
         if staff is None or address is None:
@@ -141,7 +140,7 @@ async def on_consent_granted(ctx: Context) -> None:
     """
     if ctx.person is None:
         return
-    incident = await store.active_of(ctx.session, ctx.person.id, ctx.clock.now())
+    incident = await ctx.repo(IncidentsRepo).active_of(ctx.person.id, ctx.clock.now())
     if incident is None or not await consent_bridge.may_share(ctx, ctx.person.id):
         return
     await alerts.collect_media(ctx, incident)
@@ -156,7 +155,7 @@ async def send_away_answer(ctx: Context) -> bool:
     in this closed period (the flag in `ctx.state` holds until the next opening).
     """
     now = ctx.clock.now()
-    calendar = await load_calendar(ctx.session, ctx.settings.business, now.date())
+    calendar = await ctx.repo(ScheduleRepo).calendar(ctx.settings.business, now.date())
     if calendar.is_open(now):
         return False
     opens = calendar.next_opening(now)
@@ -165,7 +164,7 @@ async def send_away_answer(ctx: Context) -> bool:
         return False
     if opens is None:
         text = ctx.t("emergency.away.text_unknown")
-        ctx.state[AWAY_FLAG] = (now + store.FOLLOW_UP_FOR).isoformat()
+        ctx.state[AWAY_FLAG] = (now + incidents.FOLLOW_UP_FOR).isoformat()
     else:
         local = calendar.local(opens)
         text = ctx.t("emergency.away.text", opens=format_moment(ctx.texts, ctx.lang, local))
@@ -178,4 +177,4 @@ async def send_away_answer(ctx: Context) -> bool:
 async def office_is_open(ctx: Context) -> bool:
     """For the office inbox: is the office open now (holidays and closures included)?"""
     now = ctx.clock.now()
-    return (await load_calendar(ctx.session, ctx.settings.business, now.date())).is_open(now)
+    return (await ctx.repo(ScheduleRepo).calendar(ctx.settings.business, now.date())).is_open(now)

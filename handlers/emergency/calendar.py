@@ -16,13 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from werkbot.bot.holiday_dates import holiday_dates
 from werkbot.bot.settings import WEEKDAYS, BusinessSettings, parse_span
 from werkbot.bot.texts import Texts
-from werkbot.handlers.emergency.models import Closure
 
 LOOKAHEAD_DAYS = 400  # beyond a year of closures and holidays nobody waits for an answer
 Span = tuple[time, time | None]  # None: until the end of the day
@@ -87,16 +83,6 @@ class BusinessCalendar:
                 if at < closes:
                     return at
         return None
-
-
-async def load_calendar(session: AsyncSession, business: BusinessSettings,
-                        today: date | None = None) -> BusinessCalendar:
-    """The calendar with the closures stored in the database (past ones left out)."""
-    query = select(Closure).order_by(Closure.first)
-    if today is not None:
-        query = query.where(Closure.last >= today)
-    rows = (await session.scalars(query)).all()
-    return BusinessCalendar(business, [ClosedDays(r.first, r.last, r.reason) for r in rows])
 
 
 def format_moment(texts: Texts, lang: str, at: datetime) -> str:

@@ -24,7 +24,7 @@ EMERGENCY_UPDATE = kinds.EMERGENCY_UPDATE  # to the customer: who is coming
 
 async def may_share(ctx: Context, customer_id: int) -> bool:
     """Does the customer consent to their emergency reaching staff (on any channel)?"""
-    return await _may_share(ctx.session, customer_id, EMERGENCY)
+    return await ctx.repo(lambda session: _may_share(session, customer_id, EMERGENCY))
 
 
 async def ask_consent(ctx: Context) -> None:

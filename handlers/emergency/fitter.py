@@ -16,9 +16,9 @@ from werkbot.bot.replies import MediaReply, TextReply
 from werkbot.bot.router import Filter
 from werkbot.bot.staff import staff_addresses
 from werkbot.handlers.emergency import alerts, telling
-from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.consent import ALERT, EMERGENCY_UPDATE
 from werkbot.handlers.emergency.models import Incident
+from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.filters import word
 from werkbot.handlers.phones import phone_values
 from werkbot.handlers.staff import staff_of
@@ -34,7 +34,7 @@ def _ack_choice(event: Event, ctx: Context) -> dict[str, int] | None:
 
 
 async def _answered_incident(event: Event, ctx: Context) -> dict[str, int] | None:
-    incident = await store.by_outbound(ctx.session, event.reply_to)
+    incident = await ctx.repo(IncidentsRepo).by_outbound(event.reply_to)
     return {"incident": incident.id} if incident else None
 
 
@@ -45,7 +45,7 @@ async def _pending_for_me(event: Event, ctx: Context) -> dict[str, int] | None:
     staff = staff_of(ctx)
     if staff is None:
         return None
-    incident = await store.latest_for_staff(ctx.session, staff.id, ctx.clock.now())
+    incident = await ctx.repo(IncidentsRepo).latest_for_staff(staff.id, ctx.clock.now())
     return {"incident": incident.id} if incident else None
 
 
@@ -57,7 +57,7 @@ answers_alert = Filter(_answered_incident, "answers_alert")
 async def acknowledge(event: Event, ctx: Context) -> None:
     staff = staff_of(ctx)
     assert staff is not None
-    incident = await store.lock(ctx.session, int(ctx.match["incident"]))
+    incident = await ctx.repo(IncidentsRepo).lock(int(ctx.match["incident"]))
     if incident is None:
         await ctx.reply(ctx.t("emergency.errors.no_incident", id=ctx.match["incident"]))
         return
@@ -65,19 +65,19 @@ async def acknowledge(event: Event, ctx: Context) -> None:
         who = telling.staff_name(ctx, incident.acked_by) if incident.acked_by else "-"
         await ctx.reply(ctx.t("emergency.alert.already", id=incident.id, name=who))
         return
-    if not await store.reached(ctx.session, incident.id, staff.id):
+    if not await ctx.repo(IncidentsRepo).reached(incident.id, staff.id):
         # Only whom the alert reached may take it (contract §6): a stray `ack:<n>` from
         # someone never alerted must not tell the customer a stranger is coming.
-        alerted = [telling.staff_name(ctx, s) for s, _ in await store.alerted(
-            ctx.session, incident.id)]
+        alerted = [telling.staff_name(ctx, s) for s, _ in await ctx.repo(IncidentsRepo).alerted(
+            incident.id)]
         await ctx.reply(ctx.t("emergency.alert.not_alerted", id=incident.id,
                               names=", ".join(dict.fromkeys(alerted)) or "-"))
         return
     now = ctx.clock.now()
     incident.status, incident.acked_by, incident.acked_at = "acknowledged", staff.id, now
     await ctx.timers.cancel(alerts.timer_key(incident.id, incident.step + 1))
-    await store.add_step(ctx.session, incident, "acknowledged", now, staff=staff.id,
-                         channel=event.sender.channel)
+    await ctx.repo(IncidentsRepo).add_step(incident, "acknowledged", now, staff=staff.id,
+                                           channel=event.sender.channel)
     log.info("incident %s acknowledged", incident.id)
     await ctx.reply(ctx.t("emergency.alert.acked", id=incident.id))
     customer_lang = await telling.customer_language(ctx, incident)
@@ -86,7 +86,7 @@ async def acknowledge(event: Event, ctx: Context) -> None:
         text=ctx.texts.get("emergency.customer.coming", customer_lang,
                            name=staff.name or staff.id,
                            **phone_values(staff.phone or ctx.settings.business.phone))))
-    for other, channel in await store.alerted(ctx.session, incident.id):
+    for other, channel in await ctx.repo(IncidentsRepo).alerted(incident.id):
         if other == staff.id:
             continue
         person = ctx.settings.staff_by_id(other)
@@ -101,7 +101,7 @@ async def acknowledge(event: Event, ctx: Context) -> None:
 
 async def relay(event: Event, ctx: Context) -> None:
     """A staff answer to an alert goes to the customer, signed with the staff name."""
-    incident = await store.lock(ctx.session, int(ctx.match["incident"]))
+    incident = await ctx.repo(IncidentsRepo).lock(int(ctx.match["incident"]))
     if incident is None:
         return
     text = event.text if isinstance(event, TextEvent) else (
@@ -130,7 +130,8 @@ async def send_answer(ctx: Context, incident: Incident, text: str, media: list[i
     if media:
         sent = await telling.to_customer(ctx, incident, MediaReply(
             kind="emergency_reply", media_ids=tuple(media), caption=name)) or sent
-    await store.add_step(ctx.session, incident, "reply" if sent else "unreachable",
-                         ctx.clock.now(), staff=staff.id, channel=incident.channel)
+    await ctx.repo(IncidentsRepo).add_step(incident, "reply" if sent else "unreachable",
+                                           ctx.clock.now(), staff=staff.id,
+                                           channel=incident.channel)
     key = "emergency.alert.reply_sent" if sent else "emergency.alert.reply_refused"
     await ctx.reply(ctx.t(key, id=incident.id))

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from werkbot.bot.context import Context
 from werkbot.bot.settings import WEEKDAYS
 from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
-from werkbot.handlers.emergency.calendar import format_day, format_moment, load_calendar
+from werkbot.handlers.emergency.calendar import format_day, format_moment
 from werkbot.handlers.emergency.models import Closure
+from werkbot.handlers.emergency.repo import ScheduleRepo
 from werkbot.handlers.staff import staff_of
 
 
@@ -59,28 +58,28 @@ async def _close(args: tuple[str, ...], ctx: Context) -> None:
     if last < first:
         raise UsageError("emergency.errors.order", first=args[0], last=args[1])
     staff = staff_of(ctx)
-    ctx.session.add(Closure(first=first, last=last, reason=" ".join(rest)[:200],
-                            created_by=staff.id if staff else "", created_at=ctx.clock.now()))
-    await ctx.session.flush()
+    await ctx.repo(ScheduleRepo).add_closure(Closure(
+        first=first, last=last, reason=" ".join(rest)[:200],
+        created_by=staff.id if staff else "", created_at=ctx.clock.now()))
     await ctx.reply(ctx.t("emergency.hours.closed_set",
                           first=format_day(ctx.texts, ctx.lang, first),
                           last=format_day(ctx.texts, ctx.lang, last)))
 
 
 async def _open(day: date, ctx: Context) -> None:
-    rows = (await ctx.session.scalars(
-        select(Closure).where(Closure.first <= day, Closure.last >= day))).all()
+    schedule = ctx.repo(ScheduleRepo)
+    rows = await schedule.closures_on(day)
     for row in rows:
         if row.first == row.last:
-            await ctx.session.delete(row)
+            await schedule.remove_closure(row)
         elif row.first == day:
             row.first = day + timedelta(days=1)
         elif row.last == day:
             row.last = day - timedelta(days=1)
         else:
-            ctx.session.add(Closure(first=day + timedelta(days=1), last=row.last,
-                                    reason=row.reason, created_by=row.created_by,
-                                    created_at=ctx.clock.now()))
+            await schedule.add_closure(Closure(first=day + timedelta(days=1), last=row.last,
+                                               reason=row.reason, created_by=row.created_by,
+                                               created_at=ctx.clock.now()))
             row.last = day - timedelta(days=1)
     await ctx.reply(ctx.t("emergency.hours.opened", day=format_day(ctx.texts, ctx.lang, day),
                           count=len(rows)))
@@ -89,7 +88,7 @@ async def _open(day: date, ctx: Context) -> None:
 async def _show(ctx: Context) -> None:
     now = ctx.clock.now()
     business = ctx.settings.business
-    calendar = await load_calendar(ctx.session, business, now.date())
+    calendar = await ctx.repo(ScheduleRepo).calendar(business, now.date())
     weekdays = ctx.texts.raw("emergency.calendar.weekdays", ctx.lang)
     holidays = (ctx.t("emergency.hours.holidays", code=business.holidays) if business.holidays
                 else ctx.t("emergency.hours.no_holidays"))

@@ -10,14 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from werkbot.bot.context import Context
 from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.emergency import alerts, telling
-from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.durations import spoken
 from werkbot.handlers.emergency.models import Incident, IncidentStep
+from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.staff import staff_of
 
 LIST_LENGTH = 10
@@ -59,8 +57,7 @@ def _time(ctx: Context, at: datetime) -> str:
 
 
 async def list_incidents(args: tuple[str, ...], ctx: Context) -> None:
-    rows = (await ctx.session.scalars(
-        select(Incident).order_by(Incident.id.desc()).limit(LIST_LENGTH))).all()
+    rows = await ctx.repo(IncidentsRepo).newest(LIST_LENGTH)
     if not rows:
         await ctx.reply(ctx.t("emergency.incident.none"))
         return
@@ -81,7 +78,7 @@ async def incident(args: tuple[str, ...], ctx: Context) -> None:
     number = args[0].lstrip("#")
     if not number.isdigit():
         raise UsageError("bad_value", value=args[0], why="#<Nr>")
-    row = await store.lock(ctx.session, int(number))
+    row = await ctx.repo(IncidentsRepo).lock(int(number))
     if row is None:
         raise UsageError("emergency.errors.no_incident", id=number)
     if len(args) > 1:
@@ -92,7 +89,8 @@ async def incident(args: tuple[str, ...], ctx: Context) -> None:
     danger = ctx.t(f"emergency.incident.dangers.{row.danger}") if row.danger else ""
     lines = [ctx.t("emergency.incident.timeline", id=row.id, at=_at(ctx, row.created_at),
                    mode=_mode(ctx, row), status=_status(ctx, row), danger=danger)]
-    lines += [_step_line(ctx, row, step) for step in await store.steps_of(ctx.session, row.id)]
+    steps = await ctx.repo(IncidentsRepo).steps_of(row.id)
+    lines += [_step_line(ctx, row, step) for step in steps]
     await ctx.reply("\n".join(lines))
 
 
@@ -101,5 +99,5 @@ async def close(ctx: Context, row: Incident) -> None:
     if row.status != "closed":
         row.status, row.closed_at = "closed", now
         await ctx.timers.cancel(alerts.timer_key(row.id, row.step + 1))
-        await store.add_step(ctx.session, row, "closed", now, staff=staff.id if staff else "")
+        await ctx.repo(IncidentsRepo).add_step(row, "closed", now, staff=staff.id if staff else "")
     await ctx.reply(ctx.t("emergency.incident.closed", id=row.id))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import select
-
 from werkbot.bot.context import Context
 from werkbot.bot.replies import TextReply
 from werkbot.bot.staff import staff_addresses
@@ -19,7 +17,8 @@ from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.emergency.calendar import format_moment
 from werkbot.handlers.emergency.incident_commands import list_incidents
 from werkbot.handlers.emergency.models import OncallOverride
-from werkbot.handlers.emergency.rota import Rota, load_rota
+from werkbot.handlers.emergency.repo import ScheduleRepo
+from werkbot.handlers.emergency.rota import Rota
 from werkbot.handlers.staff import staff_of
 
 
@@ -49,7 +48,7 @@ def _staff_id(ctx: Context, arg: str) -> str:
                   help_key="emergency.help.oncall")
 async def oncall(args: tuple[str, ...], ctx: Context) -> None:
     now = ctx.clock.now()
-    rota = await load_rota(ctx.session, ctx.settings, now)
+    rota = await ctx.repo(ScheduleRepo).rota(ctx.settings, now)
     if not args:
         await ctx.reply(_show(ctx, rota, now))
     elif _is(ctx, args[0], "incidents"):
@@ -93,10 +92,9 @@ async def _cover(ctx: Context, rota: Rota, staff_id: str, starts: datetime, ends
                  reason: str) -> None:
     staff = staff_of(ctx)
     now = ctx.clock.now()
-    ctx.session.add(OncallOverride(staff_id=staff_id, starts_at=starts, ends_at=ends,
-                                   reason=reason, created_by=staff.id if staff else "",
-                                   created_at=now))
-    await ctx.session.flush()
+    await ctx.repo(ScheduleRepo).add_override(OncallOverride(
+        staff_id=staff_id, starts_at=starts, ends_at=ends, reason=reason,
+        created_by=staff.id if staff else "", created_at=now))
     person = ctx.settings.staff_by_id(staff_id)
     addresses = staff_addresses(person) if person else []
     if person is not None and addresses and (staff is None or staff.id != staff_id):
@@ -121,8 +119,7 @@ async def _swap(ctx: Context, rota: Rota, now: datetime, a: str, b: str) -> None
 
 
 async def _clear(ctx: Context, now: datetime) -> None:
-    rows = (await ctx.session.scalars(select(OncallOverride).where(
-        OncallOverride.cancelled_at.is_(None), OncallOverride.ends_at > now))).all()
+    rows = await ctx.repo(ScheduleRepo).overrides_from(now)
     for row in rows:
         row.cancelled_at = now
     await ctx.reply(ctx.t("emergency.oncall.cleared", count=len(rows)))

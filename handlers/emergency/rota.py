@@ -15,11 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from werkbot.bot.settings import WEEKDAYS, Settings
-from werkbot.handlers.emergency.models import OncallOverride
 
 DEFAULT_START = date(2024, 1, 1)  # any fixed date works: only the weekly phase matters
 WEEK = timedelta(days=7)
@@ -100,12 +96,3 @@ class Rota:
             if period.staff_id == staff_id:
                 return period
         return None
-
-
-async def load_rota(session: AsyncSession, settings: Settings, now: datetime) -> Rota:
-    """The rota with the overrides still in force or to come."""
-    rows = (await session.scalars(
-        select(OncallOverride).where(OncallOverride.cancelled_at.is_(None),
-                                     OncallOverride.ends_at > now)
-    )).all()
-    return Rota(settings, [Cover(r.id, r.staff_id, r.starts_at, r.ends_at) for r in rows])

@@ -8,13 +8,11 @@ from what werkbot knows: the address row's `window_until` and the configured tem
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.replies import ChoicesReply, TemplateReply
 from werkbot.bot.staff import staff_addresses
-from werkbot.bot.storage.models import AddressRow
+from werkbot.handlers.emergency.repo import IncidentsRepo
 
 ALERT_TEMPLATE = "alert"  # the `twilio.templates` key of the approved alert template
 
@@ -48,8 +46,7 @@ async def _free_form_now(ctx: Context, address: Address) -> bool:
         return False
     if not caps.window_hours:
         return True
-    until = await ctx.session.scalar(
-        select(AddressRow.window_until).where(AddressRow.address == str(address)))
+    until = await ctx.repo(IncidentsRepo).window_until(str(address))
     return until is not None and until > ctx.clock.now()
 
 

@@ -13,11 +13,11 @@ import logging
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.replies import Reply, TextReply
-from werkbot.bot.storage.models import Person
 from werkbot.handlers.emergency import consent as kinds
-from werkbot.handlers.emergency import incidents as store
+from werkbot.handlers.emergency import incidents
 from werkbot.handlers.emergency.durations import spoken
 from werkbot.handlers.emergency.models import Incident
+from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.phones import phone_values
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,11 @@ def staff_name(ctx: Context, staff_id: str) -> str:
 
 
 async def customer_language(ctx: Context, incident: Incident) -> str:
-    person = await ctx.session.get(Person, incident.customer_id) if incident.customer_id else None
+    person = await ctx.people.get(incident.customer_id) if incident.customer_id else None
     return person.language if person else ctx.settings.business.language
 
 
-async def still_trying(ctx: Context, incident: Incident, plan: list[store.Stage],
+async def still_trying(ctx: Context, incident: Incident, plan: list[incidents.Stage],
                        index: int) -> None:
     """Tell the customer that nobody has taken it yet and whom werkbot reaches now.
 
@@ -52,8 +52,8 @@ async def still_trying(ctx: Context, incident: Incident, plan: list[store.Stage]
         ctx.texts, lang, ctx.settings.oncall.ack_timeout), earlier=earlier_names,
         who=", ".join(staff_name(ctx, s) for s in now_ids), **values)
     if await to_customer(ctx, incident, TextReply(kind=kinds.EMERGENCY_UPDATE, text=text)):
-        await store.add_step(ctx.session, incident, "customer_told", ctx.clock.now(),
-                             detail=f"stage {index}")
+        await ctx.repo(IncidentsRepo).add_step(incident, "customer_told", ctx.clock.now(),
+                                               detail=f"stage {index}")
 
 
 async def customer_addresses(ctx: Context, incident: Incident) -> list[Address]:
@@ -76,7 +76,7 @@ async def to_customer(ctx: Context, incident: Incident, reply: Reply) -> bool:
 async def exhaust(ctx: Context, incident: Incident) -> None:
     """Nobody took it: the timeline says so and the customer gets the office number."""
     now = ctx.clock.now()
-    await store.add_step(ctx.session, incident, "exhausted", now)
+    await ctx.repo(IncidentsRepo).add_step(incident, "exhausted", now)
     log.warning("incident %s: nobody acknowledged", incident.id)
     lang = await customer_language(ctx, incident)
     text = ctx.texts.get("emergency.customer.unanswered", lang,

@@ -6,7 +6,7 @@ answers to its two questions (photo consent, which job), texts naming `#A-1042` 
 batch timer. On import, `/job` registers with the staff command registry (`command`) and
 the jobs exporter, eraser and signing hook with the rights feature (`privacy`,
 `paperwork`).
-Other features use `job_by_code`, `open_jobs_for`, `job_label` and `code_in`.
+Other features use `JobsRepo` (`job_by_code`, `open_jobs_for`), `job_label` and `code_in`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerE
 from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.jobs import asking, batches, command, intake, notes, privacy
 from werkbot.handlers.jobs.demo import seed_demo
-from werkbot.handlers.jobs.repo import code_in, job_by_code, job_label, open_jobs_for
+from werkbot.handlers.jobs.repo import JobsRepo, code_in, job_label
 
-__all__ = ["code_in", "command", "job_by_code", "job_label", "open_jobs_for", "privacy",
-           "router", "seed_demo"]
+__all__ = ["JobsRepo", "code_in", "command", "job_label", "privacy", "router", "seed_demo"]
 
 router = Router("jobs")
 

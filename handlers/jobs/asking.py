@@ -25,15 +25,9 @@ from werkbot.handlers.jobs.batches import (
     open_batches,
     try_flush,
 )
+from werkbot.handlers.jobs.files_repo import JobFilesRepo
 from werkbot.handlers.jobs.models import Job, JobBatch
-from werkbot.handlers.jobs.repo import (
-    as_code,
-    code_in,
-    job_by_code,
-    job_label,
-    may_file,
-    open_jobs_for,
-)
+from werkbot.handlers.jobs.repo import JobsRepo, as_code, code_in, job_label, may_file
 from werkbot.handlers.staff import staff_of
 
 CONSENT_VERSION = "jobs.photo_consent.v1"
@@ -114,7 +108,7 @@ async def on_consent_answer(event: Event, ctx: Context) -> None:
         state.pop("which", None)
         await ctx.reply(TextReply(kind="photo_consent", text=ctx.t("jobs.consent.refused")))
         return
-    ledger = ConsentLedger(ctx.session, ctx.services.signer)
+    ledger = ctx.repo(lambda session: ConsentLedger(session, ctx.services.signer))
     await ledger.record(
         person_id=person.id, address=ctx.address, purposes=(PHOTOS,), granted=True,
         text=ctx.t("jobs.consent.question", business=ctx.settings.business.name),
@@ -131,7 +125,7 @@ async def release(ctx: Context, batch: JobBatch) -> None:
     """After consent: ask which job if still unknown, else deliver once the window passed."""
     if batch.job_id is None:
         if ctx.person is not None:
-            jobs = await open_jobs_for(ctx.session, ctx.person, staff_of(ctx))
+            jobs = await ctx.repo(JobsRepo).open_jobs_for(ctx.person, staff_of(ctx))
             if jobs:
                 await ask_which(ctx, batch, jobs[:8])
         return
@@ -140,8 +134,7 @@ async def release(ctx: Context, batch: JobBatch) -> None:
 
 async def on_held_expired(event: TimerEvent, ctx: Context) -> None:
     """Files held for a photo consent that never came are deleted, like any held message."""
-    batch = await ctx.session.get(JobBatch, int(event.payload.get("batch", 0)),
-                                  with_for_update=True)
+    batch = await ctx.repo(JobFilesRepo).locked_batch(int(event.payload.get("batch", 0)))
     if batch is not None and batch.status == "open" and not await has_photo_consent(ctx,
                                                                                      batch):
         await drop_batch(ctx, batch)
@@ -152,7 +145,7 @@ async def on_which_answer(event: Event, ctx: Context) -> None:
     person = ctx.person
     if person is None:
         return
-    job = await job_by_code(ctx.session, ctx.match["job_code"])
+    job = await ctx.repo(JobsRepo).job_by_code(ctx.match["job_code"])
     batch = await open_batch(ctx, person.id)
     if job is None or not may_file(job, person, staff_of(ctx)):
         await ctx.reply(TextReply(kind="job_refused", text=ctx.t(

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func, select
-
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import TimerEvent
 from werkbot.bot.replies import MediaReply, TextReply
-from werkbot.bot.storage.models import MediaRow
 from werkbot.handlers.consent.ledger import PHOTOS
 from werkbot.handlers.consent.status import may_share
+from werkbot.handlers.jobs.files_repo import JobFilesRepo
 from werkbot.handlers.jobs.models import CUSTOMER, Job, JobBatch, JobMedia, JobNote
-from werkbot.handlers.jobs.repo import recipients
+from werkbot.handlers.jobs.repo import JobsRepo
 from werkbot.handlers.rights.forwarding import send_about
 
 log = logging.getLogger(__name__)
@@ -29,17 +27,11 @@ TIMER = "jobs.batch"
 
 
 async def open_batch(ctx: Context, person_id: int) -> JobBatch | None:
-    # locked: on PostgreSQL the batch timer (another sender, maybe another worker) waits
-    return await ctx.session.scalar(
-        select(JobBatch).where(JobBatch.person_id == person_id, JobBatch.status == "open")
-        .order_by(JobBatch.id.desc()).limit(1).with_for_update())
+    return await ctx.repo(JobFilesRepo).open_batch(person_id)
 
 
 async def open_batches(ctx: Context, person_id: int) -> list[JobBatch]:
-    rows = await ctx.session.scalars(
-        select(JobBatch).where(JobBatch.person_id == person_id, JobBatch.status == "open")
-        .order_by(JobBatch.id).with_for_update())
-    return list(rows.all())
+    return await ctx.repo(JobFilesRepo).open_batches(person_id)
 
 
 async def restart_window(ctx: Context, batch: JobBatch) -> None:
@@ -54,8 +46,8 @@ async def restart_window(ctx: Context, batch: JobBatch) -> None:
 
 
 async def on_timer(event: TimerEvent, ctx: Context) -> None:
-    batch = await ctx.session.get(JobBatch, int(event.payload.get("batch", 0)),
-                                  with_for_update=True, populate_existing=True)
+    batch = await ctx.repo(JobFilesRepo).locked_batch(int(event.payload.get("batch", 0)),
+                                                      fresh=True)
     now = ctx.clock.now()
     if batch is None or batch.status != "open":
         return
@@ -68,7 +60,8 @@ async def on_timer(event: TimerEvent, ctx: Context) -> None:
 async def has_photo_consent(ctx: Context, batch: JobBatch) -> bool:
     if batch.origin != CUSTOMER or batch.person_id is None:
         return True
-    return await may_share(ctx.session, batch.person_id, PHOTOS)
+    person_id = batch.person_id
+    return await ctx.repo(lambda session: may_share(session, person_id, PHOTOS))
 
 
 async def try_flush(ctx: Context, batch: JobBatch) -> bool:
@@ -77,7 +70,7 @@ async def try_flush(ctx: Context, batch: JobBatch) -> bool:
         return False
     if not await has_photo_consent(ctx, batch):
         return False
-    job = await ctx.session.get(Job, batch.job_id)
+    job = await ctx.repo(JobsRepo).job_by_id(batch.job_id)
     if job is None:
         return False
     await deliver(ctx, batch, job)
@@ -85,27 +78,23 @@ async def try_flush(ctx: Context, batch: JobBatch) -> bool:
 
 
 async def batch_items(ctx: Context, batch_id: int) -> list[JobMedia]:
-    rows = await ctx.session.scalars(
-        select(JobMedia).where(JobMedia.batch_id == batch_id).order_by(JobMedia.id))
-    return list(rows.all())
+    return await ctx.repo(JobFilesRepo).batch_items(batch_id)
 
 
 async def deliver(ctx: Context, batch: JobBatch, job: Job) -> None:
     """File the batch to its job, send it to the job's people and a receipt to the sender."""
     batch.status = "done"
     items = await batch_items(ctx, batch.id)
+    files = ctx.repo(JobFilesRepo)
     fresh, duplicates = [], 0
     for item in items:
-        seen = await ctx.session.scalar(select(func.count()).select_from(JobMedia).where(
-            JobMedia.job_id == job.id, JobMedia.media_id == item.media_id,
-            JobMedia.id != item.id))
-        if seen:
+        if await files.filed_before(item, job.id):
             duplicates += 1
-            await ctx.session.delete(item)
+            await files.remove_file(item)
         else:
             item.job_id = job.id
             fresh.append(item)
-    await ctx.session.flush()
+    await files.flush()
     sender = items[0] if items else None
     if fresh and sender is not None:
         await _send_to_staff(ctx, job, fresh, sender)
@@ -127,9 +116,9 @@ def sender_label(ctx: Context, item: JobMedia | JobNote, lang: str) -> str:
 
 async def _send_to_staff(ctx: Context, job: Job, fresh: list[JobMedia],
                          sender: JobMedia) -> None:
-    staff_ids = await recipients(ctx.session, ctx.settings, job,
-                                 origin_customer=sender.origin == CUSTOMER,
-                                 sender_staff=sender.staff_id)
+    staff_ids = await ctx.repo(JobsRepo).recipients(ctx.settings, job,
+                                                    origin_customer=sender.origin == CUSTOMER,
+                                                    sender_staff=sender.staff_id)
     captions = list(dict.fromkeys(i.caption for i in fresh if i.caption))
     for staff_id in staff_ids:
         person = await ctx.people.by_staff_id(staff_id)
@@ -178,15 +167,8 @@ async def drop_batch(ctx: Context, batch: JobBatch) -> int:
     """Discard a held batch (consent refused): rows, and files nothing else refers to."""
     items = await batch_items(ctx, batch.id)
     batch.status = "dropped"
-    await ctx.session.execute(delete(JobMedia).where(JobMedia.batch_id == batch.id))
-    await ctx.session.flush()
+    files = ctx.repo(JobFilesRepo)
+    await files.drop_batch_files(batch.id)
     for media_id in {i.media_id for i in items} | {i.thumb_id for i in items if i.thumb_id}:
-        still = await ctx.session.scalar(select(func.count()).select_from(JobMedia).where(
-            (JobMedia.media_id == media_id) | (JobMedia.thumb_id == media_id)))
-        row = await ctx.session.get(MediaRow, media_id)
-        if still or row is None:
-            continue
-        await ctx.session.delete(row)
-        await ctx.session.flush()
-        await ctx.services.media.delete_unreferenced(ctx.session, row.sha256)
+        await files.delete_media_if_unused(ctx.services.media, media_id)
     return len(items)

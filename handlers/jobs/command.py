@@ -8,26 +8,18 @@ the jobs they are assigned to.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import Address, AddressError
 from werkbot.bot.context import Context
 from werkbot.bot.replies import MediaReply, TextReply
 from werkbot.bot.settings import StaffSettings
-from werkbot.bot.storage.models import MediaRow, Person
+from werkbot.bot.storage.models import Person
 from werkbot.handlers.commands import EVERY_ROLE, UsageError, commands
 from werkbot.handlers.jobs import paperwork
+from werkbot.handlers.jobs.files_repo import JobFilesRepo
 from werkbot.handlers.jobs.images import without_gps
-from werkbot.handlers.jobs.models import CLOSED, STAFF, Job, JobMedia
-from werkbot.handlers.jobs.repo import (
-    as_code,
-    assign,
-    create_job,
-    job_by_code,
-    open_jobs_for,
-    staff_of_job,
-)
-from werkbot.handlers.office.store import by_reply
+from werkbot.handlers.jobs.models import CLOSED, Job, JobMedia
+from werkbot.handlers.jobs.repo import JobsRepo, as_code
+from werkbot.handlers.office.store import ConversationsRepo
 from werkbot.handlers.staff import staff_of
 
 SUBCOMMANDS = {
@@ -83,11 +75,12 @@ async def _job_arg(rest: tuple[str, ...], ctx: Context, staff: StaffSettings) ->
     if not rest:
         raise UsageError("missing", what=ctx.t("jobs.what.code"))
     code = as_code(rest[0])
-    job = await job_by_code(ctx.session, code) if code else None
+    jobs = ctx.repo(JobsRepo)
+    job = await jobs.job_by_code(code) if code else None
     if job is None:
         raise UsageError("jobs.errors.unknown_code", code=rest[0])
-    if not {"admin", "office"} & set(staff.roles) and staff.id not in await staff_of_job(
-            ctx.session, job.id):
+    if not {"admin", "office"} & set(staff.roles) and staff.id not in await jobs.staff_of_job(
+            job.id):
         raise UsageError("jobs.errors.not_yours", code=job.code)
     return job
 
@@ -118,7 +111,7 @@ async def _customer(value: str, ctx: Context) -> Person:
 
 async def _replied_customer(ctx: Context) -> Person | None:
     """The customer whose forwarded message this command replies to, if any."""
-    conv = await by_reply(ctx.session, ctx.event.reply_to)
+    conv = await ctx.repo(ConversationsRepo).by_reply(ctx.event.reply_to)
     person = await ctx.people.get(conv.person_id) if conv is not None else None
     return person if person is not None and person.kind == "customer" else None
 
@@ -139,9 +132,10 @@ async def _new(rest: tuple[str, ...], ctx: Context, staff: StaffSettings) -> Non
     title = " ".join(w for w in words if not w.startswith("@")).strip()
     if not title:
         raise UsageError("missing", what=ctx.t("jobs.what.title"))
-    job = await create_job(ctx.session, ctx.settings, title=title, now=ctx.clock.now(),
-                           customer_id=customer.id if customer else None, site=site,
-                           created_by=staff.id, staff_ids=staff_ids)
+    job = await ctx.repo(JobsRepo).create_job(
+        ctx.settings, title=title, now=ctx.clock.now(),
+        customer_id=customer.id if customer else None, site=site, created_by=staff.id,
+        staff_ids=staff_ids)
     await ctx.reply(TextReply(kind="job_created", text=ctx.t(
         "jobs.created", code=job.code, title=job.title, staff=_names(staff_ids, ctx))))
     await _tell_assigned(ctx, job, staff_ids, staff)
@@ -168,7 +162,7 @@ async def _assign(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSet
     staff_ids = _staff_ids(list(rest), ctx)
     if not staff_ids:
         raise UsageError("missing", what=ctx.t("jobs.what.staff"))
-    added = await assign(ctx.session, job, staff_ids, ctx.clock.now())
+    added = await ctx.repo(JobsRepo).assign(job, staff_ids, ctx.clock.now())
     await ctx.reply(ctx.t("jobs.assigned", code=job.code, staff=_names(staff_ids, ctx)))
     await _tell_assigned(ctx, job, added, staff)
 
@@ -179,12 +173,12 @@ async def _close(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSett
 
 
 async def _show(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSettings) -> None:
-    count = len((await ctx.session.scalars(
-        select(JobMedia.id).where(JobMedia.job_id == job.id))).all())
+    jobs = ctx.repo(JobsRepo)
+    count = await jobs.file_count(job.id)
     status = ctx.t(f"jobs.status.{job.status}")
     await ctx.reply(ctx.t("jobs.show", code=job.code, title=job.title, status=status,
-                          site=job.site or "–", staff=_names(await staff_of_job(
-                              ctx.session, job.id), ctx),
+                          site=job.site or "–", staff=_names(await jobs.staff_of_job(
+                              job.id), ctx),
                           customer=ctx.t("jobs.yes" if job.customer_id else "jobs.no"),
                           count=count))
 
@@ -192,7 +186,7 @@ async def _show(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSetti
 async def _list(ctx: Context, staff: StaffSettings) -> None:
     if ctx.person is None:
         return
-    jobs = await open_jobs_for(ctx.session, ctx.person, staff)
+    jobs = await ctx.repo(JobsRepo).open_jobs_for(ctx.person, staff)
     if not jobs:
         await ctx.reply(ctx.t("jobs.list_empty"))
         return
@@ -221,9 +215,7 @@ async def _send(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSetti
     """Staff photos reach the customer only here, on this explicit command."""
     if job.customer_id is None:
         raise UsageError("jobs.errors.no_customer", code=job.code)
-    items = list((await ctx.session.scalars(select(JobMedia).where(
-        JobMedia.job_id == job.id, JobMedia.origin == STAFF,
-        JobMedia.sent_to_customer_at.is_(None)).order_by(JobMedia.id))).all())
+    items = await ctx.repo(JobFilesRepo).unsent_staff_files(job.id)
     if not items:
         await ctx.reply(ctx.t("jobs.send.nothing", code=job.code))
         return
@@ -244,15 +236,16 @@ async def _send(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSetti
 
 async def _without_position(ctx: Context, item: JobMedia, customer_id: int) -> int:
     """The media id to send the customer: a copy without GPS where the photo has it."""
-    row = await ctx.session.get(MediaRow, item.media_id)  # this transaction's own session
+    files = ctx.repo(JobFilesRepo)
+    row = await files.media_row(item.media_id)  # this transaction's own session
     if item.kind != "image" or row is None:
         return item.media_id
     store = ctx.services.media
     cleaned = without_gps((store.directory / row.path).read_bytes(), row.content_type)
     if cleaned is None:
         return item.media_id
-    copy = await store.save(ctx.session, cleaned, filename=row.filename,
-                            person_id=customer_id, now=ctx.clock.now())
+    copy = await files.save_media(store, cleaned, filename=row.filename,
+                                  person_id=customer_id, now=ctx.clock.now())
     return copy.id
 
 

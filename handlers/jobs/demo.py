@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from werkbot.bot.services import Services
-from werkbot.handlers.jobs.models import Job
-from werkbot.handlers.jobs.repo import create_job
+from werkbot.handlers.jobs.repo import JobsRepo
 
 
 async def seed_demo(services: Services) -> None:
@@ -16,7 +13,8 @@ async def seed_demo(services: Services) -> None:
     site = services.texts.get("jobs.demo.site", settings.business.language)
     fitters = [s.id for s in settings.staff if "fitter" in s.roles][:1]
     async with services.db.session() as session:
-        if await session.scalar(select(Job.id).where(Job.created_by == "demo").limit(1)):
+        jobs = JobsRepo(session)
+        if await jobs.has_demo_job():
             return
-        await create_job(session, settings, title=title, site=site, now=services.clock.now(),
-                         created_by="demo", staff_ids=fitters)
+        await jobs.create_job(settings, title=title, site=site, now=services.clock.now(),
+                              created_by="demo", staff_ids=fitters)

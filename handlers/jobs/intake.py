@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from werkbot.bot.adapter import MediaTooLarge, MediaUnavailable
 from werkbot.bot.codec import CodecError, loads_reply
 from werkbot.bot.context import Context
@@ -24,18 +22,13 @@ from werkbot.bot.events import MediaEvent, MediaRef
 from werkbot.bot.media import safe_filename
 from werkbot.bot.replies import TextReply, text_of
 from werkbot.bot.settings import StaffSettings
-from werkbot.bot.storage.models import OutboxRow, Person
+from werkbot.bot.storage.models import Person
 from werkbot.handlers.jobs import asking
 from werkbot.handlers.jobs.batches import has_photo_consent, open_batch, restart_window, try_flush
+from werkbot.handlers.jobs.files_repo import JobFilesRepo
 from werkbot.handlers.jobs.images import Checked, Refused, check_file, check_name
 from werkbot.handlers.jobs.models import CUSTOMER, STAFF, Job, JobBatch, JobMedia
-from werkbot.handlers.jobs.repo import (
-    all_open_jobs,
-    code_in,
-    job_by_code,
-    may_file,
-    open_jobs_for,
-)
+from werkbot.handlers.jobs.repo import JobsRepo, code_in, may_file
 from werkbot.handlers.office.content import content_of, missing_word
 from werkbot.handlers.office.sender import forward_content
 from werkbot.handlers.staff import staff_of
@@ -58,9 +51,9 @@ async def for_a_job(event: MediaEvent, ctx: Context) -> bool:
     if staff_of(ctx) is not None or await open_batch(ctx, person.id) is not None:
         return True
     code = code_in(event.caption) or await _code_replied_to(ctx, event.reply_to)
-    if code and (job := await job_by_code(ctx.session, code)) is not None:
+    if code and (job := await ctx.repo(JobsRepo).job_by_code(code)) is not None:
         return may_file(job, person, None)
-    return bool(await open_jobs_for(ctx.session, person, None))
+    return bool(await ctx.repo(JobsRepo).open_jobs_for(person, None))
 
 
 async def on_media(event: MediaEvent, ctx: Context) -> None:
@@ -105,10 +98,9 @@ async def on_media(event: MediaEvent, ctx: Context) -> None:
         now = ctx.clock.now()
         batch = JobBatch(person_id=person.id, origin=origin, address=str(address),
                          status="open", items=0, created_at=now, updated_at=now)
-        ctx.session.add(batch)
     if job is not None:
         batch.job_id = job.id
-    await ctx.session.flush()
+    await ctx.repo(JobFilesRepo).save_batch(batch)
     await _store(ctx, event, batch, checked, staff)
     await restart_window(ctx, batch)
     if origin == CUSTOMER and not await has_photo_consent(ctx, batch):
@@ -135,7 +127,7 @@ async def _close_if_other_job(ctx: Context, batch: JobBatch, event: MediaEvent, 
                               staff: StaffSettings | None) -> JobBatch | None:
     """A caption naming another job ends the open batch: the new files start their own."""
     code = code_in(event.caption)
-    job = await job_by_code(ctx.session, code) if code else None
+    job = await ctx.repo(JobsRepo).job_by_code(code) if code else None
     if job is None or job.id == batch.job_id or not may_file(job, person, staff):
         return batch
     batch.quiet_at = ctx.clock.now()
@@ -164,25 +156,25 @@ async def _store(ctx: Context, event: MediaEvent, batch: JobBatch,
                  checked: list[tuple[MediaRef, Checked]], staff: StaffSettings | None) -> None:
     store, now = ctx.services.media, ctx.clock.now()
     owner = ctx.person.id if ctx.person else None
-    in_batch = set((await ctx.session.scalars(
-        select(JobMedia.media_id).where(JobMedia.batch_id == batch.id))).all())
+    files = ctx.repo(JobFilesRepo)
+    in_batch = await files.media_ids_in_batch(batch.id)
     for ref, item in checked:
         name = safe_filename(ref.filename) if ref.filename else ""
-        saved = await store.save(ctx.session, item.data, filename=name, person_id=owner,
-                                 now=now)
+        saved = await files.save_media(store, item.data, filename=name, person_id=owner,
+                                       now=now)
         if saved.id in in_batch:
             continue  # the same file twice in one batch: kept once
         in_batch.add(saved.id)
         thumb = None
         if item.thumbnail:
-            thumb = (await store.save(ctx.session, item.thumbnail, person_id=owner,
-                                      now=now)).id
-        ctx.session.add(JobMedia(
+            thumb = (await files.save_media(store, item.thumbnail, person_id=owner,
+                                            now=now)).id
+        files.add_file(JobMedia(
             job_id=None, batch_id=batch.id, media_id=saved.id, thumb_id=thumb,
             person_id=owner, origin=batch.origin, staff_id=staff.id if staff else "",
             kind=saved.kind, caption=event.caption.strip()[:1000],
             captured_at=item.captured_at or event.received_at, created_at=now))
-    await ctx.session.flush()
+    await files.flush()
 
 
 async def find_job(ctx: Context, event: MediaEvent, person: Person,
@@ -190,26 +182,25 @@ async def find_job(ctx: Context, event: MediaEvent, person: Person,
     """The job the media belongs to, or the candidates to ask about."""
     code = code_in(event.caption) or await _code_replied_to(ctx, event.reply_to)
     if code:
-        job = await job_by_code(ctx.session, code)
+        job = await ctx.repo(JobsRepo).job_by_code(code)
         if job is not None and may_file(job, person, staff):
             if staff is None and job.customer_id is None:
                 job.customer_id = person.id  # the customer was given the code to use
             return job, []
         await ctx.reply(TextReply(kind="job_refused",
                                   text=ctx.t("jobs.errors.unknown_code", code=code)))
-    jobs = await open_jobs_for(ctx.session, person, staff)
+    jobs = await ctx.repo(JobsRepo).open_jobs_for(person, staff)
     if len(jobs) == 1 and not code:
         return jobs[0], []
     # After "not found" the person chooses: filing to their only job would contradict it.
-    return None, jobs[:8] or await all_open_jobs(ctx.session)
+    return None, jobs[:8] or await ctx.repo(JobsRepo).all_open_jobs()
 
 
 async def _code_replied_to(ctx: Context, reply_to: str) -> str | None:
     """The job code in the message the person answered, if werkbot sent it."""
     if not reply_to:
         return None
-    payload = await ctx.session.scalar(select(OutboxRow.payload).where(
-        OutboxRow.provider_id == reply_to).limit(1))
+    payload = await ctx.repo(JobsRepo).sent_payload(reply_to)
     if payload is None:
         return None
     try:

@@ -16,7 +16,7 @@ from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Filter
 from werkbot.handlers.jobs.batches import sender_label
 from werkbot.handlers.jobs.models import CUSTOMER, STAFF, JobNote
-from werkbot.handlers.jobs.repo import code_in, job_by_code, may_file, recipients
+from werkbot.handlers.jobs.repo import JobsRepo, code_in, may_file
 from werkbot.handlers.rights.forwarding import send_about
 from werkbot.handlers.staff import staff_of
 
@@ -35,7 +35,8 @@ async def on_filed_text(event: Event, ctx: Context) -> None:
     assert isinstance(event, TextEvent) and ctx.person is not None
     person, staff = ctx.person, staff_of(ctx)
     code: str = ctx.match["note_code"]
-    job = await job_by_code(ctx.session, code)
+    jobs = ctx.repo(JobsRepo)
+    job = await jobs.job_by_code(code)
     if job is None or not may_file(job, person, staff):
         await ctx.reply(TextReply(kind="job_refused",
                                   text=ctx.t("jobs.errors.unknown_code", code=code)))
@@ -45,10 +46,9 @@ async def on_filed_text(event: Event, ctx: Context) -> None:
     note = JobNote(job_id=job.id, person_id=person.id, origin=STAFF if staff else CUSTOMER,
                    staff_id=staff.id if staff else "", text=event.text[:4000],
                    created_at=ctx.clock.now())
-    ctx.session.add(note)
-    await ctx.session.flush()
-    targets = await recipients(ctx.session, ctx.settings, job, origin_customer=staff is None,
-                               sender_staff=staff.id if staff else "")
+    await jobs.add_note(note)
+    targets = await jobs.recipients(ctx.settings, job, origin_customer=staff is None,
+                                    sender_staff=staff.id if staff else "")
     for staff_id in targets:
         target, member = await ctx.people.by_staff_id(staff_id), ctx.settings.staff_by_id(
             staff_id)

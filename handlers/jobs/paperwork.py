@@ -13,14 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from werkbot.bot.context import Context
 from werkbot.bot.replies import MediaReply, TextReply
-from werkbot.bot.storage.models import MediaRow
 from werkbot.handlers.jobs.batches import sender_label
-from werkbot.handlers.jobs.models import CUSTOMER, Job, JobMedia, JobNote, JobSignature
+from werkbot.handlers.jobs.files_repo import JobFilesRepo
+from werkbot.handlers.jobs.models import CUSTOMER, Job, JobMedia, JobSignature
 from werkbot.handlers.jobs.pdfs import ReportItem, photo_report, signed_statement
+from werkbot.handlers.jobs.repo import JobsRepo
 from werkbot.handlers.rights.models import SigningRequest
 from werkbot.handlers.rights.receipt import flatten_png
 from werkbot.handlers.rights.registry import signing_hooks
@@ -35,7 +34,7 @@ def local_time(ctx: Context, when: datetime) -> str:
 
 
 async def _bytes(ctx: Context, media_id: int) -> bytes | None:
-    row = await ctx.session.get(MediaRow, media_id)
+    row = await ctx.repo(JobFilesRepo).media_row(media_id)
     if row is None:
         return None
     path = ctx.services.media.directory / row.path
@@ -45,8 +44,8 @@ async def _bytes(ctx: Context, media_id: int) -> bytes | None:
 async def make_report(ctx: Context, job: Job) -> int:
     """Build and store the job's photo report; returns its media id."""
     lang = ctx.lang
-    rows = (await ctx.session.scalars(select(JobMedia).where(JobMedia.job_id == job.id))).all()
-    notes = (await ctx.session.scalars(select(JobNote).where(JobNote.job_id == job.id))).all()
+    rows = await ctx.repo(JobFilesRepo).files_of_job(job.id)
+    notes = await ctx.repo(JobsRepo).notes_of_job(job.id)
     entries: list[tuple[datetime, int, ReportItem]] = []
     for row in rows:
         image = await _bytes(ctx, row.media_id) if row.kind == "image" else None
@@ -66,9 +65,9 @@ async def make_report(ctx: Context, job: Job) -> int:
                           count=len(items))]
     title = ctx.texts.get("jobs.report.title", lang)
     pdf = photo_report(f"{title} {job.code}", head, items, f"{title} {job.code}")
-    saved = await ctx.services.media.save(
-        ctx.session, pdf, filename=f"{title}-{job.code}.pdf", person_id=job.customer_id,
-        now=ctx.clock.now())
+    saved = await ctx.repo(JobFilesRepo).save_media(
+        ctx.services.media, pdf, filename=f"{title}-{job.code}.pdf",
+        person_id=job.customer_id, now=ctx.clock.now())
     return saved.id
 
 
@@ -82,15 +81,15 @@ async def request_signature(ctx: Context, job: Job, text: str, staff_id: str) ->
     lang = customer.language if customer else ctx.settings.business.language
     sig = JobSignature(job_id=job.id, text=text[:4000], requested_by=staff_id,
                        status="pending", created_at=ctx.clock.now())
-    ctx.session.add(sig)
-    await ctx.session.flush()
+    await ctx.repo(JobsRepo).add_signature(sig)
     title = ctx.texts.get("jobs.sign.pdf_title", lang)
     page_text = ctx.texts.get("jobs.sign.page_text", lang, code=job.code, title=job.title,
                               business=ctx.settings.business.name, text=sig.text)
-    request, link = await create_signing_request(
-        ctx.session, ctx.services, kind=SIGN_KIND, person_id=job.customer_id,
+    customer_id = job.customer_id
+    request, link = await ctx.repo(lambda session: create_signing_request(
+        session, ctx.services, kind=SIGN_KIND, person_id=customer_id,
         text=page_text, title=f"{title} {job.code}", text_version=SIGN_VERSION,
-        created_by=f"staff:{staff_id}", language=lang, ref=f"{job.code}:{sig.id}")
+        created_by=f"staff:{staff_id}", language=lang, ref=f"{job.code}:{sig.id}"))
     sig.request_id = request.id
     message = ctx.texts.get("jobs.sign.message", lang, code=job.code, title=job.title,
                             business=ctx.settings.business.name, link=link)
@@ -101,11 +100,10 @@ async def request_signature(ctx: Context, job: Job, text: str, staff_id: str) ->
 
 async def on_job_signed(ctx: Context, request: SigningRequest) -> None:
     """The rights feature's hook after signing: build the job's signed PDF and send it."""
-    sig = await ctx.session.scalar(select(JobSignature).where(
-        JobSignature.request_id == request.id))
+    sig = await ctx.repo(JobsRepo).signature_for_request(request.id)
     if sig is None or sig.status != "pending" or request.signature_media_id is None:
         return
-    job = await ctx.session.get(Job, sig.job_id)
+    job = await ctx.repo(JobsRepo).job_by_id(sig.job_id)
     png = await _bytes(ctx, request.signature_media_id)
     if job is None or png is None:
         return
@@ -118,16 +116,17 @@ async def on_job_signed(ctx: Context, request: SigningRequest) -> None:
     line = ctx.texts.get("jobs.sign.signed_line", lang, when=local_time(ctx, signed_at))
     pdf = signed_statement(title, head, sig.text, flatten_png(png), line,
                            f"{title} {job.code}")
-    saved = await ctx.services.media.save(
-        ctx.session, pdf, filename=f"{title}-{job.code}.pdf", person_id=job.customer_id,
-        now=ctx.clock.now())
+    files = ctx.repo(JobFilesRepo)
+    saved = await files.save_media(
+        ctx.services.media, pdf, filename=f"{title}-{job.code}.pdf",
+        person_id=job.customer_id, now=ctx.clock.now())
     sig.status, sig.signed_at = "signed", signed_at
     sig.signature_media_id, sig.pdf_media_id = request.signature_media_id, saved.id
-    ctx.session.add(JobMedia(
+    files.add_file(JobMedia(
         job_id=job.id, media_id=saved.id, person_id=job.customer_id, origin=CUSTOMER,
         kind="document", caption=f"{title}: {sig.text[:200]}", captured_at=signed_at,
         created_at=ctx.clock.now()))
-    await ctx.session.flush()
+    await files.flush()
     await _send_signed(ctx, job, sig, saved.id)
 
 

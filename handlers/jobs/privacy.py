@@ -12,26 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.services import Services
-from werkbot.bot.storage.models import MediaRow
-from werkbot.handlers.jobs.models import Job, JobBatch, JobMedia, JobNote
+from werkbot.handlers.jobs.files_repo import JobFilesRepo
+from werkbot.handlers.jobs.repo import JobsRepo
 from werkbot.handlers.rights.registry import erasers, exporters, needles
 
 
 async def export_jobs(session: AsyncSession, person_id: int) -> Any:
-    jobs = (await session.scalars(select(Job).where(Job.customer_id == person_id)
-                                  .order_by(Job.id))).all()
-    media = (await session.scalars(select(JobMedia).where(JobMedia.person_id == person_id)
-                                   .order_by(JobMedia.id))).all()
-    notes = (await session.scalars(select(JobNote).where(JobNote.person_id == person_id)
-                                   .order_by(JobNote.id))).all()
+    repo = JobsRepo(session)
+    jobs = await repo.jobs_of_customer(person_id)
+    media = await JobFilesRepo(session).files_of_person(person_id)
+    notes = await repo.notes_of_person(person_id)
     codes = {j.id: j.code for j in jobs}
     for job_id in {m.job_id for m in media} | {n.job_id for n in notes}:
         if job_id is not None and job_id not in codes:
-            job = await session.get(Job, job_id)
+            job = await repo.job_by_id(job_id)
             codes[job_id] = job.code if job else ""
     return {
         "jobs": [{"code": j.code, "title": j.title, "site": j.site, "status": j.status,
@@ -46,22 +43,16 @@ async def export_jobs(session: AsyncSession, person_id: int) -> Any:
 
 async def erase_jobs(session: AsyncSession, services: Services, person_id: int) -> None:
     del services
-    await session.execute(delete(JobMedia).where(JobMedia.person_id == person_id))
-    # rows whose file the rights feature already deleted (SQLite may not cascade)
-    await session.execute(delete(JobMedia).where(
-        ~JobMedia.media_id.in_(select(MediaRow.id))))
-    await session.execute(delete(JobNote).where(JobNote.person_id == person_id))
-    await session.execute(delete(JobBatch).where(JobBatch.person_id == person_id))
-    for job in (await session.scalars(select(Job).where(Job.customer_id == person_id))).all():
+    files = JobFilesRepo(session)
+    await files.erase_person(person_id)
+    for job in await JobsRepo(session).jobs_of_customer(person_id):
         job.customer_id, job.title, job.site = None, "", ""  # staff typed them about her
-    await session.flush()
+    await files.flush()
 
 
 async def job_needles(session: AsyncSession, person_id: int) -> list[str]:
     """The titles and sites staff typed for the customer's jobs (erasure looks for them)."""
-    rows = (await session.execute(select(Job.title, Job.site)
-                                  .where(Job.customer_id == person_id))).all()
-    return [value for row in rows for value in row if value]
+    return await JobsRepo(session).titles_and_sites_of(person_id)
 
 
 exporters.add("jobs", export_jobs)

@@ -23,9 +23,9 @@ from werkbot.handlers.office.hooks import optional
 from werkbot.handlers.office.inbox import router
 from werkbot.handlers.office.replies import OfficeAnswer, answer_customer
 from werkbot.handlers.office.replies import router as replies_router
-from werkbot.handlers.office.store import erase_office_records, learn_topic
+from werkbot.handlers.office.store import ConversationsRepo, erase_office_records
 
-__all__ = ["OfficeAnswer", "answer_customer", "erase_office_records", "learn_topic",
+__all__ = ["ConversationsRepo", "OfficeAnswer", "answer_customer", "erase_office_records",
            "replies_router", "router"]
 _COMMANDS = (reply_command,)  # registered on import
 

@@ -16,16 +16,14 @@ import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from werkbot.bot.adapter import MediaTooLarge, MediaUnavailable
 from werkbot.bot.codec import CodecError, loads_event
 from werkbot.bot.context import Context
 from werkbot.bot.events import MediaEvent, TimerEvent
 from werkbot.bot.replies import TextReply
-from werkbot.bot.storage.models import InboxRow
 from werkbot.handlers.office.content import Content, attachment, missing_word
 from werkbot.handlers.office.sender import as_sender, forward_content
+from werkbot.handlers.office.store import OfficeInboxRepo
 
 log = logging.getLogger(__name__)
 TIMER = "office.media_retry"
@@ -47,7 +45,7 @@ async def schedule_retry(ctx: Context, inbox_id: int, indexes: list[int],
 
 
 async def _stored_media_event(ctx: Context, inbox_id: int) -> MediaEvent | None:
-    payload = await ctx.session.scalar(select(InboxRow.payload).where(InboxRow.id == inbox_id))
+    payload = await ctx.repo(OfficeInboxRepo).payload_of(inbox_id)
     if payload is None:
         return None  # erased meanwhile
     try:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from werkbot.bot.codec import CodecError, loads_event
 from werkbot.bot.context import Context
 from werkbot.bot.events import Event, TimerEvent
@@ -25,6 +23,7 @@ from werkbot.handlers.consent.holds import blank_inbox_row, hold
 from werkbot.handlers.consent.status import ChannelStatus
 from werkbot.handlers.office.content import Content, content_of
 from werkbot.handlers.office.sender import forward_content, standing_of_sender
+from werkbot.handlers.office.store import OfficeInboxRepo
 
 log = logging.getLogger(__name__)
 RELEASED = "flood: forwarded"
@@ -45,9 +44,7 @@ async def release(ctx: Context, person_id: int) -> None:
     addresses = [row.address for row in await ctx.people.addresses(person_id)]
     if not addresses:
         return  # erased meanwhile
-    rows = list((await ctx.session.scalars(
-        select(InboxRow).where(InboxRow.sender.in_(addresses), InboxRow.status == "throttled")
-        .order_by(InboxRow.id).with_for_update())).all())
+    rows = await ctx.repo(OfficeInboxRepo).throttled_rows(addresses)
     held: list[tuple[InboxRow, Event]] = []
     for row in rows:
         try:

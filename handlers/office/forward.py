@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import Address, mask
 from werkbot.bot.context import Context
 from werkbot.bot.replies import TextReply
@@ -22,7 +20,7 @@ from werkbot.bot.storage.models import Person
 from werkbot.handlers.office.content import FORWARD, Content, content_of
 from werkbot.handlers.office.hooks import JOB_LOOKUP, optional, provided
 from werkbot.handlers.office.models import TO_OFFICE, Conversation
-from werkbot.handlers.office.store import add_forwards, outbox_mark, resolve_topic, rows_since
+from werkbot.handlers.office.store import ConversationsRepo
 from werkbot.handlers.phones import callable_number, phone_values
 from werkbot.handlers.staff import OFFICE_ROLES
 
@@ -66,11 +64,11 @@ async def header(ctx: Context, person: Person, channel: str) -> str:
 async def job_of(ctx: Context, person: Person) -> str:
     lookup = provided(ctx.services, JOB_LOOKUP)
     if lookup is not None:
-        return str(await lookup(ctx.session, person.id))
-    open_jobs = optional("werkbot.handlers.jobs.repo", "open_jobs_for")
-    if open_jobs is None:
+        return str(await ctx.repo(lambda session: lookup(session, person.id)))
+    jobs_repo = optional("werkbot.handlers.jobs.repo", "JobsRepo")
+    if jobs_repo is None:
         return ""
-    jobs = await open_jobs(ctx.session, person)
+    jobs = await ctx.repo(jobs_repo).open_jobs_for(person)
     return str(jobs[0].code) if jobs else ""
 
 
@@ -82,30 +80,33 @@ async def to_office(ctx: Context, conv: Conversation, content: Content, *,
     head = await header(ctx, ctx.person, ctx.address.channel)
     mark = ctx.t("office.after_hours_mark") if after_hours else ""
     group = office_group(ctx)
+    conversations = ctx.repo(ConversationsRepo)
     if group is not None:
-        topic = await resolve_topic(ctx.session, conv)
+        topic = await conversations.resolve_topic(conv)
         thread = topic or f"{NEW_TOPIC}{conv.id}"
-        before = await outbox_mark(ctx.session)
+        before = await conversations.outbox_mark()
         if not topic and conv.topic_outbox_id is None:
             if not await ctx.send(group, TextReply(kind=FORWARD, text=head, thread=thread)):
                 return 0
-            opened = await rows_since(ctx, group, before)
+            opened = await conversations.rows_since(group, before, ctx.inbox_id)
             conv.topic_outbox_id = opened[0] if opened else None
         if not await ctx.send(group, content.reply(mark, thread=thread)):
             return 0
-        add_forwards(ctx.session, conv, await rows_since(ctx, group, before),
-                     direction=TO_OFFICE, now=now, after_hours=after_hours)
+        conversations.add_forwards(
+            conv, await conversations.rows_since(group, before, ctx.inbox_id),
+            direction=TO_OFFICE, now=now, after_hours=after_hours)
         return 1
     answer = ctx.t("office.header_answer", person=ctx.person.id)
     prefix = "\n".join(p for p in (mark, head, answer) if p)
     sent = 0
     for person_id in await office_staff(ctx):
-        before = await outbox_mark(ctx.session)
+        before = await conversations.outbox_mark()
         address = await ctx.send_to_person(person_id, content.reply(prefix))
         if address is None:
             continue
-        add_forwards(ctx.session, conv, await rows_since(ctx, address, before),
-                     direction=TO_OFFICE, now=now, after_hours=after_hours)
+        conversations.add_forwards(
+            conv, await conversations.rows_since(address, before, ctx.inbox_id),
+            direction=TO_OFFICE, now=now, after_hours=after_hours)
         sent += 1
     return sent
 
@@ -115,6 +116,4 @@ async def office_staff(ctx: Context) -> list[int]:
     ids = [s.id for s in ctx.settings.staff if OFFICE_ROLES & set(s.roles)]
     if not ids:
         return []
-    rows = await ctx.session.scalars(
-        select(Person.id).where(Person.staff_id.in_(ids)).order_by(Person.id))
-    return list(rows.all())
+    return await ctx.repo(ConversationsRepo).staff_person_ids(ids)

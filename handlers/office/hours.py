@@ -25,9 +25,9 @@ async def office_open(ctx: Context, at: datetime | None = None) -> bool:
     hook = provided(ctx.services, OPEN_AT)
     if hook is not None:
         return bool(hook(moment))
-    load = optional("werkbot.handlers.emergency.calendar", "load_calendar")
-    if load is not None:
-        calendar = await load(ctx.session, ctx.settings.business)
+    schedule = optional("werkbot.handlers.emergency.repo", "ScheduleRepo")
+    if schedule is not None:
+        calendar = await ctx.repo(schedule).calendar(ctx.settings.business)
         return bool(calendar.is_open(moment))
     return _plain_next_opening(ctx, moment) == moment
 

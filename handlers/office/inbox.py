@@ -31,7 +31,7 @@ from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.office import attachments, flood
 from werkbot.handlers.office.forward import content_of, to_office
 from werkbot.handlers.office.hours import office_open, send_away
-from werkbot.handlers.office.store import open_conversation
+from werkbot.handlers.office.store import ConversationsRepo
 from werkbot.handlers.staff import is_office_address, staff_of
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ router.on(TimerEvent, filters=(timer(RELEASE_TIMER),))(_release)
 async def to_the_office(event: Event, ctx: Context) -> None:
     assert ctx.person is not None
     await flood.release(ctx, ctx.person.id)  # what a flood held back comes first
-    conv, _ = await open_conversation(ctx.session, ctx.person.id, ctx.clock.now())
+    conv, _ = await ctx.repo(ConversationsRepo).open_conversation(ctx.person.id,
+                                                               ctx.clock.now())
     open_now, edit = await office_open(ctx), isinstance(event, EditEvent)
     if not open_now and not edit:  # an edit is no new request: answered once already
         await send_away(ctx)

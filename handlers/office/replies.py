@@ -19,15 +19,7 @@ from werkbot.handlers.filters import spoken
 from werkbot.handlers.office.forward import NOTICE, Content, content_of
 from werkbot.handlers.office.models import CLOSED, OPEN, TO_CUSTOMER, Conversation
 from werkbot.handlers.office.people import actor_id, is_group
-from werkbot.handlers.office.store import (
-    add_forwards,
-    by_reply,
-    by_topic,
-    learn_topic,
-    open_conversation,
-    outbox_mark,
-    rows_since,
-)
+from werkbot.handlers.office.store import ConversationsRepo
 from werkbot.handlers.staff import staff_of
 
 ANSWER = "office_reply"
@@ -37,17 +29,18 @@ router = Router("office_replies")
 
 
 async def _office_message(event: Event, ctx: Context) -> dict[str, object] | None:
+    conversations = ctx.repo(ConversationsRepo)
     if is_group(ctx):
         if event.thread and event.reply_to:
-            await learn_topic(ctx.session, event.reply_to, event.thread)
-        conv = await by_topic(ctx.session, event.thread) or await by_reply(ctx.session,
-                                                                         event.reply_to)
+            await conversations.learn_topic(event.reply_to, event.thread)
+        conv = await conversations.by_topic(event.thread) or await conversations.by_reply(
+            event.reply_to)
         return {"conversation": conv}  # the group is never a customer, even off-topic
     if staff_of(ctx) is None or not event.reply_to:
         return None
     if isinstance(event, CommandEvent) and event.name not in CLOSE_COMMANDS:
         return None
-    conv = await by_reply(ctx.session, event.reply_to)
+    conv = await conversations.by_reply(event.reply_to)
     return None if conv is None else {"conversation": conv}
 
 
@@ -127,14 +120,16 @@ async def answer_customer(ctx: Context, target: Conversation | int, content: Con
     if not content.text and not content.media_ids:
         return OfficeAnswer("empty", person_id)
     conv = target if isinstance(target, Conversation) else await _conversation_of(ctx, target)
-    before = await outbox_mark(ctx.session)
+    conversations = ctx.repo(ConversationsRepo)
+    before = await conversations.outbox_mark()
     address = await ctx.send_to_person(conv.person_id, content.reply("", kind=ANSWER))
     if address is None:
         await ctx.audit.record(f"staff:{staff_id}", "office_reply_refused", now,
                                subject=f"person:{conv.person_id}")
         return OfficeAnswer("refused", conv.person_id)
-    add_forwards(ctx.session, conv, await rows_since(ctx, address, before),
-                 direction=TO_CUSTOMER, now=now, staff_id=staff_id)
+    conversations.add_forwards(conv, await conversations.rows_since(address, before,
+                                                                    ctx.inbox_id),
+                               direction=TO_CUSTOMER, now=now, staff_id=staff_id)
     if conv.first_response_at is None:
         conv.first_response_at, conv.first_responder = now, staff_id
     if conv.status == CLOSED:
@@ -145,7 +140,7 @@ async def answer_customer(ctx: Context, target: Conversation | int, content: Con
 
 
 async def _conversation_of(ctx: Context, person_id: int) -> Conversation:
-    conv, _ = await open_conversation(ctx.session, person_id, ctx.clock.now())
+    conv, _ = await ctx.repo(ConversationsRepo).open_conversation(person_id, ctx.clock.now())
     return conv
 
 

@@ -11,10 +11,9 @@ whom the alert did not reach is refused.
 from __future__ import annotations
 
 from werkbot.bot.context import Context
-from werkbot.bot.storage.models import Person
 from werkbot.handlers.commands import EVERY_ROLE, UsageError, commands
-from werkbot.handlers.emergency import incidents
 from werkbot.handlers.emergency.fitter import send_answer
+from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.office.replies import answer_customer, tell_outcome
 from werkbot.handlers.staff import has_role, staff_of
 
@@ -26,14 +25,15 @@ async def reply(args: tuple[str, ...], ctx: Context) -> None:
     if len(args) < 2 or not args[0].lstrip("#").isdigit() or staff is None:
         raise UsageError("missing", what="<Nr> <Text>")
     number, text = int(args[0].lstrip("#")), " ".join(args[1:])
-    incident = await incidents.lock(ctx.session, number)
-    if incident is not None and await incidents.reached(ctx.session, number, staff.id):
+    incidents = ctx.repo(IncidentsRepo)
+    incident = await incidents.lock(number)
+    if incident is not None and await incidents.reached(number, staff.id):
         await send_answer(ctx, incident, text, [])
         return
     if not has_role(ctx, "admin", "office"):
         key = "emergency.errors.not_yours" if incident else "emergency.errors.no_incident"
         raise UsageError(key, id=number)
-    customer = await ctx.session.get(Person, number)
+    customer = await ctx.people.get(number)
     if customer is not None and customer.kind == "customer" and customer.erased_at is None:
         outcome = await answer_customer(ctx, number, text, staff.id)
         await tell_outcome(ctx, outcome, confirm=True)

@@ -15,7 +15,7 @@ from werkbot.handlers.consent.status import ChannelStatus, channel_status
 from werkbot.handlers.office.content import Content
 from werkbot.handlers.office.forward import to_office
 from werkbot.handlers.office.hours import office_open
-from werkbot.handlers.office.store import open_conversation
+from werkbot.handlers.office.store import ConversationsRepo
 
 
 async def as_sender(ctx: Context, event: Event) -> bool:
@@ -34,11 +34,12 @@ async def standing_of_sender(ctx: Context, event: Event) -> ChannelStatus | None
     if person.kind == "staff" or person.erased_at is not None:
         return None
     ctx.person, ctx.address, ctx.address_row = person, event.sender, row
-    return await channel_status(ctx.session, person.id, event.sender.channel)
+    return await ctx.repo(lambda s: channel_status(s, person.id, event.sender.channel))
 
 
 async def forward_content(ctx: Context, content: Content) -> int:
     """Forward to the office as the current customer; how many recipients it reached."""
     assert ctx.person is not None
-    conv, _ = await open_conversation(ctx.session, ctx.person.id, ctx.clock.now())
+    conv, _ = await ctx.repo(ConversationsRepo).open_conversation(ctx.person.id,
+                                                               ctx.clock.now())
     return await to_office(ctx, conv, content, after_hours=not await office_open(ctx))

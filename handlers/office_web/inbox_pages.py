@@ -26,7 +26,7 @@ from werkbot.handlers.office.replies import (
     close_conversation,
     tell_outcome,
 )
-from werkbot.handlers.office.store import latest_for_person
+from werkbot.handlers.office.store import ConversationsRepo
 from werkbot.handlers.office_web.acting import web_context
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.office_web.listing import (
@@ -97,7 +97,7 @@ async def _route(call: Call, person_id: int) -> Route:
 async def conversation(call: Call) -> web.StreamResponse:
     person = await call.customer()
     channels = await person_channels(call.session, person.id)
-    conv = await latest_for_person(call.session, person.id)
+    conv = await ConversationsRepo(call.session).latest_for_person(person.id)
     await mark_read(call.session, call.viewer.staff.id, person.id, call.services.clock.now())
     await call.audit("view", subject=f"person:{person.id}")
     items = await thread(call.session, person.id)
@@ -124,7 +124,7 @@ async def reply(call: Call) -> web.StreamResponse:
     if len(text) > MAX_ANSWER:
         call.flash(call.t("reply_too_long", max=MAX_ANSWER))
         return see_other(back)
-    conv = await latest_for_person(call.session, person.id)
+    conv = await ConversationsRepo(call.session).latest_for_person(person.id)
     ctx = await web_context(call.session, call.services, call.viewer.staff, text)
     ctx.channel = call.form.get("channel", "")[:32]
     outcome = await answer_customer(ctx, conv if conv is not None else person.id, text,
@@ -143,7 +143,7 @@ async def reply(call: Call) -> web.StreamResponse:
 @office_page(roles=OFFICE_ROLES, form=True)
 async def close(call: Call) -> web.StreamResponse:
     person = await call.customer()
-    conv = await latest_for_person(call.session, person.id)
+    conv = await ConversationsRepo(call.session).latest_for_person(person.id)
     if conv is not None:
         ctx = await web_context(call.session, call.services, call.viewer.staff)
         await close_conversation(ctx, conv)
@@ -154,7 +154,7 @@ async def close(call: Call) -> web.StreamResponse:
 @office_page(roles=OFFICE_ROLES, form=True)
 async def reopen(call: Call) -> web.StreamResponse:
     person = await call.customer()
-    conv = await latest_for_person(call.session, person.id)
+    conv = await ConversationsRepo(call.session).latest_for_person(person.id)
     if conv is not None and conv.status == CLOSED:
         conv.status, conv.closed_at, conv.closed_by = OPEN, None, ""
         await call.audit("office_reopen", subject=f"person:{person.id}")

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from werkbot.bot.events import ContactEvent, LocationEvent, MediaEvent, TextEvent
 from werkbot.bot.storage.models import Person
 from werkbot.handlers.emergency import alerts
-from werkbot.handlers.emergency import incidents as store
 from werkbot.handlers.emergency.fitter import acknowledge
 from werkbot.handlers.emergency.incident_commands import close as close_incident
 from werkbot.handlers.emergency.models import Incident, IncidentStep
+from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.office_web.acting import web_context
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.staff import OFFICE_ROLES
@@ -44,7 +44,7 @@ async def _incident(call: Call) -> Incident:
 
 
 async def _alerted(call: Call, incident: Incident) -> set[str]:
-    return {staff for staff, _ in await store.alerted(call.session, incident.id)}
+    return {staff for staff, _ in await IncidentsRepo(call.session).alerted(incident.id)}
 
 
 @office_page()
@@ -55,7 +55,7 @@ async def incidents(call: Call) -> web.StreamResponse:
 @office_page()
 async def incident(call: Call) -> web.StreamResponse:
     row = await _incident(call)
-    steps = await store.steps_of(call.session, row.id)
+    steps = await IncidentsRepo(call.session).steps_of(row.id)
     customer = await call.session.get(Person, row.customer_id) if row.customer_id else None
     messages: list[str] = []
     if row.details_at is not None:
@@ -105,7 +105,7 @@ async def ack(call: Call) -> web.StreamResponse:
 
 @office_page(roles=OFFICE_ROLES, form=True)
 async def close(call: Call) -> web.StreamResponse:
-    row = await store.lock(call.session, call.int_arg("incident"))
+    row = await IncidentsRepo(call.session).lock(call.int_arg("incident"))
     if row is None:
         raise web.HTTPNotFound(text="not found")
     ctx = await web_context(call.session, call.services, call.viewer.staff)

@@ -17,7 +17,7 @@ from werkbot.handlers.commands import UsageError
 from werkbot.handlers.jobs import paperwork
 from werkbot.handlers.jobs.command import job_command
 from werkbot.handlers.jobs.models import OPEN, Job, JobMedia, JobStaff
-from werkbot.handlers.jobs.repo import staff_of_job
+from werkbot.handlers.jobs.repo import JobsRepo
 from werkbot.handlers.office_web.acting import WebContext, web_context
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.staff import OFFICE_ROLES
@@ -44,8 +44,8 @@ async def _visible_job(call: Call) -> Job:
     job = await call.session.get(Job, call.int_arg("job"))
     if job is None:
         raise web.HTTPNotFound(text="not found")
-    if not call.viewer.is_office and call.viewer.staff.id not in await staff_of_job(
-            call.session, job.id):
+    if not call.viewer.is_office and call.viewer.staff.id not in await JobsRepo(
+            call.session).staff_of_job(job.id):
         raise web.HTTPNotFound(text="not found")
     return job
 
@@ -66,7 +66,8 @@ async def jobs(call: Call) -> web.StreamResponse:
         query = query.where(Job.id.in_(select(JobStaff.job_id).where(
             JobStaff.staff_id == call.viewer.staff.id)))
     rows = (await call.session.scalars(query)).all()
-    assigned = {job.id: _names(call, await staff_of_job(call.session, job.id)) for job in rows}
+    assigned = {job.id: _names(call, await JobsRepo(call.session).staff_of_job(job.id))
+                for job in rows}
     return call.page("jobs.html", jobs=rows, assigned=assigned, fitters=_fitters(call))
 
 
@@ -79,7 +80,7 @@ async def job(call: Call) -> web.StreamResponse:
     customer = await call.session.get(Person, row.customer_id) if row.customer_id else None
     await call.audit("job_view", subject=f"job:{row.code}")
     return call.page("job.html", job=row, media=media, customer=customer,
-                     assigned=_names(call, await staff_of_job(call.session, row.id)),
+                     assigned=_names(call, await JobsRepo(call.session).staff_of_job(row.id)),
                      fitters=_fitters(call))
 
 

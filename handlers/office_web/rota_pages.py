@@ -15,9 +15,8 @@ from sqlalchemy import select
 
 from werkbot.bot.settings import WEEKDAYS
 from werkbot.handlers.commands import UsageError, commands
-from werkbot.handlers.emergency.calendar import load_calendar
 from werkbot.handlers.emergency.models import OncallOverride
-from werkbot.handlers.emergency.rota import load_rota
+from werkbot.handlers.emergency.repo import ScheduleRepo
 from werkbot.handlers.office_web.acting import web_context
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.staff import OFFICE_ROLES
@@ -34,8 +33,9 @@ def _name(call: Call, staff_id: str | None) -> str:
 @office_page(roles=OFFICE_ROLES)
 async def rota(call: Call) -> web.StreamResponse:
     now = call.services.clock.now()
-    plan = await load_rota(call.session, call.services.settings, now)
-    calendar = await load_calendar(call.session, call.services.settings.business, now.date())
+    plan = await ScheduleRepo(call.session).rota(call.services.settings, now)
+    calendar = await ScheduleRepo(call.session).calendar(call.services.settings.business,
+                                                         now.date())
     first = plan.period(now).index
     weeks = []
     for index in range(first, first + WEEKS_AHEAD):

@@ -21,7 +21,7 @@ from werkbot.handlers.consent.ledger import PHOTOS, REQUESTS, ConsentLedger
 from werkbot.handlers.consent.policy import build_policy
 from werkbot.handlers.jobs import router as jobs_router
 from werkbot.handlers.jobs.models import Job
-from werkbot.handlers.jobs.repo import create_job
+from werkbot.handlers.jobs.repo import JobsRepo
 
 CHEF = Address("whatsapp", "+4917100000001")
 KARL = Address("telegram", "122222222")
@@ -72,8 +72,9 @@ async def customer(h: Harness, address: Address, *, photos: bool = True) -> int:
 async def job(h: Harness, title: str, *, customer_id: int | None = None,
               staff: tuple[str, ...] = ("karl",)) -> str:
     async with h.services.db.session() as session:
-        made: Job = await create_job(session, h.settings, title=title, now=h.clock.now(),
-                                     customer_id=customer_id, staff_ids=staff)
+        made: Job = await JobsRepo(session).create_job(
+            h.settings, title=title, now=h.clock.now(), customer_id=customer_id,
+            staff_ids=staff)
         return made.code
 
 

@@ -31,7 +31,7 @@ from werkbot.handlers import admin, menu
 from werkbot.handlers.commands import commands
 from werkbot.handlers.consent import build_policy
 from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
-from werkbot.handlers.office import learn_topic, replies_router, router
+from werkbot.handlers.office import ConversationsRepo, replies_router, router
 
 del admin  # imported for its commands
 GROUP = -1001234567890
@@ -113,7 +113,7 @@ async def learn_topics(h: Harness) -> None:
     assert isinstance(forum, ForumAdapter)
     async with h.services.db.session() as session:
         for provider_id, topic in forum.landed.items():
-            await learn_topic(session, provider_id, topic)
+            await ConversationsRepo(session).learn_topic(provider_id, topic)
 
 
 def to_group(h: Harness) -> list[Sent]:

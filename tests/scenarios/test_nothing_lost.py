@@ -30,7 +30,7 @@ from tests.twilio import payloads
 from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.models import AddressRow, InboxRow, OutboxRow, Person
-from werkbot.handlers.jobs.repo import create_job
+from werkbot.handlers.jobs.repo import JobsRepo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TG_CUSTOMER = 7002  # the private chat of the shapes in telegram-more-updates.json
@@ -112,8 +112,9 @@ async def test_a_job_photo_that_cannot_be_fetched_still_brings_its_caption_to_th
     w = await world_at(TUESDAY_10)
     person = await w.consented(Address("whatsapp", WA_CUSTOMER))
     async with w.h.services.db.session() as session:
-        await create_job(session, w.h.settings, title="Leck im Bad", now=w.h.clock.now(),
-                         customer_id=person, staff_ids=("ludwig",))
+        await JobsRepo(session).create_job(w.h.settings, title="Leck im Bad",
+                                           now=w.h.clock.now(), customer_id=person,
+                                           staff_ids=("ludwig",))
     url = w.twilio.add_media(jpeg((1, 2, 3)), "image/jpeg")
     w.twilio.media.pop(url.rsplit("/", 1)[-1])
     await w.whatsapp("Das Rohr hinter der Wanne", message_type="image", NumMedia="1",

@@ -29,7 +29,7 @@ from tests.scenarios.conftest import (
 from tests.twilio.payloads import BUSINESS_WA
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.models import OutboxRow
-from werkbot.handlers.jobs.repo import create_job
+from werkbot.handlers.jobs.repo import JobsRepo
 
 BUSINESS = "Sanitär Maier GmbH"
 ACK_TIMEOUT = timedelta(minutes=10)
@@ -98,8 +98,9 @@ async def test_three_whatsapp_photos_reach_the_fitter_as_one_album(
     w = await world_at(SATURDAY_NIGHT)
     person = await w.consented(Address("whatsapp", WA_CUSTOMER))
     async with w.h.services.db.session() as session:
-        job = await create_job(session, w.h.settings, title="Leck im Bad", now=w.h.clock.now(),
-                               customer_id=person, staff_ids=("ludwig",))
+        job = await JobsRepo(session).create_job(w.h.settings, title="Leck im Bad",
+                                                 now=w.h.clock.now(), customer_id=person,
+                                                 staff_ids=("ludwig",))
         code = job.code
     for color in ((200, 0, 0), (0, 200, 0), (0, 0, 200)):
         await w.whatsapp_photo(jpeg(color))
