@@ -45,6 +45,7 @@ from werkbot.bot.events import (
     parse_command,
 )
 from werkbot.bot.media import kind_of, safe_filename, sniff
+from werkbot.bot.plugins import Plugin
 from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
 from werkbot.bot.settings import Settings
 from werkbot.bot.untrusted import UntrustedInput, loads_json
@@ -296,3 +297,6 @@ def _office_view(settings: Settings, channels: Sequence[str]) -> list[dict[str, 
                     found.append({"channel": channel, "address": str(ident),
                                   "name": staff.name or staff.id})
     return list({(e["channel"], e["address"]): e for e in found}.values())
+
+
+plugin = Plugin(name="sandbox", adapters=build)  # the `werkbot.plugins` entry point

@@ -15,9 +15,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from importlib.metadata import PackageNotFoundError, entry_points, version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from aiohttp import web
@@ -26,13 +26,19 @@ from werkbot.bot.config_warnings import config_warnings
 from werkbot.bot.event_loop import run as run_on_loop
 from werkbot.bot.event_loop import running_loop_name
 from werkbot.bot.logs import setup_logging
-from werkbot.bot.plugins import load_plugins
-from werkbot.bot.settings import PACKAGED_CONFIG, Settings, SettingsError, load_settings
+from werkbot.bot.plugins import declared_plugins, load_plugins
+from werkbot.bot.settings import (
+    PACKAGED_CONFIG,
+    Problem,
+    Settings,
+    SettingsError,
+    config_path,
+    load_settings,
+)
 from werkbot.bot.storage.database import MIGRATE_URL_ENV
 
 log = logging.getLogger(__name__)
 DEMO_CONFIG = PACKAGED_CONFIG / "demo.toml"
-CLI_GROUP = "werkbot.cli"  # entry points adding subcommands: register(subparsers) -> None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,9 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except SettingsError as exc:
-        for key, problem in exc.problems:
-            print(f"werkbot: config error: {key}: {problem}", file=sys.stderr)
+        _print_problems("error", exc.problems)
         return 1
+
+
+def _print_problems(kind: str, problems: Sequence[Problem]) -> None:
+    for key, problem in problems:
+        print(f"werkbot: config {kind}: {key}: {problem}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,10 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply migrations")
     up.add_argument("--config", type=Path)
     up.set_defaults(run=_upgrade)
-    for ep in sorted(entry_points(group=CLI_GROUP), key=lambda e: e.name):
-        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = (
-            ep.load())
-        register(sub)  # e.g. `werkbot privacy-report`, contributed by the handlers
+    for plugin in declared_plugins():
+        if plugin.cli is not None:
+            plugin.cli(sub)  # e.g. `werkbot privacy-report`, contributed by the handlers
     return parser
 
 
@@ -81,12 +90,7 @@ def _version() -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
-    setup_logging(settings.server.log_level, settings.server.log_file)
-    if not _upgrade_in_child(settings):
-        return 1
-    run_on_loop(_run(settings, banner=False), settings.server.event_loop)
-    return 0
+    return _start(load_settings(args.config), banner=False)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -94,13 +98,16 @@ def _demo(args: argparse.Namespace) -> int:
     port = settings.server.port if args.port is None else args.port
     if not 0 < port < 65536:
         raise SettingsError("--port", f"{port} is not a TCP port")
-    settings = replace(settings, server=replace(
+    return _start(replace(settings, server=replace(
         settings.server, port=port, sandbox=True,
-        public_url=f"http://{settings.server.host}:{port}"))
+        public_url=f"http://{settings.server.host}:{port}")), banner=True)
+
+
+def _start(settings: Settings, *, banner: bool) -> int:
     setup_logging(settings.server.log_level, settings.server.log_file)
     if not _upgrade_in_child(settings):
         return 1
-    run_on_loop(_run(settings, banner=True), settings.server.event_loop)
+    run_on_loop(_run(settings, banner=banner), settings.server.event_loop)
     return 0
 
 
@@ -108,12 +115,12 @@ def _check(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     plugins = load_plugins(settings)
     base = settings.server.public_url.rstrip("/")
-    chosen = args.config or os.environ.get("WERKBOT_CONFIG") or "config/werkbot.toml"
     warnings = config_warnings(settings, plugins.names)
-    for key, problem in warnings:
-        print(f"werkbot: config warning: {key}: {problem}", file=sys.stderr)
+    _print_problems("warning", warnings)
     counted = f" ({len(warnings)} warning{'s' * (len(warnings) != 1)})" if warnings else ""
-    print(f"configuration ok{counted}: {chosen}")
+    print(f"configuration ok{counted}: {config_path(args.config)}")
+    print("plug-ins: " + ", ".join(f"{p.name} ({p.distribution})" if p.distribution else p.name
+                                   for p in declared_plugins()))
     if not plugins.adapters:
         print("no channel is enabled")
     for adapter in plugins.adapters:

@@ -1,29 +1,39 @@
-"""How adapters and handlers plug in: declared entry points, loaded by name.
+"""How channels and handlers plug in: one entry-point group, `werkbot.plugins`.
 
-`bot` never imports `adapters` or `handlers`. The distribution declares them in
-`pyproject.toml` under the entry-point groups `werkbot.adapters` (factories returning
-the adapters a configuration enables) and `werkbot.handlers` (one factory returning a
-`HandlerBundle`). Another distribution can add its own channel the same way: explicit
-declaration, no module scanning.
+A distribution declares each plug-in in its `pyproject.toml`:
+
+    [project.entry-points."werkbot.plugins"]
+    echo = "werkbot_echo_channel:plugin"
+
+The entry point names a `Plugin`: the config section it owns (a dataclass; the table
+`[echo]` is validated like werkbot's own sections), the adapters it builds, and
+optionally web routes, the handler bundle or CLI subcommands. werkbot's own sandbox,
+Twilio, Telegram and handlers are plug-ins declared the same way in its own
+`pyproject.toml`. `bot` never imports `adapters` or `handlers`: explicit declaration,
+no module scanning.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
 from importlib.metadata import entry_points
+from typing import Any
 
 from aiohttp import web
 
 from werkbot.bot.adapter import Adapter
 from werkbot.bot.context import Context
 from werkbot.bot.events import Event
-from werkbot.bot.router import Middleware, Router
+from werkbot.bot.router import Router
 from werkbot.bot.services import DeliveryPolicy, Services
-from werkbot.bot.settings import Settings
+from werkbot.bot.settings import BUILT_IN_SECTIONS, Settings
 
-ADAPTER_GROUP = "werkbot.adapters"
-HANDLER_GROUP = "werkbot.handlers"
+PLUGIN_GROUP = "werkbot.plugins"
+
+SubCommands = argparse._SubParsersAction  # what `Plugin.cli` adds its subcommands to
 
 
 @dataclass
@@ -31,7 +41,6 @@ class HandlerBundle:
     """What the handlers contribute: the router tree and the hooks around it."""
 
     router: Router
-    outer: Sequence[Middleware] = ()
     policy: Callable[[Services], DeliveryPolicy] | None = None
     setup: Callable[[Services], Awaitable[None]] | None = None
     routes: Sequence[web.AbstractRouteDef] = ()  # pages such as /consent/{token}
@@ -40,28 +49,75 @@ class HandlerBundle:
     unthrottled: Callable[[Event, Context], bool] | None = None
 
 
+@dataclass(frozen=True)
+class Plugin:
+    """What one `werkbot.plugins` entry point names; `name` is the entry point's name.
+
+    `section`: a dataclass whose fields all have defaults; the config table `[<name>]`
+    (and `WERKBOT_<NAME>__<KEY>`) fills it, read back with `settings.section(kind)`.
+    `adapters`: the channels it builds from the settings (none when switched off).
+    `routes`: further web routes. `handlers`: the handler bundle (exactly one installed
+    plug-in has one: werkbot's own). `cli`: adds subcommands to `werkbot`.
+    """
+
+    name: str
+    section: type[Any] | None = None
+    adapters: Callable[[Settings], Sequence[Adapter]] | None = None
+    routes: Callable[[Settings], Sequence[web.AbstractRouteDef]] | None = None
+    handlers: Callable[[Settings], HandlerBundle] | None = None
+    cli: Callable[[SubCommands[argparse.ArgumentParser]], None] | None = None
+    distribution: str = ""  # who declared it, filled in when loaded
+
+    def __post_init__(self) -> None:
+        if self.section is not None and not is_dataclass(self.section):
+            raise TypeError(f"plug-in {self.name!r}: section must be a dataclass")
+
+
 @dataclass
 class Plugins:
+    """What the installed plug-ins built for one configuration."""
+
     adapters: list[Adapter]
     bundle: HandlerBundle
-    names: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # the adapters' channel names
+    routes: list[web.AbstractRouteDef] = field(default_factory=list)
 
 
-AdapterFactory = Callable[[Settings], Sequence[Adapter]]
-BundleFactory = Callable[[Settings], HandlerBundle]
+@cache
+def declared_plugins() -> tuple[Plugin, ...]:
+    """Every installed plug-in, by name; loaded once per process."""
+    found: dict[str, Plugin] = {}
+    for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        plugin = ep.load()
+        where = f"entry point {PLUGIN_GROUP}:{ep.name} ({ep.value})"
+        if not isinstance(plugin, Plugin):
+            raise TypeError(f"{where} names a {type(plugin).__name__}, not a Plugin")
+        if plugin.name != ep.name:
+            raise ValueError(f"{where} names the plug-in {plugin.name!r}")
+        if ep.name in found:
+            raise ValueError(f"{where}: the plug-in {ep.name!r} is declared twice")
+        if plugin.section is not None and ep.name in BUILT_IN_SECTIONS:
+            raise ValueError(f"{where}: [{ep.name}] is one of werkbot's own sections")
+        dist = ep.dist
+        label = f"{dist.name} {dist.version}" if dist is not None else ""
+        found[ep.name] = Plugin(**{f.name: getattr(plugin, f.name) for f in fields(plugin)
+                                   if f.name != "distribution"}, distribution=label)
+    return tuple(found.values())
+
+
+def plugin_sections() -> dict[str, type[Any]]:
+    """The config sections the installed plug-ins declare, by table name."""
+    return {p.name: p.section for p in declared_plugins() if p.section is not None}
 
 
 def load_plugins(settings: Settings) -> Plugins:
-    """Build the enabled adapters and the handler bundle from the declared entry points."""
-    adapters: list[Adapter] = []
-    names: list[str] = []
-    for ep in sorted(entry_points(group=ADAPTER_GROUP), key=lambda e: e.name):
-        factory: AdapterFactory = ep.load()
-        made = list(factory(settings))
-        adapters += made
-        names += [a.name for a in made]
-    bundles = list(entry_points(group=HANDLER_GROUP))
+    """Build the enabled adapters, the web routes and the handler bundle."""
+    plugins = declared_plugins()
+    adapters = [a for p in plugins if p.adapters for a in p.adapters(settings)]
+    routes = [r for p in plugins if p.routes for r in p.routes(settings)]
+    bundles = [p.handlers for p in plugins if p.handlers]
     if len(bundles) != 1:
-        raise RuntimeError(f"expected one '{HANDLER_GROUP}' entry point, found {len(bundles)}")
-    bundle_factory: BundleFactory = bundles[0].load()
-    return Plugins(adapters=adapters, bundle=bundle_factory(settings), names=names)
+        raise RuntimeError(f"expected one '{PLUGIN_GROUP}' plug-in with handlers, "
+                           f"found {len(bundles)}")
+    return Plugins(adapters=adapters, bundle=bundles[0](settings),
+                   names=[a.name for a in adapters], routes=routes)

@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, plugins: Plugins | None = None, clock: Clo
     for adapter in plugins.adapters:
         app.router.add_routes(_guarded(adapter.routes(), limit, pressure))
     app.router.add_routes(_guarded(plugins.bundle.routes, limit, pressure))
+    app.router.add_routes(_guarded(plugins.routes, limit, pressure))
     return app
 
 
@@ -93,8 +94,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
         bundle = plugins.bundle
         if bundle.policy is not None:
             services.policy = bundle.policy(services)
-        dispatcher = Dispatcher(services, bundle.router, bundle.outer, pressure,
-                                bundle.unthrottled)
+        dispatcher = Dispatcher(services, bundle.router, pressure=pressure,
+                                unthrottled=bundle.unthrottled)
         inbox = InboxWriter(db, clock, metrics, dispatcher.wake.set)
         outbox = OutboxSender(services, {a.name: a for a in plugins.adapters},
                               _feed(inbox, metrics), pressure)

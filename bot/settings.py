@@ -5,6 +5,10 @@ Every value is checked at load time. Every problem found is collected and one
 operator fixes the file in one round and werkbot never starts half-configured. Sections
 and keys are typed dataclasses; unknown keys are errors too (a typo must not pass
 silently). The cross-field rules live in `bot/config_rules.py`.
+
+A plug-in (`bot/plugins.py`) may declare a section of its own, a dataclass like the ones
+here: its table is checked by the same rules and lands in `Settings.plugins`, read with
+`settings.section(kind)`. A top-level table no plug-in claims is an unknown key.
 """
 
 from __future__ import annotations
@@ -16,16 +20,17 @@ import tomllib
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 DEFAULT_CONFIG = Path("config/werkbot.toml")  # relative to the working directory
 # The configuration that ships inside the package: default texts, the demo, a sample.
 PACKAGED_CONFIG = Path(__file__).resolve().parents[1] / "config"
 PACKAGED_TEXTS = PACKAGED_CONFIG / "texts"
 ENV_PREFIX = "WERKBOT_"
+CONFIG_ENV = "WERKBOT_CONFIG"  # names the config file; not an override
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROLES = frozenset({"fitter", "office", "admin"})
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -33,6 +38,12 @@ _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
 Problem = tuple[str, str]  # (key, what is wrong with it)
+T = TypeVar("T")
+_NOT_A_KEY = {"config_key": False}  # metadata of a Settings field no file may set
+
+
+def _is_key(f: Field[Any]) -> bool:
+    return bool(f.metadata.get("config_key", True))
 
 
 class SettingsError(ValueError):
@@ -208,33 +219,61 @@ class Settings:
     office: OfficeSettings = field(default_factory=OfficeSettings)
     staff: list[StaffSettings] = field(default_factory=list)
     texts_dir: str = str(PACKAGED_TEXTS)  # the texts that ship; point at a copy to edit
+    # The sections plug-ins declare, validated, by table name.
+    plugins: dict[str, Any] = field(default_factory=dict, metadata=_NOT_A_KEY)
 
     def staff_by_id(self, staff_id: str) -> StaffSettings | None:
         return next((s for s in self.staff if s.id == staff_id), None)
 
+    def section(self, kind: type[T]) -> T:
+        """The validated section of the plug-in that declared the dataclass `kind`."""
+        for value in self.plugins.values():
+            if type(value) is kind:
+                return value
+        raise LookupError(f"no installed plug-in declares the section {kind.__name__}")
+
+
+BUILT_IN_SECTIONS = frozenset(f.name for f in fields(Settings) if _is_key(f))
+
+
+def config_path(path: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The config file: `--config`, else `$WERKBOT_CONFIG`, else `config/werkbot.toml`."""
+    env = os.environ if env is None else env
+    return path or Path(env.get(CONFIG_ENV, "") or DEFAULT_CONFIG)
+
 
 def load_settings(
-    path: Path | None = None, env: Mapping[str, str] | None = None
+    path: Path | None = None, env: Mapping[str, str] | None = None,
+    sections: Mapping[str, type[Any]] | None = None,
 ) -> Settings:
-    """Read the config file (`--config`, `$WERKBOT_CONFIG`, `config/werkbot.toml`)."""
+    """Read the config file (`config_path`) and validate it (`settings_from_dict`)."""
     env = os.environ if env is None else env
-    chosen = path or Path(env.get("WERKBOT_CONFIG", "") or DEFAULT_CONFIG)
+    chosen = config_path(path, env)
     try:
         data = tomllib.loads(chosen.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SettingsError("config", f"file not found: {chosen}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError("config", f"{chosen} is not valid TOML: {exc}") from exc
-    return settings_from_dict(data, env)
+    return settings_from_dict(data, env, sections)
 
 
-def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
-    """Build and validate; raise one `SettingsError` listing every problem found."""
+def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None,
+                       sections: Mapping[str, type[Any]] | None = None) -> Settings:
+    """Build and validate; raise one `SettingsError` listing every problem found.
+
+    `sections`: the plug-ins' sections by table name; by default the installed ones."""
     from werkbot.bot.config_rules import config_errors  # the rules import these types
 
+    if sections is None:
+        from werkbot.bot.plugins import plugin_sections  # plug-ins import these types
+
+        sections = plugin_sections()
     problems: list[Problem] = []
     merged = _apply_env(dict(data), env or {}, problems)
-    settings: Settings = _build(Settings, merged, "", problems)
+    plugins = {name: _section(kind, merged.pop(name, {}), name, problems)
+               for name, kind in sections.items()}
+    settings: Settings = replace(_build(Settings, merged, "", problems), plugins=plugins)
     # Fields refused above stand at their defaults, so the rules still check the rest.
     problems += config_errors(settings)
     if problems:
@@ -242,10 +281,18 @@ def settings_from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = 
     return settings
 
 
+def _section(kind: type[Any], data: Any, name: str, problems: list[Problem]) -> Any:
+    try:
+        return _build(kind, data, name, problems)
+    except SettingsError as exc:  # not a table: the section stands at its defaults
+        problems += exc.problems
+        return _build(kind, {}, name, problems)
+
+
 def _apply_env(data: dict[str, Any], env: Mapping[str, str],
                problems: list[Problem]) -> dict[str, Any]:
     for name, value in env.items():
-        if not name.startswith(ENV_PREFIX) or name == "WERKBOT_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if not all(path):
@@ -281,10 +328,11 @@ def _build(cls: type[Any], data: Any, prefix: str, problems: list[Problem]) -> A
     if not isinstance(data, Mapping):
         raise SettingsError(prefix or "config", "expected a table")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls)}
+    keys = [f for f in fields(cls) if _is_key(f)]
+    known = {f.name for f in keys}
     problems += [(_join(prefix, key), "unknown key") for key in data if key not in known]
     values: dict[str, Any] = {}
-    for f in fields(cls):
+    for f in keys:
         key = _join(prefix, f.name)
         if f.name in data:
             try:

@@ -16,11 +16,14 @@ First match wins, so the order is the policy:
 6. the consent gate: holds whatever a customer without consent writes;
 7. the menu, 8. job photos and `#code` notes, 9. the office inbox;
 10. the fallback that answers anything left: customers with the menu, staff with a hint.
+
+`plugin` is the entry point `werkbot.plugins:handlers`: the bundle and `werkbot
+privacy-report`.
 """
 
 from __future__ import annotations
 
-from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.plugins import HandlerBundle, Plugin
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
 from werkbot.bot.settings import Settings
@@ -39,7 +42,7 @@ from werkbot.handlers import (
 from werkbot.handlers.commands import commands
 from werkbot.handlers.emergency.detect import is_emergency
 
-__all__ = ["admin", "build_bundle", "build_root", "identity", "setup"]
+__all__ = ["admin", "build_bundle", "build_root", "identity", "plugin", "setup"]
 
 
 def build_root() -> Router:
@@ -69,12 +72,17 @@ async def setup(services: Services) -> None:
     consent.consent_hooks(services).on_granted.append(emergency.on_consent_granted)
 
 
+# At import, like the other features' erasers: tests and host bots that compose their own
+# bundle from these routers erase consent records too.
 rights.erasers.add("consent", consent.erase_consent_records)
 
 
 def build_bundle(settings: Settings) -> HandlerBundle:
-    """The handler bundle werkbot's entry point `werkbot.handlers:default` names."""
+    """The handler bundle of werkbot's plug-in `handlers`."""
     del settings
     return HandlerBundle(router=build_root(), policy=consent.build_policy, setup=setup,
                          routes=[*rights.routes, *office_web.routes],
                          seed_demo=jobs.seed_demo, unthrottled=is_emergency)
+
+
+plugin = Plugin(name="handlers", handlers=build_bundle, cli=rights.register_cli)

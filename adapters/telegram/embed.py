@@ -49,7 +49,8 @@ class EmbeddedWerkbot:
         # it never loaded aiogram nor touched Telegram).
         adapters = [a for a in base.adapters if a.name != self.adapter.name]
         self.plugins = Plugins(adapters=[*adapters, self.adapter], bundle=base.bundle,
-                               names=[a.name for a in adapters] + [self.adapter.name])
+                               names=[a.name for a in adapters] + [self.adapter.name],
+                               routes=base.routes)
         self.app = create_app(settings, plugins=self.plugins, clock=clock,
                               run_workers=run_workers)
         self.rule = ClaimRule.from_texts(

@@ -1,17 +1,18 @@
 """Twilio channels for werkbot: WhatsApp and SMS through one Twilio account.
 
-`build(settings)` is the `werkbot.adapters` entry point: a `whatsapp` adapter when
-`twilio.whatsapp_from` is set, an `sms` adapter when `twilio.sms_from` is set, both
-sharing one REST client (opened at start-up, closed at shutdown). twilio-python is
+`plugin` is the `werkbot.plugins` entry point: its `build(settings)` makes a `whatsapp`
+adapter when `twilio.whatsapp_from` is set, an `sms` adapter when `twilio.sms_from` is
+set, both sharing one REST client (opened at start-up, closed at shutdown). twilio-python is
 imported only then, so an installation without the `twilio` extra runs the other channels.
 """
 
 from __future__ import annotations
 
 from werkbot.bot.adapter import Adapter
+from werkbot.bot.plugins import Plugin
 from werkbot.bot.settings import Settings, SettingsError
 
-__all__ = ["build"]
+__all__ = ["build", "plugin"]
 
 
 def build(settings: Settings) -> list[Adapter]:
@@ -33,3 +34,6 @@ def build(settings: Settings) -> list[Adapter]:
         if sender:
             adapters.append(TwilioAdapter(channel, twilio, settings.server.public_url, api))
     return adapters
+
+
+plugin = Plugin(name="twilio", adapters=build)  # its section is the built-in [twilio]

@@ -135,7 +135,7 @@ def write_privacy_report(settings: Settings, out_dir: Path) -> tuple[Path, Path]
 
 
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The `werkbot.cli` entry point: adds `werkbot privacy-report`."""
+    """Adds `werkbot privacy-report` (`Plugin.cli` of werkbot's handlers plug-in)."""
     parser = subparsers.add_parser("privacy-report",
                                    help="write the record of processing (Markdown and PDF)")
     parser.add_argument("--config", type=Path)

@@ -205,10 +205,10 @@ def signed_sms(public_url: str, body: str, message_sid: str) -> tuple[bytes, dic
 
 def test_reply_interrupted_mid_send_is_sent_again_once_after_sigkill(
         tmp_path: Path, twilio: HangingTwilio) -> None:
-    declared = {ep.name: ep.value for ep in entry_points(group="werkbot.adapters")}
-    assert "werkbot.adapters.twilio:build" in declared.values(), (
+    declared = {ep.name: ep.value for ep in entry_points(group="werkbot.plugins")}
+    assert "werkbot.adapters.twilio:plugin" in declared.values(), (
         "the Twilio adapters are not declared: pyproject.toml needs "
-        "[project.entry-points.\"werkbot.adapters\"] twilio = \"werkbot.adapters.twilio:build\"")
+        "[project.entry-points.\"werkbot.plugins\"] twilio = \"werkbot.adapters.twilio:plugin\"")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = write_config(tmp_path / "werkbot.toml", tmp_path, port, extra=f"""
