@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
@@ -69,8 +69,15 @@ class Plugin:
     distribution: str = ""  # who declared it, filled in when loaded
 
     def __post_init__(self) -> None:
-        if self.section is not None and not is_dataclass(self.section):
+        if self.section is None:
+            return
+        if not is_dataclass(self.section):
             raise TypeError(f"plug-in {self.name!r}: section must be a dataclass")
+        bare = [f.name for f in fields(self.section)
+                if f.default is MISSING and f.default_factory is MISSING]
+        if bare:  # werkbot must start with the plug-in installed and its table absent
+            raise TypeError(f"plug-in {self.name!r}: section fields without a default: "
+                            + ", ".join(bare))
 
 
 @dataclass

@@ -86,3 +86,13 @@ def test_werkbot_declares_its_own_channels_and_handlers_as_plug_ins() -> None:
 def test_a_plug_in_section_must_be_a_dataclass() -> None:
     with pytest.raises(TypeError, match="dataclass"):
         Plugin(name="pager", section=dict)
+
+
+@dataclass(frozen=True)
+class NeedsToken:
+    token: str
+
+
+def test_a_plug_in_section_needs_defaults_everywhere() -> None:
+    with pytest.raises(TypeError, match="without a default: token"):
+        Plugin(name="pager", section=NeedsToken)
