@@ -31,7 +31,6 @@ from werkbot.bot.storage.models import InboxRow
 from werkbot.bot.testing import Harness, make_settings
 
 REPO = Path(__file__).resolve().parents[2]
-PRISM_VERSION = "5.14.2"
 MENU_TEMPLATE = "HX" + "a" * 32
 
 
@@ -118,8 +117,8 @@ def _ensure_prism() -> Path:
         npm = shutil.which("npm")
         if npm is None:
             raise RuntimeError("npm is not installed; Prism tests need Node and npm")
-        subprocess.run([npm, "install", "--no-audit", "--no-fund",
-                        f"@stoplight/prism-cli@{PRISM_VERSION}"], cwd=REPO, check=True,
+        # `npm ci` installs what the lock file pins and never rewrites package.json.
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=REPO, check=True,
                        timeout=300)
     return binary
 
