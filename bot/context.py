@@ -1,15 +1,17 @@
 """The typed handler context: who wrote, where, in which state, and how to answer.
 
-Handlers take `(event, ctx)`. `ctx` carries the person and address, the conversation
-state (a dict saved after the handler), the event's transaction and repositories,
-texts in the person's language, the clock, and `reply`/`send`, which queue outbox rows
-in the same transaction through the delivery policy (the consent gate).
+Handlers take `(event, ctx)`. `ctx` is two parts: a frozen `Turn` the handler reads (the
+event, the person and address, the inbox row, the filters' match) and an `EventScope` whose
+services it calls (repositories on the event's transaction, the conversation state saved
+after the handler, texts in the person's language, the clock, and `reply`/`send`, which
+queue outbox rows in the same transaction through the delivery policy, the consent gate).
+Acting for another person or event gives a new context; none is ever changed in place.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -32,6 +34,7 @@ from werkbot.bot.storage.repos import (
     StateRepo,
     TimerRepo,
     remember_numbered_choices,
+    state_of,
 )
 from werkbot.bot.texts import Texts
 
@@ -47,23 +50,133 @@ class _Linker(MediaLinker):
         return self._services.media.link(media_id)
 
 
-@dataclass
-class Context:
-    """Everything one handler call may use."""
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What a handler reads about the event it handles; frozen, so it cannot drift.
 
-    services: Services
-    session: AsyncSession
+    `person`/`address` are who wrote and from where, `address_row` the sender's row
+    (loaded once per event), `is_new` whether a person was just made for an unknown
+    address, `match` what the router's filters extracted."""
+
     event: Event
     person: Person | None = None
     address: Address | None = None
     inbox_id: int | None = None
-    is_new: bool = False  # a new person was made for the sender's unknown address
-    address_row: AddressRow | None = None  # the sender's row, loaded once per event
-    state: dict[str, Any] = field(default_factory=dict)
-    stored_state: str | None = None  # the state's JSON as loaded (None: no row)
-    match: dict[str, Any] = field(default_factory=dict)
-    sent: list[tuple[Address, Reply]] = field(default_factory=list)
-    refused: list[tuple[Address, Reply]] = field(default_factory=list)
+    is_new: bool = False
+    address_row: AddressRow | None = None
+    match: Mapping[str, Any] = field(default_factory=dict)
+
+
+class EventScope:
+    """What one event's handling calls and changes, shared by every context re-targeted
+    from it: the app's services, the event's transaction (`tx`), the conversation state
+    saved after the handler (and whose it is), and the replies queued or refused."""
+
+    def __init__(self, services: Services, tx: AsyncSession) -> None:
+        self.services = services
+        self.tx = tx
+        self.state: dict[str, Any] = {}
+        self.state_owner: int | None = None  # the person whose state is saved afterwards
+        self.stored_state: str | None = None  # the state's JSON as loaded (None: no row)
+        self.sent: list[tuple[Address, Reply]] = []
+        self.refused: list[tuple[Address, Reply]] = []
+
+    def own_state(self, person_id: int, stored: str | None) -> None:
+        """From now on the state is `person_id`'s, as `stored` (their row's JSON, or None)."""
+        self.state_owner, self.stored_state = person_id, stored
+        self.state.clear()  # the same dict: contexts and handlers holding it see the change
+        self.state.update(state_of(stored))
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything one handler call may use: the frozen `turn` it reads and the `scope`
+    whose services it calls. Acting for someone else or for another stored event gives
+    a new context (`for_sender`, `for_event`); the one a handler was given never changes."""
+
+    turn: Turn
+    scope: EventScope
+
+    @classmethod
+    def begin(cls, services: Services, tx: AsyncSession, event: Event, *,
+              inbox_id: int | None = None) -> Context:
+        """The context of a fresh event: nobody resolved yet, empty state."""
+        return cls(Turn(event, inbox_id=inbox_id), EventScope(services, tx))
+
+    def for_sender(self, person: Person | None, address: Address | None,
+                   address_row: AddressRow | None, *, is_new: bool = False) -> Context:
+        """This context acting as `person` writing from `address` (the conversation state
+        stays whose it was: see `take_state_of`)."""
+        return replace(self, turn=replace(self.turn, person=person, address=address,
+                                          address_row=address_row, is_new=is_new))
+
+    def for_event(self, event: Event, inbox_id: int | None = None) -> Context:
+        """This context handling `event` (stored as inbox row `inbox_id`, or this one's)."""
+        inbox = self.turn.inbox_id if inbox_id is None else inbox_id
+        return replace(self, turn=replace(self.turn, event=event, inbox_id=inbox))
+
+    def with_match(self, values: Mapping[str, Any]) -> Context:
+        """This context with what the router's filters extracted."""
+        return replace(self, turn=replace(self.turn, match=values))
+
+    async def take_state_of(self, person_id: int) -> None:
+        """The state saved after the handler becomes `person_id`'s, loaded (and locked) now."""
+        self.scope.own_state(person_id, await self.states.load_text(person_id))
+
+    @property
+    def event(self) -> Event:
+        return self.turn.event
+
+    @property
+    def person(self) -> Person | None:
+        return self.turn.person
+
+    @property
+    def address(self) -> Address | None:
+        return self.turn.address
+
+    @property
+    def inbox_id(self) -> int | None:
+        return self.turn.inbox_id
+
+    @property
+    def is_new(self) -> bool:
+        return self.turn.is_new
+
+    @property
+    def address_row(self) -> AddressRow | None:
+        return self.turn.address_row
+
+    @property
+    def match(self) -> Mapping[str, Any]:
+        return self.turn.match
+
+    @property
+    def services(self) -> Services:
+        return self.scope.services
+
+    @property
+    def tx(self) -> AsyncSession:
+        """The event's transaction, for core code (dispatcher, outbox, repositories)."""
+        return self.scope.tx
+
+    @property
+    def session(self) -> AsyncSession:
+        """`tx` under its old name, for handler packages not yet moved to repositories."""
+        return self.scope.tx
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The conversation state, saved after the handler."""
+        return self.scope.state
+
+    @property
+    def sent(self) -> list[tuple[Address, Reply]]:
+        return self.scope.sent
+
+    @property
+    def refused(self) -> list[tuple[Address, Reply]]:
+        return self.scope.refused
 
     @property
     def settings(self) -> Settings:
@@ -83,30 +196,30 @@ class Context:
 
     @property
     def people(self) -> PeopleRepo:
-        return PeopleRepo(self.session)
+        return PeopleRepo(self.tx)
 
     @property
     def outbox(self) -> OutboxRepo:
-        return OutboxRepo(self.session)
+        return OutboxRepo(self.tx)
 
     @property
     def timers(self) -> TimerRepo:
-        return TimerRepo(self.session)
+        return TimerRepo(self.tx)
 
     @property
     def audit(self) -> AuditRepo:
-        return AuditRepo(self.session)
+        return AuditRepo(self.tx)
 
     @property
     def states(self) -> StateRepo:
-        return StateRepo(self.session)
+        return StateRepo(self.tx)
 
     def repo(self, kind: Callable[[AsyncSession], R]) -> R:
         """A repository bound to this event's transaction (`ctx.repo(JobsRepo)`).
 
         Handlers reach the database only through repositories: classes beside their
         feature whose `__init__` takes the session and whose methods hold the SQL."""
-        return kind(self.session)
+        return kind(self.tx)
 
     def t(self, key: str, /, **values: object) -> str:
         """The text `key` in this person's language."""
@@ -166,7 +279,7 @@ class Context:
         if self.address_row is not None and address == self.address:
             until = self.address_row.window_until
         else:
-            until = await self.session.scalar(
+            until = await self.tx.scalar(
                 select(AddressRow.window_until).where(AddressRow.address == str(address)))
         return until is not None and until > self.clock.now()
 
@@ -181,7 +294,7 @@ class Context:
             raise LookupError(f"no channel {name!r} to fetch media from")
         data, _ = await fetch(ref)
         owner = self.person.id if self.person else None
-        return await self.services.media.save(self.session, data, filename=ref.filename,
+        return await self.services.media.save(self.tx, data, filename=ref.filename,
                                               person_id=owner, now=self.clock.now())
 
     def _person_for(self, address: Address) -> int | None:

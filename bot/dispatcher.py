@@ -46,7 +46,7 @@ from werkbot.bot.router import Match, Middleware, Router
 from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import InboxRow, OutboxRow
-from werkbot.bot.storage.repos import numbered_choice, state_of
+from werkbot.bot.storage.repos import numbered_choice
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -234,7 +234,7 @@ class Dispatcher:
             log.error("inbox row %s does not decode: %s", row.id, type(exc).__name__)
             row.status, row.error, row.handled_at = "failed", "undecodable", now
             return
-        ctx = Context(services=self.services, session=session, event=event, inbox_id=row.id)
+        ctx = Context.begin(self.services, session, event, inbox_id=row.id)
         try:
             if isolated:
                 async with session.begin_nested():
@@ -264,7 +264,7 @@ class Dispatcher:
 
     async def _handle_event(self, ctx: Context, row: InboxRow, batch: _Batch,
                             now: datetime) -> None:
-        await self._prepare(ctx)
+        ctx = await self._prepare(ctx)
         verdict = batch.verdicts.get(row.id)
         if verdict is None:  # decided once per event, even if the batch goes twice
             verdict = batch.verdicts[row.id] = self._flood_verdict(ctx)
@@ -272,8 +272,9 @@ class Dispatcher:
             await self._throttle(ctx, row, verdict, batch)
             return
         await self._dispatch(ctx.event, ctx)
-        if ctx.person is not None and (ctx.state or not ctx.is_new):
-            await ctx.states.save(ctx.person.id, ctx.state, now, stored=ctx.stored_state)
+        scope = ctx.scope  # a handler may have moved the state to another person (a join)
+        if scope.state_owner is not None and (scope.state or not ctx.is_new):
+            await ctx.states.save(scope.state_owner, scope.state, now, stored=scope.stored_state)
 
     def _flood_verdict(self, ctx: Context) -> Verdict:
         """Throttle only a customer's own messages: not staff, system events, what the
@@ -335,15 +336,16 @@ class Dispatcher:
             log.warning("event %s failed (attempt %d); retrying", row.id, row.attempts,
                         exc_info=exc)
 
-    async def _prepare(self, ctx: Context) -> None:
-        """Resolve the sender to a person, keep their address fresh, lock and load state."""
+    async def _prepare(self, ctx: Context) -> Context:
+        """Resolve the sender to a person, keep their address fresh, lock and load state;
+        the context for the handler."""
         event, now = ctx.event, ctx.clock.now()
-        ctx.address = event.sender
+        ctx = ctx.for_sender(None, event.sender, None)
         if event.sender.channel in SYSTEM_CHANNELS:
-            return
+            return ctx
         reported_by_us = "outbox_id" in event.raw  # the sender's own failure report
         if isinstance(event, DeliveryStatus) and not reported_by_us:
-            moved = await apply_status(ctx.session, event, now)
+            moved = await apply_status(ctx.tx, event, now)
             if moved is None:
                 # The callback can overtake our own record of the send; look again shortly.
                 raise StatusTooEarly(event.provider_message_id)
@@ -352,28 +354,27 @@ class Dispatcher:
         who = event.actor or event.sender  # in a group, the person is who wrote, not the group
         # Earlier events' pending changes flush together at the commit, not here: persons
         # and addresses are flushed when created, and a loaded row is the session's own.
-        with ctx.session.no_autoflush:
+        with ctx.tx.no_autoflush:
             found = await ctx.people.by_address(who)
+        is_new = False
         if found is None:
             # A group member werkbot does not know stays unknown: groups are not
             # customers, and nothing about their members is stored.
             if isinstance(event, DeliveryStatus | Unreachable) or event.actor is not None:
-                return
-            linked = await person_for_new_address(ctx.session, who, now)
+                return ctx
+            linked = await person_for_new_address(ctx.tx, who, now)
             if linked is not None:  # the same phone number on the other phone channel
                 person, address_row = linked
             else:
                 person, address_row = await ctx.people.create_customer(
                     who, now, language=ctx.settings.business.language)
-                ctx.is_new = True
+                is_new = True
         else:
             person, address_row = found
-        ctx.person = person
         if event.actor is not None:  # a known person writing in a group: their own
-            ctx.stored_state = await ctx.states.load_text(person.id)  # chat stays as it was
-            ctx.state = state_of(ctx.stored_state)
-            return
-        ctx.address_row = address_row
+            await ctx.take_state_of(person.id)  # chat stays as it was
+            return ctx.for_sender(person, event.sender, None)
+        ctx = ctx.for_sender(person, event.sender, address_row, is_new=is_new)
         if isinstance(event, Unreachable):
             address_row.unreachable_at = now
         elif isinstance(event, DeliveryStatus) and event.raw.get("window_closed"):
@@ -384,17 +385,19 @@ class Dispatcher:
             caps = ctx.capabilities(event.sender.channel)
             if caps is not None and caps.window_hours:
                 address_row.window_until = now + timedelta(hours=caps.window_hours)
-        if not ctx.is_new:
-            ctx.stored_state = await ctx.states.load_text(person.id)
-            ctx.state = state_of(ctx.stored_state)
+        if is_new:
+            ctx.scope.own_state(person.id, None)
+        else:
+            await ctx.take_state_of(person.id)
         if isinstance(event, TextEvent):
-            value = await numbered_choice(ctx.session, event.sender, event.text)
+            value = await numbered_choice(ctx.tx, event.sender, event.text)
             if value is not None:  # '2' on a channel without buttons means the second choice
-                ctx.event = ChoiceEvent(id=event.id, sender=event.sender,
-                                        received_at=event.received_at,
-                                        sender_name=event.sender_name, reply_to=event.reply_to,
-                                        thread=event.thread, actor=event.actor, raw=event.raw,
-                                        value=value, label=event.text)
+                return ctx.for_event(ChoiceEvent(
+                    id=event.id, sender=event.sender, received_at=event.received_at,
+                    sender_name=event.sender_name, reply_to=event.reply_to,
+                    thread=event.thread, actor=event.actor, raw=event.raw,
+                    value=value, label=event.text))
+        return ctx
 
     async def _dispatch(self, event: Event, ctx: Context) -> None:
         match = await self.root.resolve(event, ctx, self.outer)
@@ -402,8 +405,7 @@ class Dispatcher:
             if not isinstance(event, TimerEvent | DeliveryStatus):
                 log.info("no handler for %s", type(event).__name__)
             return
-        ctx.match = match.values
-        await _call_chain(match, event, ctx)
+        await _call_chain(match, event, ctx.with_match(match.values))
 
 
 async def _call_chain(match: Match, event: Event, ctx: Context) -> None:

@@ -106,10 +106,8 @@ async def _join(ctx: Context, target: Person, *, how: str) -> None:
                  chat.id, target.id, how)
         return
     await merge_persons(ctx.session, target, chat)
-    ctx.person = target
-    ctx.state.clear()  # the chat's own state went with its person; the target's is loaded
-    ctx.stored_state = await ctx.states.load_text(target.id)
-    ctx.state.update(await ctx.states.load(target.id))
+    ctx = ctx.for_sender(target, ctx.address, ctx.address_row)
+    await ctx.take_state_of(target.id)  # the chat's own state went with its person
     await ctx.audit.record(f"person:{target.id}", "identity.joined", ctx.clock.now(),
                            subject=f"person:{target.id}", detail=f"telegram via {how}")
     number = next((mask(row.address.partition(":")[2])

@@ -59,8 +59,10 @@ async def on_retry(event: TimerEvent, ctx: Context) -> None:
     """One more try for a message's missing attachments."""
     inbox_id, attempt = int(event.payload["inbox"]), int(event.payload["attempt"])
     stored = await _stored_media_event(ctx, inbox_id)
-    if stored is None or not await as_sender(ctx, stored):
+    acting = None if stored is None else await as_sender(ctx, stored)
+    if stored is None or acting is None:
         return  # erased, blanked by retention, or no consent any more: nothing to chase
+    ctx = acting  # the customer who sent it
     got, still = Content(""), []
     for index in (int(i) for i in event.payload.get("media", [])):
         if index >= len(stored.media):

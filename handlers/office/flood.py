@@ -55,9 +55,10 @@ async def release(ctx: Context, person_id: int) -> None:
         return
     acting = ctx.person is not None and ctx.person.id == person_id  # a fresh message of theirs
     if not acting:
-        standing = await standing_of_sender(ctx, held[0][1])
-        if standing is None:
+        found = await standing_of_sender(ctx, held[0][1])
+        if found is None:
             return
+        ctx, standing = found
         if standing is not ChannelStatus.GRANTED:
             await _keep_from_staff(ctx, held, standing)
             return
@@ -80,9 +81,9 @@ async def _keep_from_staff(ctx: Context, held: list[tuple[InboxRow, Event]],
     Declined or withdrawn: nothing kept (the rows are blanked)."""
     now = ctx.clock.now()
     for row, message in held:
-        ctx.event, ctx.inbox_id = message, row.id
+        held_ctx = ctx.for_event(message, row.id)
         if standing is ChannelStatus.REFUSED:
-            await blank_inbox_row(ctx)
+            await blank_inbox_row(held_ctx)
         else:
-            await hold(ctx)
+            await hold(held_ctx)
         row.status, row.error, row.handled_at = "done", KEPT_FROM_STAFF, now

@@ -1,10 +1,10 @@
 """Forwarding on a customer's behalf from a timer (held-back floods, late attachments).
 
-A timer event has no sender of its own. `as_sender` makes the context the customer's
-who wrote a stored message (person, address), as the dispatcher would have, and says
-whether that customer's messages may reach the office now (consent on the channel they
-wrote on). `forward_content` then sends through the same path as a fresh message: the
-customer's conversation and topic, marked when the office is closed.
+A timer event has no sender of its own. `as_sender` gives a context acting as the customer
+who wrote a stored message (person, address), as the dispatcher would have, if that
+customer's messages may reach the office now (consent on the channel they wrote on).
+`forward_content` then sends through the same path as a fresh message: the customer's
+conversation and topic, marked when the office is closed.
 """
 
 from __future__ import annotations
@@ -18,23 +18,25 @@ from werkbot.handlers.office.hours import office_open
 from werkbot.handlers.office.store import ConversationsRepo
 
 
-async def as_sender(ctx: Context, event: Event) -> bool:
-    """Act as the customer who sent `event`; False if they are unknown, staff, erased
-    or without consent on that channel now (then nothing of theirs goes anywhere)."""
-    return await standing_of_sender(ctx, event) is ChannelStatus.GRANTED
+async def as_sender(ctx: Context, event: Event) -> Context | None:
+    """A context acting as the customer who sent `event`; None if they are unknown, staff,
+    erased or without consent on that channel now (then nothing of theirs goes anywhere)."""
+    found = await standing_of_sender(ctx, event)
+    return found[0] if found is not None and found[1] is ChannelStatus.GRANTED else None
 
 
-async def standing_of_sender(ctx: Context, event: Event) -> ChannelStatus | None:
-    """Act as the customer who sent `event` and return their standing on its channel;
-    None (and the context left alone) if they are unknown, staff or erased."""
+async def standing_of_sender(ctx: Context, event: Event
+                             ) -> tuple[Context, ChannelStatus] | None:
+    """A context acting as the customer who sent `event`, and their standing on its
+    channel; None if they are unknown, staff or erased."""
     found = await ctx.people.by_address(event.sender)
     if found is None:
         return None
     person, row = found
     if person.kind == "staff" or person.erased_at is not None:
         return None
-    ctx.person, ctx.address, ctx.address_row = person, event.sender, row
-    return await ctx.repo(lambda s: channel_status(s, person.id, event.sender.channel))
+    ctx = ctx.for_sender(person, event.sender, row)
+    return ctx, await ctx.repo(lambda s: channel_status(s, person.id, event.sender.channel))
 
 
 async def forward_content(ctx: Context, content: Content) -> int:

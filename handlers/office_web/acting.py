@@ -13,22 +13,21 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.addresses import Address
-from werkbot.bot.context import Context
+from werkbot.bot.context import Context, EventScope, Turn
 from werkbot.bot.events import TextEvent
 from werkbot.bot.replies import Reply, TextReply, text_of
 from werkbot.bot.services import Services
 from werkbot.bot.settings import StaffSettings
-from werkbot.bot.storage.models import Person
+from werkbot.bot.storage.repos import PeopleRepo
 from werkbot.handlers.consent.policy import ConsentPolicy
 
 WEB_CHANNEL = "web"
 
 
-@dataclass
+@dataclass(frozen=True)
 class WebContext(Context):
     """A handler context for a staff member acting in the office web app."""
 
@@ -55,12 +54,13 @@ class WebContext(Context):
 
 
 async def web_context(session: AsyncSession, services: Services, staff: StaffSettings,
-                      text: str = "", **match: object) -> WebContext:
-    """A context in which `staff` acts; `text` is what they typed, `match` what a chat
-    filter would have extracted (e.g. the incident id)."""
-    person = await session.scalar(select(Person).where(Person.staff_id == staff.id))
+                      text: str = "", *, channel: str = "", **match: object) -> WebContext:
+    """A context in which `staff` acts; `text` is what they typed, `channel` the one they
+    picked for reaching a customer, `match` what a chat filter would have extracted
+    (e.g. the incident id)."""
+    person = await PeopleRepo(session).by_staff_id(staff.id)
     event = TextEvent(id=f"web:{secrets.token_hex(8)}", sender=Address(WEB_CHANNEL, staff.id),
                       received_at=services.clock.now(), text=text)
-    return WebContext(services=services, session=session, event=event, person=person,
-                      match=dict(match))
+    return WebContext(Turn(event, person=person, match=dict(match)),
+                      EventScope(services, session), channel=channel)
 

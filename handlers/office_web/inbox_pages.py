@@ -125,8 +125,8 @@ async def reply(call: Call) -> web.StreamResponse:
         call.flash(call.t("reply_too_long", max=MAX_ANSWER))
         return see_other(back)
     conv = await ConversationsRepo(call.session).latest_for_person(person.id)
-    ctx = await web_context(call.session, call.services, call.viewer.staff, text)
-    ctx.channel = call.form.get("channel", "")[:32]
+    ctx = await web_context(call.session, call.services, call.viewer.staff, text,
+                            channel=call.form.get("channel", "")[:32])
     outcome = await answer_customer(ctx, conv if conv is not None else person.id, text,
                                     call.viewer.staff.id)
     if outcome.status == "sent":

@@ -201,7 +201,7 @@ def system_context(h: Harness, session: AsyncSession) -> Context:
     """A handler context outside any person's event (as a staff command or job has)."""
     event = TimerEvent(id="test:office-send", sender=Address("system", "test"),
                        received_at=h.clock.now(), name="test")
-    return Context(services=h.services, session=session, event=event)
+    return Context.begin(h.services, session, event)
 
 
 async def send_to(h: Harness, person_id: int, reply: Reply) -> Address | None:

@@ -78,14 +78,14 @@ async def test_staff_get_customer_data_only_for_agreed_purposes(h: Harness) -> N
         ctx = system_context(h, session)
         found = await ctx.people.by_address(CUSTOMER)
         assert found is not None
-        ctx.person = found[0]  # handling this customer's event
+        ctx = ctx.for_sender(found[0], None, None)  # handling this customer's event
         assert not await policy.allows(ctx, FITTER, reply(kinds.ALERT_DETAILS))
         assert not await policy.allows(ctx, OFFICE, reply(kinds.FORWARD))
         assert await policy.allows(ctx, FITTER, reply(kinds.ALERT))  # no details: fine
     await tell(h, CUSTOMER, "ja")
     async with h.services.db.session() as session:
         ctx = system_context(h, session)
-        ctx.person = await ctx.people.get(person)
+        ctx = ctx.for_sender(await ctx.people.get(person), None, None)
         assert await policy.allows(ctx, FITTER, reply(kinds.ALERT_DETAILS))
         assert await policy.allows(ctx, OFFICE, reply(kinds.FORWARD))
 
