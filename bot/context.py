@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,9 +51,9 @@ class _Linker(MediaLinker):
         return self._services.media.link(media_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """What a handler reads about the event it handles; frozen, so it cannot drift.
+class Turn(NamedTuple):
+    """What a handler reads about the event it handles; immutable, so it cannot drift (a
+    named tuple rather than a frozen dataclass: built several times per event, cheaply).
 
     `person`/`address` are who wrote and from where, `address_row` the sender's row
     (loaded once per event), `is_new` whether a person was just made for an unknown
@@ -64,7 +65,7 @@ class Turn:
     inbox_id: int | None = None
     is_new: bool = False
     address_row: AddressRow | None = None
-    match: Mapping[str, Any] = field(default_factory=dict)
+    match: Mapping[str, Any] = MappingProxyType({})
 
 
 class EventScope:
@@ -88,7 +89,7 @@ class EventScope:
         self.state.update(state_of(stored))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Context:
     """Everything one handler call may use: the frozen `turn` it reads and the `scope`
     whose services it calls. Acting for someone else or for another stored event gives
@@ -107,17 +108,28 @@ class Context:
                    address_row: AddressRow | None, *, is_new: bool = False) -> Context:
         """This context acting as `person` writing from `address` (the conversation state
         stays whose it was: see `take_state_of`)."""
-        return replace(self, turn=replace(self.turn, person=person, address=address,
-                                          address_row=address_row, is_new=is_new))
+        t = self.turn
+        return self._with(Turn(t.event, person, address, t.inbox_id, is_new, address_row,
+                               t.match))
 
     def for_event(self, event: Event, inbox_id: int | None = None) -> Context:
         """This context handling `event` (stored as inbox row `inbox_id`, or this one's)."""
-        inbox = self.turn.inbox_id if inbox_id is None else inbox_id
-        return replace(self, turn=replace(self.turn, event=event, inbox_id=inbox))
+        t = self.turn
+        inbox = t.inbox_id if inbox_id is None else inbox_id
+        return self._with(Turn(event, t.person, t.address, inbox, t.is_new, t.address_row,
+                               t.match))
 
     def with_match(self, values: Mapping[str, Any]) -> Context:
         """This context with what the router's filters extracted."""
-        return replace(self, turn=replace(self.turn, match=values))
+        t = self.turn
+        return self._with(Turn(t.event, t.person, t.address, t.inbox_id, t.is_new,
+                               t.address_row, values))
+
+    def _with(self, turn: Turn) -> Context:
+        # built directly, not by dataclasses.replace: the dispatcher does this per event
+        if type(self) is Context:
+            return Context(turn, self.scope)
+        return replace(self, turn=turn)  # a subclass's own fields (a web context's) stay
 
     async def take_state_of(self, person_id: int) -> None:
         """The state saved after the handler becomes `person_id`'s, loaded (and locked) now."""

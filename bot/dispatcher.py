@@ -340,9 +340,8 @@ class Dispatcher:
         """Resolve the sender to a person, keep their address fresh, lock and load state;
         the context for the handler."""
         event, now = ctx.event, ctx.clock.now()
-        ctx = ctx.for_sender(None, event.sender, None)
         if event.sender.channel in SYSTEM_CHANNELS:
-            return ctx
+            return ctx.for_sender(None, event.sender, None)
         reported_by_us = "outbox_id" in event.raw  # the sender's own failure report
         if isinstance(event, DeliveryStatus) and not reported_by_us:
             moved = await apply_status(ctx.tx, event, now)
@@ -361,7 +360,7 @@ class Dispatcher:
             # A group member werkbot does not know stays unknown: groups are not
             # customers, and nothing about their members is stored.
             if isinstance(event, DeliveryStatus | Unreachable) or event.actor is not None:
-                return ctx
+                return ctx.for_sender(None, event.sender, None)
             linked = await person_for_new_address(ctx.tx, who, now)
             if linked is not None:  # the same phone number on the other phone channel
                 person, address_row = linked

@@ -20,7 +20,7 @@ class ReachablePolicy:
     async def allows(self, ctx: Context, address: Address, reply: Reply) -> bool:
         if ctx.address_row is not None and address == ctx.address:
             return ctx.address_row.unreachable_at is None
-        unreachable = await ctx.session.scalar(
+        unreachable = await ctx.tx.scalar(
             select(AddressRow.unreachable_at).where(AddressRow.address == str(address))
         )
         return unreachable is None

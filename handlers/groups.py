@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import (
     ChoiceEvent,
@@ -37,6 +39,19 @@ log = logging.getLogger(__name__)
 router = Router("groups")
 
 
+class GroupNotices:
+    """The notices werkbot queued for groups (outbox rows like any message)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def told(self, group: Address) -> bool:
+        """Whether the group was told already that werkbot answers in private chats."""
+        found = await self.session.scalar(select(OutboxRow.id).where(
+            OutboxRow.address == str(group), OutboxRow.kind == GROUP_NOTICE).limit(1))
+        return found is not None
+
+
 def _other_group(event: Event, ctx: Context) -> bool:
     return event.actor is not None and not is_office_address(ctx.settings, event.sender)
 
@@ -45,9 +60,7 @@ def _other_group(event: Event, ctx: Context) -> bool:
            CommandEvent, UnknownEvent, filters=(Filter(_other_group, "other_group"),))
 async def not_a_customer(event: Event, ctx: Context) -> None:
     await blank_inbox_row(ctx)
-    told = await ctx.session.scalar(select(OutboxRow.id).where(
-        OutboxRow.address == str(event.sender), OutboxRow.kind == GROUP_NOTICE).limit(1))
-    if told is not None:
+    if await ctx.repo(GroupNotices).told(event.sender):
         return
     username = ctx.settings.telegram.bot_username.lstrip("@")
     link = ctx.t("groups.link", link=f"https://t.me/{username}") if username else ""

@@ -16,15 +16,16 @@ from werkbot.bot.context import Context
 from werkbot.bot.staff import staff_addresses
 from werkbot.bot.storage.models import Person
 from werkbot.handlers.admin.persons import one_person_arg, resolve_person
+from werkbot.handlers.admin.repo import AdminRepo
 from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
-from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger
+from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES
 from werkbot.handlers.office.hooks import optional
 from werkbot.handlers.office.models import CLOSED
 from werkbot.handlers.office.store import ConversationsRepo
 
 RIGHTS = {"create_consent_link": "werkbot.handlers.rights.signing",
           "export_link": "werkbot.handlers.rights.export",
-          "erase_person": "werkbot.handlers.rights.erasure",
+          "erase_customer": "werkbot.handlers.rights.chat",
           "schedule_scrub": "werkbot.handlers.rights.chat"}
 
 
@@ -56,7 +57,7 @@ async def consent_command(args: tuple[str, ...], ctx: Context) -> None:
         await ctx.reply(ctx.t("office.consent.link", person=person.id, link=link))
         return
     person = await resolve_person(ctx, one_person_arg(args, ctx.t("office.what.person")))
-    current = await ConsentLedger(ctx.session, ctx.services.signer).current(person.id)
+    current = await ctx.repo(AdminRepo).consent_now(ctx.services, person.id)
     channels = [row.channel for row in await ctx.people.addresses(person.id)]
     channels += sorted({c for c, _ in current} - set(channels))
     lines = [ctx.t("office.consent.title", person=person.id)]
@@ -103,8 +104,7 @@ async def _check_erasable(args: tuple[str, ...], ctx: Context) -> None:
                   precheck=_check_erasable)
 async def erase_command(args: tuple[str, ...], ctx: Context) -> None:
     person = await _erasable(args, ctx)
-    result = await _rights("erase_person", ctx.session, ctx.services, person.id,
-                           actor=_actor(ctx), current_inbox_id=ctx.inbox_id)
+    result = await _rights("erase_customer", ctx, person.id, actor=_actor(ctx))
     # the providers' copies (Twilio's records, werkbot's Telegram messages to staff) too
     await _rights("schedule_scrub", ctx, [], result.provider_ids)
     await ctx.reply(ctx.t("office.erased", person=person.id))

@@ -6,11 +6,10 @@ saying what was wrong (format or not found), never a stack trace or a silent no.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import Address, AddressError, looks_like_phone, normalize_phone
 from werkbot.bot.context import Context
-from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.bot.storage.models import Person
+from werkbot.handlers.admin.repo import AdminRepo
 from werkbot.handlers.commands import UsageError
 
 
@@ -20,9 +19,7 @@ async def resolve_person(ctx: Context, ref: str) -> Person:
     if isinstance(candidates, int):
         person = await ctx.people.get(candidates)
     else:
-        person = await ctx.session.scalar(
-            select(Person).join(AddressRow, AddressRow.person_id == Person.id)
-            .where(AddressRow.address.in_([str(a) for a in candidates])).limit(1))
+        person = await ctx.repo(AdminRepo).person_at(candidates)
     if person is None or person.erased_at is not None:
         raise UsageError("office.errors.unknown_person", person=ref)
     return person

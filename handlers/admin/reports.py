@@ -14,12 +14,10 @@ import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from werkbot.bot.context import Context
 from werkbot.bot.replies import MediaReply
-from werkbot.bot.storage.models import AuditRow
-from werkbot.handlers.admin.figures import Durations, Figures, collect
+from werkbot.handlers.admin.figures import Durations, Figures
+from werkbot.handlers.admin.repo import AdminRepo
 from werkbot.handlers.commands import (
     ADMIN,
     ADMIN_OFFICE,
@@ -135,8 +133,8 @@ async def stats_command(args: tuple[str, ...], ctx: Context) -> None:
     want_csv = bool(args) and args[-1].lower() == "csv"
     zone = ZoneInfo(ctx.settings.business.timezone)
     start, end = period(args[:-1] if want_csv else args, ctx.clock.now(), zone)
-    figures = await collect(ctx.session, ctx.services, start.astimezone(zone),
-                            end.astimezone(zone))
+    figures = await ctx.repo(AdminRepo).figures(ctx.services, start.astimezone(zone),
+                                                end.astimezone(zone))
     if not want_csv:
         await ctx.reply(as_text(ctx, figures))
         return
@@ -145,8 +143,8 @@ async def stats_command(args: tuple[str, ...], ctx: Context) -> None:
         await ctx.reply(text)
         return
     name = f"werkbot-stats-{start.date().isoformat()}-{figures.end.date().isoformat()}.csv"
-    saved = await ctx.services.media.save(ctx.session, text.encode(), filename=name,
-                                          now=ctx.clock.now())
+    saved = await ctx.repo(AdminRepo).save_report(ctx.services, text.encode(), name,
+                                                  ctx.clock.now())
     await ctx.reply(MediaReply(kind="stats_csv", media_ids=(saved.id,),
                                media_kinds=("document",),
                                caption=ctx.t("office.stats.csv_caption",
@@ -160,8 +158,7 @@ async def audit_command(args: tuple[str, ...], ctx: Context) -> None:
     count = int(args[0]) if args else AUDIT_DEFAULT
     if not 1 <= count <= AUDIT_MAX:
         raise UsageError("bad_value", value=args[0], why=_AUDIT_COUNT)
-    found = (await ctx.session.scalars(
-        select(AuditRow).order_by(AuditRow.id.desc()).limit(count))).all()
+    found = await ctx.repo(AdminRepo).newest_audit(count)
     zone = ZoneInfo(ctx.settings.business.timezone)
     lines = [ctx.t("office.audit.title", n=len(found))]
     lines += [ctx.t("office.audit.line", at=row.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),

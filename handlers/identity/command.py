@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from werkbot.bot.addresses import mask
 from werkbot.bot.context import Context
-from werkbot.bot.identity import merge_conflicts, merge_persons
 from werkbot.bot.replies import Choice, ChoicesReply
 from werkbot.bot.storage.models import Person
 from werkbot.handlers.admin.persons import resolve_person
 from werkbot.handlers.commands import ADMIN_OFFICE, CONFIRM_FOR, UsageError, commands
+from werkbot.handlers.identity.repo import IdentityRepo
 from werkbot.handlers.staff import staff_of
 
 MERGE_WORDS = frozenset({"merge", "zusammenführen", "zusammenfuehren"})
@@ -55,14 +55,14 @@ async def _merge(args: tuple[str, ...], ctx: Context) -> None:
     for person, ref in ((keep, refs[0]), (gone, refs[1])):
         if person.kind != "customer":
             raise UsageError("office.errors.staff_person", person=ref)
-    clash = await merge_conflicts(ctx.session, keep.id, gone.id)
+    clash = await ctx.repo(IdentityRepo).shared_channels(keep.id, gone.id)
     if clash:
         raise UsageError("identity.person.clash", a=keep.id, b=gone.id,
                          channels=", ".join(clash))
     if not confirmed:
         await _ask(ctx, keep, gone, refs)
         return
-    await merge_persons(ctx.session, keep, gone)
+    await ctx.repo(IdentityRepo).merge(keep, gone)
     staff = staff_of(ctx)
     await ctx.audit.record(f"staff:{staff.id}" if staff else "staff", "identity.merged",
                            ctx.clock.now(), subject=f"person:{keep.id}",

@@ -21,20 +21,18 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import PHONE_CHANNELS, Address, mask
 from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent, CommandEvent, ContactEvent, Event, TextEvent
-from werkbot.bot.identity import merge_conflicts, merge_persons
 from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Filter, Router
-from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.bot.storage.models import Person
 from werkbot.handlers.consent import kinds
 from werkbot.handlers.consent.dialogue import ask_consent
 from werkbot.handlers.consent.status import is_customer
 from werkbot.handlers.filters import word
 from werkbot.handlers.identity.links import LINK_TTL, person_of_payload, personal_link
+from werkbot.handlers.identity.repo import IdentityRepo
 from werkbot.handlers.rights.chat import answer
 from werkbot.handlers.staff import tell_office_members
 
@@ -76,11 +74,7 @@ async def _joinable_contact(event: Event, ctx: Context) -> dict[str, Person] | N
     """
     if not isinstance(event, ContactEvent) or not event.own:
         return None
-    found = await ctx.session.scalar(
-        select(Person).join(AddressRow, AddressRow.person_id == Person.id)
-        .where(AddressRow.address.in_([str(Address(c, event.phone))
-                                       for c in sorted(PHONE_CHANNELS)]))
-        .order_by(Person.id).limit(1))
+    found = await ctx.repo(IdentityRepo).person_writing_from_phone(event.phone)
     if found is None or found.kind != "customer" or found.erased_at is not None:
         return None
     return {"target": found}
@@ -98,14 +92,14 @@ async def _join(ctx: Context, target: Person, *, how: str) -> None:
     if chat.id == target.id:
         await _say(ctx, "identity.already")
         return
-    if await _addresses_besides(ctx, chat.id) or await merge_conflicts(
-            ctx.session, target.id, chat.id):
+    if await _addresses_besides(ctx, chat.id) or await ctx.repo(IdentityRepo).shared_channels(
+            target.id, chat.id):
         await _say(ctx, "identity.office_checks")
         await _tell_office(ctx, target.id, chat.id)
         log.info("telegram chat of person %s not joined to person %s (%s): left to staff",
                  chat.id, target.id, how)
         return
-    await merge_persons(ctx.session, target, chat)
+    await ctx.repo(IdentityRepo).merge(target, chat)
     ctx = ctx.for_sender(target, ctx.address, ctx.address_row)
     await ctx.take_state_of(target.id)  # the chat's own state went with its person
     await ctx.audit.record(f"person:{target.id}", "identity.joined", ctx.clock.now(),

@@ -76,6 +76,17 @@ async def create_link(session: AsyncSession, services: Services, staff_id: str) 
     return f"{services.settings.server.public_url.rstrip('/')}/office/login/{token}"
 
 
+class SignInLinks:
+    """Sign-in links made in one transaction (a chat command's: `ctx.repo(SignInLinks)`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, services: Services, staff_id: str) -> str | None:
+        """As `create_link`."""
+        return await create_link(self.session, services, staff_id)
+
+
 async def open_link(session: AsyncSession, services: Services, token: str
                     ) -> tuple[str, StaffSettings] | None:
     """Use a sign-in link once: the new session's secret and its staff member, or None

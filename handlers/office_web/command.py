@@ -11,7 +11,7 @@ from __future__ import annotations
 from werkbot.bot.context import Context
 from werkbot.bot.replies import TextReply
 from werkbot.handlers.commands import EVERY_ROLE, commands
-from werkbot.handlers.office_web.auth import LINK_TTL, create_link
+from werkbot.handlers.office_web.auth import LINK_TTL, SignInLinks
 from werkbot.handlers.staff import staff_of
 
 LINK_KIND = "office_web_link"
@@ -22,7 +22,7 @@ LINK_KIND = "office_web_link"
 async def web_link(args: tuple[str, ...], ctx: Context) -> None:
     staff = staff_of(ctx)
     assert staff is not None  # the registry runs commands for staff only
-    link = await create_link(ctx.session, ctx.services, staff.id)
+    link = await ctx.repo(SignInLinks).create(ctx.services, staff.id)
     if link is None:
         await ctx.reply(ctx.t("office_web.link_limit"))
         return

@@ -19,8 +19,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
-
 from werkbot.bot.capabilities import MediaLinker, degrade
 from werkbot.bot.context import Context
 from werkbot.bot.events import (
@@ -33,12 +31,12 @@ from werkbot.bot.events import (
 )
 from werkbot.bot.replies import Choice, ChoicesReply, Reply, TextReply
 from werkbot.bot.router import Filter, Router, timer
-from werkbot.bot.storage.models import InboxRow, OutboxRow
 from werkbot.handlers.filters import word
 from werkbot.handlers.rights.checkpoint import request_checkpoint
-from werkbot.handlers.rights.erasure import NotErasable, blank_inbox_row, erase_person
+from werkbot.handlers.rights.erasure import Erasure, NotErasable
 from werkbot.handlers.rights.export import EXPORT_TTL, export_link
 from werkbot.handlers.rights.registry import ProviderBusy, provider_erasers
+from werkbot.handlers.rights.repo import RightsRepo
 from werkbot.handlers.staff import is_customer
 
 log = logging.getLogger(__name__)
@@ -105,18 +103,25 @@ async def confirm_erasure(event: Event, ctx: Context) -> None:
 async def erase_sender(ctx: Context) -> None:
     """Erase the sender, after queueing the final confirmation to the address they used."""
     assert ctx.person is not None and ctx.address is not None
-    before = await ctx.session.scalar(select(func.max(OutboxRow.id))) or 0
+    repo = ctx.repo(RightsRepo)
+    before = await repo.last_outbox_id()
     await answer(ctx, TextReply(kind="rights_erased", text=ctx.t("rights.erase.done"),
                                    ephemeral=True))
-    keep = list((await ctx.session.scalars(select(OutboxRow.id).where(
-        OutboxRow.id > before, OutboxRow.address == str(ctx.address)))).all())
+    keep = await repo.outbox_ids_to(ctx.address, before)
     try:
-        result = await erase_person(ctx.session, ctx.services, ctx.person.id, actor="self",
-                                    keep_outbox=keep, current_inbox_id=ctx.inbox_id)
+        result = await repo.erase_person(ctx.services, ctx.person.id, actor="self",
+                                         keep_outbox=keep, current_inbox_id=ctx.inbox_id)
     except NotErasable:
         return
     ctx.state.clear()
     await schedule_scrub(ctx, keep, result.provider_ids)
+
+
+async def erase_customer(ctx: Context, person_id: int, *, actor: str) -> Erasure:
+    """Erase the customer a staff command names, in this event's transaction."""
+    return await ctx.repo(RightsRepo).erase_person(ctx.services, person_id, actor=actor,
+                                                   keep_outbox=(),
+                                                   current_inbox_id=ctx.inbox_id)
 
 
 async def schedule_scrub(ctx: Context, outbox_ids: list[int],
@@ -155,19 +160,17 @@ async def scrub(event: TimerEvent, ctx: Context) -> None:
     rounds = int(payload.get("round", 0))
     ids = [int(i) for i in payload.get("outbox", [])]
     provider: dict[str, list[str]] = {k: list(v) for k, v in payload.get("provider", {}).items()}
-    rows = (await ctx.session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)))).all()
+    repo = ctx.repo(RightsRepo)
+    rows = await repo.outbox_rows(ids)
     waiting = [r.id for r in rows if r.status in IN_FLIGHT and rounds < SCRUB_ROUNDS]
     for row in rows:
         if row.id in waiting:
             continue
         if row.provider_id and row.address.partition(":")[0] in ("whatsapp", "sms"):
             provider.setdefault(row.address.partition(":")[0], []).append(row.provider_id)
-        await ctx.session.execute(delete(InboxRow).where(
-            InboxRow.sender == row.address, InboxRow.id != ctx.inbox_id,
-            InboxRow.kind.in_(("DeliveryStatus", "Unreachable"))))
-        await ctx.session.delete(row)
+        await repo.delete_sent(row, ctx.inbox_id)
     remaining = await _erase_at_providers(ctx, provider)
-    await blank_inbox_row(ctx.session, ctx.inbox_id)
+    await repo.blank_inbox_row(ctx.inbox_id)
     if (waiting or remaining) and rounds < SCRUB_ROUNDS:
         await schedule_scrub(ctx, waiting, remaining, rounds + 1, SCRUB_EVERY)
     request_checkpoint(ctx.services)
@@ -196,4 +199,4 @@ async def _erase_at_providers(ctx: Context,
 @router.on(DeliveryStatus, filters=(_unknown_recipient,))
 async def forget_status_of_unknown(event: Event, ctx: Context) -> None:
     """A late status report for an erased address keeps no trace of the address."""
-    await blank_inbox_row(ctx.session, ctx.inbox_id)
+    await ctx.repo(RightsRepo).blank_inbox_row(ctx.inbox_id)

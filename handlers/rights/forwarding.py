@@ -8,19 +8,16 @@ found through `outbox.inbound_id` even without it.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.replies import Reply
-from werkbot.bot.storage.models import OutboxRow
-from werkbot.handlers.rights.models import ForwardedRecord
+from werkbot.handlers.rights.repo import RightsRepo
 
 
 async def send_about(ctx: Context, about: int, reply: Reply | str, *,
                      to_person: int | None = None, address: Address | None = None) -> bool:
     """Send `reply` to a staff member (by person id or address), linked to customer `about`."""
-    before = await ctx.session.scalar(select(func.max(OutboxRow.id))) or 0
+    before = await ctx.repo(RightsRepo).last_outbox_id()
     if address is not None:
         sent = await ctx.send(address, reply)
     elif to_person is not None:
@@ -34,10 +31,4 @@ async def send_about(ctx: Context, about: int, reply: Reply | str, *,
 
 async def link_new_rows(ctx: Context, about: int, after_id: int) -> None:
     """Link the outbox rows this event queued after `after_id` to customer `about`."""
-    query = select(OutboxRow.id).where(OutboxRow.id > after_id)
-    if ctx.inbox_id is not None:
-        query = query.where(OutboxRow.inbound_id == ctx.inbox_id)
-    now = ctx.clock.now()
-    for outbox_id in (await ctx.session.scalars(query)).all():
-        ctx.session.add(ForwardedRecord(person_id=about, outbox_id=outbox_id, created_at=now))
-    await ctx.session.flush()
+    await ctx.repo(RightsRepo).link_forwarded(about, after_id, ctx.inbox_id, ctx.clock.now())

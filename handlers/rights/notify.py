@@ -12,11 +12,10 @@ from werkbot.bot.context import Context
 from werkbot.bot.events import TimerEvent
 from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Filter, Router
-from werkbot.bot.storage.models import Person
-from werkbot.handlers.rights.erasure import blank_inbox_row
 from werkbot.handlers.rights.forwarding import send_about
 from werkbot.handlers.rights.models import SigningRequest
 from werkbot.handlers.rights.registry import signing_hooks
+from werkbot.handlers.rights.repo import RightsRepo
 from werkbot.handlers.rights.signing import SIGNED_TIMER
 
 log = logging.getLogger(__name__)
@@ -30,9 +29,10 @@ def _signed(event: TimerEvent, ctx: Context) -> bool:
 
 @router.on(TimerEvent, filters=(Filter(_signed, "timer(rights.signed)"),))
 async def after_signing(event: TimerEvent, ctx: Context) -> None:
-    request = await ctx.session.get(SigningRequest, int(event.payload.get("request", 0)))
+    repo = ctx.repo(RightsRepo)
+    request = await repo.signing_request(int(event.payload.get("request", 0)))
     if request is None or request.completed_at is None:
-        await blank_inbox_row(ctx.session, ctx.inbox_id)
+        await repo.blank_inbox_row(ctx.inbox_id)
         return
     texts, lang = ctx.texts, request.language
     link = ctx.services.media.link(request.receipt_media_id) if request.receipt_media_id else ""
@@ -50,7 +50,7 @@ async def after_signing(event: TimerEvent, ctx: Context) -> None:
 async def notify_office(ctx: Context, request: SigningRequest, link: str) -> None:
     """Tell the staff with an office role (else the admins) that someone signed."""
     assert request.person_id is not None
-    person = await ctx.session.get(Person, request.person_id)
+    person = await ctx.people.get(request.person_id)
     name = (person.display_name if person else "") or f"#{request.person_id}"
     staff = [s for role in OFFICE_ROLES for s in ctx.settings.staff if role in s.roles]
     if not staff:

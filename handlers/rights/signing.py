@@ -90,24 +90,31 @@ async def create_consent_link(source: Context | Services, person_id: int,
     """A consent page link for a person. Inside a handler pass `ctx` (its transaction);
     outside one (scripts, pages) pass `services` and a transaction of its own is used."""
     if isinstance(source, Context):
-        return await _consent_link(source.session, source.services, person_id, channels,
-                                   purposes, created_by, ttl)
+        return await source.repo(ConsentLinks).create(
+            source.services, person_id, channels, purposes, created_by, ttl)
     async with source.db.session() as session:
-        return await _consent_link(session, source, person_id, channels, purposes,
-                                   created_by, ttl)
+        return await ConsentLinks(session).create(source, person_id, channels, purposes,
+                                                  created_by, ttl)
 
 
-async def _consent_link(session: AsyncSession, services: Services, person_id: int,
-                        channels: Sequence[str], purposes: Sequence[str], created_by: str,
-                        ttl: timedelta) -> str:
-    person = await session.get(Person, person_id)
-    if person is None or person.erased_at is not None:
-        raise LookupError("no such person")
-    _, url = await create_signing_request(
-        session, services, kind=CONSENT, person_id=person_id,
-        text=consent_text(services, person.language), channels=channels, purposes=purposes,
-        ttl=ttl, created_by=created_by, language=person.language)
-    return url
+class ConsentLinks:
+    """Consent page links made in one transaction (a handler's: `ctx.repo(ConsentLinks)`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, services: Services, person_id: int, channels: Sequence[str],
+                     purposes: Sequence[str], created_by: str, ttl: timedelta) -> str:
+        """A new consent signing request for the person; its link. `LookupError` if the
+        person is unknown or erased."""
+        person = await self.session.get(Person, person_id)
+        if person is None or person.erased_at is not None:
+            raise LookupError("no such person")
+        _, url = await create_signing_request(
+            self.session, services, kind=CONSENT, person_id=person_id,
+            text=consent_text(services, person.language), channels=channels,
+            purposes=purposes, ttl=ttl, created_by=created_by, language=person.language)
+        return url
 
 
 async def load_request(session: AsyncSession, services: Services, kind: str,
