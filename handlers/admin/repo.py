@@ -1,6 +1,5 @@
 """The admin commands' database access: naming a person by address, their consent as it
-stands, the figures for `/stats`, the audit trail's newest lines
-and a saved report.
+stands, the figures for `/stats`, the audit trail's newest lines and a saved report.
 
 Commands get one bound to the event's transaction with `ctx.repo(AdminRepo)`.
 """
