@@ -173,8 +173,8 @@ async def _run(settings: Settings, *, banner: bool) -> None:
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()
     # Everything start-up built lives as long as the process: out of the collector's sight.
-    # A full collection then scans only what came since, instead of stopping the loop for
-    # ~85 ms every few seconds under load (measured; bench/README.md).
+    # A full collection then scans only what came since, instead of stopping the loop
+    # every few seconds under load (bench/README.md).
     gc.collect()
     gc.freeze()
     url = f"http://{settings.server.host}:{settings.server.port}"

@@ -1,9 +1,9 @@
 """Public holidays for `business.holidays` ("DE-BY"), without the `holidays` package in the
 server process.
 
-The package with its per-country tables costs 9-17 MB of memory (measured: 8.9 MB to
-import, 8.1 MB more for Germany's states), which a server would carry all its life for a
-lookup it answers from a few dozen dates. So the dates are computed in a short-lived child
+The package with its per-country tables costs megabytes of memory (bench/README.md, "Why
+the code is shaped this way"), which a server would carry all its life for a lookup it
+answers from a few dozen dates. So the dates are computed in a short-lived child
 process, as the database migrations are (`python -m bot.holiday_dates DE-BY 2026 2027`
 prints them as JSON), a few years at a time, and kept as a plain mapping. An unknown code
 is refused the same way (`UnknownHolidays`), which settings validation reports under

@@ -74,7 +74,7 @@ def setup_logging(level: str = "INFO", log_file: str = "") -> None:
         root.addHandler(handler)
     root.setLevel(level.upper())
     # twilio-python's HTTP clients ("twilio.http_client", "twilio.async_http_client") log
-    # every API request (URL, query parameters, headers) at INFO: personal data, and about
-    # 5 % of the CPU a message costs. Their warnings and errors still show.
+    # every API request (URL, query parameters, headers) at INFO: personal data, and a
+    # share of the CPU a message costs. Their warnings and errors still show.
     for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic", "twilio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -25,15 +25,11 @@ from __future__ import annotations
 
 import asyncio
 
-# Requests in flight at once that make it a burst. A flood keeps as many in flight as its
-# connections (32 in bench_load); a steady stream of 100-140 a second piles up 8-10
-# behind one long batch, and taking that for a burst held its handling back (p99 at half
-# load nearly doubled with 8).
+# Requests in flight at once that make it a burst: above what a steady stream piles up
+# behind one long batch, below what a flood keeps open (bench/README.md).
 BURST = 16
-# Of the time, handling's while a flood never stops. A twentieth: acknowledging is what
-# the provider waits for (and retries when it times out); a tenth cost 6 % of the
-# acknowledgements in bench_load's flood (same-run A/B), while what is not handled during
-# the flood is handled at full speed after it.
+# Of the time, handling's while a flood never stops: acknowledging is what the provider
+# waits for, and what is not handled during the flood is handled right after it.
 BURST_SHARE = 0.05
 MIN_PAUSE = 0.05  # seconds
 MAX_PAUSE = 1.0  # seconds: a batch is handled at least once a second under any flood

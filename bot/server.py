@@ -156,8 +156,7 @@ def _feed(inbox: InboxWriter, metrics: Metrics) -> Feed:
 def _start_workers(dispatcher: Dispatcher, outbox: OutboxSender, is_sqlite: bool,
                    settings: Settings) -> list[asyncio.Task[None]]:
     # PostgreSQL: two workers, so one runs Python while the other waits for the server.
-    # More only compete for the one event loop: four handled no more and doubled p99
-    # webhook-to-send latency (bench_load --workers, fourth session).
+    # More only compete for the one event loop and lengthen the tail (bench/README.md).
     count = settings.database.workers or (1 if is_sqlite else 2)
     tasks = [asyncio.create_task(dispatcher.run(), name=f"dispatch-{i}") for i in range(count)]
     tasks.append(asyncio.create_task(outbox.run(), name="outbox"))

@@ -1,9 +1,10 @@
 """The Bot API client: aiogram's `Bot` behind a few calls werkbot needs, errors translated.
 
 This is the only module besides `sender.py` that imports aiogram, and it is imported only
-when the Telegram channel starts: aiogram and pydantic's models cost about 170 MB, so a
-server without Telegram never loads them. After the first import the heap is frozen
-(`gc.freeze()`), which keeps those long-lived objects out of every later full collection.
+when the Telegram channel starts: aiogram and pydantic's models are large in memory
+(bench/README.md), so a server without Telegram never loads them. After the first import
+the heap is frozen (`gc.freeze()`), which keeps those long-lived objects out of every later
+full collection.
 """
 
 from __future__ import annotations

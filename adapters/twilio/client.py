@@ -9,7 +9,8 @@ Calls go through the client's `request_async` (its authentication, headers and H
 client) to the Messages resource, and Twilio's error answers become twilio-python's own
 exceptions (`Version.exception`). The generated resource classes are not used: werkbot
 needs three calls of one resource, and importing `twilio.rest.api.v2010` loads every
-resource of the API (~7.5 MB) and parses each answer into an object werkbot never reads.
+resource of the API (bench/README.md) and parses each answer into an object werkbot never
+reads.
 """
 
 from __future__ import annotations
