@@ -18,7 +18,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,6 +46,7 @@ from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import InboxRow, OutboxRow
 from werkbot.bot.storage.repos import numbered_choice
+from werkbot.bot.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -56,7 +56,7 @@ BATCH = 32
 # How long a webhook waits, at most, for a batch to make way before it is stored (plus
 # the event being handled then). Stored is what its acknowledgement waits for; handled
 # it is in turn either way, so cutting batches sooner only makes each event dearer.
-STORE_BUDGET = 0.005  # seconds
+STORE_BUDGET = 0.005  # seconds; each dispatcher's own `store_budget` starts from it
 
 
 class StatusTooEarly(Exception):
@@ -97,14 +97,16 @@ class Dispatcher:
     """Handles stored events in batches, one transaction per batch (and a savepoint per
     event only when a batch goes again because a handler raised)."""
 
-    def __init__(self, services: Services, root: Router,
-                 outer: Sequence[Middleware] = (), pressure: Pressure | None = None,
+    def __init__(self, services: Services, root: Router, outer: Sequence[Middleware],
+                 pressure: Pressure,
                  unthrottled: Callable[[Event, Context], bool] | None = None) -> None:
         self.services = services
-        self.pressure = pressure or Pressure()
+        self.pressure = pressure  # the server's: webhooks in flight, shared with the outbox
+        self.store_budget = STORE_BUDGET
         self.root = root
         self.outer = tuple(outer)
-        self.wake = asyncio.Event()
+        self.worker = WorkerLoop("dispatcher", self.handle_batch, pressure)
+        self.wake = self.worker.wake
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
         self.unthrottled = unthrottled  # what flood protection never holds back
         self._claims: dict[int, PreparedEntities] = {}
@@ -113,53 +115,12 @@ class Dispatcher:
         self.outbox: OutboxSender | None = None
 
     async def run(self, poll_seconds: float = 0.5) -> None:
-        """Handle due rows until cancelled; sleep until woken or the poll interval ends.
-
-        An error outside a handler (the database down, restarting or locked by another
-        process) rolls the batch back and is tried again a second later, until the
-        database is back: the traceback the first time, one line while it keeps failing.
-        """
-        failures = 0
-        while True:
-            # Cleared before looking, never after: a wake-up that comes while the last
-            # (empty) look is running must not be lost to a whole poll interval.
-            self.wake.clear()
-            try:
-                loop = asyncio.get_running_loop()
-                began = loop.time()
-                while await self.handle_next():
-                    # Outside the transaction (the writer is free): during a burst the
-                    # webhooks in flight are answered first (bot/pressure.py).
-                    await self.pressure.after_round(loop.time() - began)
-                    began = loop.time()
-            except Exception as exc:
-                failures += 1
-                if failures == 1:
-                    log.exception("dispatcher loop failed; retrying")
-                else:
-                    log.warning("dispatcher loop failed again (%s, %d in a row); retrying",
-                                type(exc).__name__, failures)
-                await asyncio.sleep(1)
-            else:
-                if failures:
-                    log.info("dispatcher loop recovered after %d failures", failures)
-                failures = 0
-            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation
-            # that arrives just as the event is set, and the worker would never stop.
-            with suppress(TimeoutError):
-                async with asyncio.timeout(poll_seconds):
-                    await self.wake.wait()
+        """Handle due rows until cancelled (bot/worker.py: wake-ups, polling, retries)."""
+        await self.worker.run(poll_seconds)
 
     async def drain(self) -> int:
         """Handle everything due now (tests and scripted scenarios); returns the count."""
-        count = 0
-        while handled := await self.handle_batch():
-            count += handled
-        return count
-
-    async def handle_next(self) -> bool:
-        """Claim and handle one batch of due rows; False when nothing is due."""
-        return await self.handle_batch() > 0
+        return await self.worker.drain()
 
     async def handle_batch(self, limit: int = BATCH) -> int:
         """Handle up to `limit` due rows in one transaction (one commit for all of them).
@@ -219,7 +180,8 @@ class Dispatcher:
 
     def _yield_now(self) -> bool:
         waited = self.services.db.urgent_waited()
-        return waited is not None and waited >= STORE_BUDGET and not self.pressure.bursting
+        return (waited is not None and waited >= self.store_budget
+                and not self.pressure.bursting)
 
     async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime,
                           batch: _Batch, isolated: bool) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from datetime import datetime, timedelta
 
 from sqlalchemy import BindParameter, Select, and_, bindparam, exists, or_, select, update
@@ -42,6 +41,7 @@ from werkbot.bot.replies import Reply
 from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import OutboxRow
+from werkbot.bot.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,13 @@ class OutboxSender:
     """Sends due outbox rows through the adapters."""
 
     def __init__(self, services: Services, adapters: Mapping[str, Adapter], report: Feed,
-                 pressure: Pressure | None = None) -> None:
+                 pressure: Pressure) -> None:
         self._services = services
-        self.pressure = pressure or Pressure()
+        self.pressure = pressure  # the server's, shared with the dispatcher
         self._adapters = adapters
         self._report = report
-        self.wake = asyncio.Event()
+        self.worker = WorkerLoop("outbox", self.send_due, pressure)
+        self.wake = self.worker.wake
         self._claim_query = PreparedEntities(_claim_query(services.db.is_sqlite), OutboxRow)
         self._handed: list[OutboxRow] = []  # claimed by the dispatcher, not sent yet
 
@@ -108,27 +109,12 @@ class OutboxSender:
                 )
 
     async def run(self, poll_seconds: float = 0.5) -> None:
-        while True:
-            self.wake.clear()  # before looking: a wake-up during the last look stays set
-            try:
-                loop = asyncio.get_running_loop()
-                began = loop.time()
-                while await self.send_due():
-                    # During a burst of webhooks, sending shares the dispatcher's pause.
-                    await self.pressure.after_round(loop.time() - began)
-                    began = loop.time()
-            except Exception:
-                log.exception("outbox loop failed; retrying")
-                await asyncio.sleep(1)
-            with suppress(TimeoutError):  # asyncio.timeout: see Dispatcher.run
-                async with asyncio.timeout(poll_seconds):
-                    await self.wake.wait()
+        """Send due rows until cancelled (bot/worker.py: wake-ups, polling, retries)."""
+        await self.worker.run(poll_seconds)
 
     async def drain(self) -> int:
-        total = 0
-        while sent := await self.send_due():
-            total += sent
-        return total
+        """Send everything due now (tests and scripted scenarios); returns the count."""
+        return await self.worker.drain()
 
     async def send_due(self) -> int:
         """Claim and send one batch; returns how many rows were attempted."""

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
-from werkbot.bot import dispatcher as dispatcher_module
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import Event, TextEvent
@@ -51,8 +48,8 @@ async def _feed_all(h: Harness) -> None:
 
 
 async def test_a_webhook_within_its_budget_waits_for_the_batch(
-        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatcher_module, "STORE_BUDGET", 3600.0)
+        harness: Harness) -> None:
+    harness.app[DISPATCHER].store_budget = 3600.0
     stored: list[str] = []
     handled = _webhook_waiting_during_the_first_event(harness, stored)
     await _feed_all(harness)
@@ -63,8 +60,8 @@ async def test_a_webhook_within_its_budget_waits_for_the_batch(
 
 
 async def test_a_webhook_past_its_budget_gets_the_writer_before_the_rest(
-        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatcher_module, "STORE_BUDGET", 0.0)
+        harness: Harness) -> None:
+    harness.app[DISPATCHER].store_budget = 0.0
     stored: list[str] = []
     _webhook_waiting_during_the_first_event(harness, stored)
     await _feed_all(harness)
@@ -75,8 +72,8 @@ async def test_a_webhook_past_its_budget_gets_the_writer_before_the_rest(
 
 
 async def test_nothing_waiting_never_cuts_a_batch(
-        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatcher_module, "STORE_BUDGET", 0.0)
+        harness: Harness) -> None:
+    harness.app[DISPATCHER].store_budget = 0.0
     await _feed_all(harness)
     assert await harness.app[DISPATCHER].handle_batch() == len(CUSTOMERS)
 
