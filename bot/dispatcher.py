@@ -97,8 +97,8 @@ class Dispatcher:
     """Handles stored events in batches, one transaction per batch (and a savepoint per
     event only when a batch goes again because a handler raised)."""
 
-    def __init__(self, services: Services, root: Router, outer: Sequence[Middleware],
-                 pressure: Pressure,
+    def __init__(self, services: Services, root: Router, outer: Sequence[Middleware] = (),
+                 *, pressure: Pressure,
                  unthrottled: Callable[[Event, Context], bool] | None = None) -> None:
         self.services = services
         self.pressure = pressure  # the server's: webhooks in flight, shared with the outbox

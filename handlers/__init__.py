@@ -23,6 +23,7 @@ privacy-report`.
 
 from __future__ import annotations
 
+from werkbot.bot.hooks import hooks
 from werkbot.bot.plugins import HandlerBundle, Plugin
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
@@ -69,12 +70,9 @@ async def setup(services: Services) -> None:
     """Start-up work of the features, in dependency order."""
     await consent.setup(services)
     await rights.setup(services)
-    consent.consent_hooks(services).on_granted.append(emergency.on_consent_granted)
-
-
-# At import, like the other features' erasers: tests and host bots that compose their own
-# bundle from these routers erase consent records too.
-rights.erasers.add("consent", consent.erase_consent_records)
+    hooks(services, consent.ON_GRANTED).add("emergency", emergency.on_consent_granted)
+    for feature in (jobs, office, office_web):
+        feature.register(services)
 
 
 def build_bundle(settings: Settings) -> HandlerBundle:

@@ -16,12 +16,12 @@ What other handlers call:
 - `may_share(session, customer_id, purpose)`: may this customer's data reach staff?
 - `release_held(session, person_id, now)`: re-dispatch held messages (after a web
   consent); `forget(session, person_id)`: drop held messages and open requests (erasure;
-  `erase_consent_records` is the same for `rights.erasers.add("consent", ...)`).
+  `erase_consent_records` is the same for `hooks(services, rights.ERASERS).add("consent", ...)`).
 - `send_or_tell_office(ctx, person_id, reply)`: reach a person on an allowed channel,
   or tell the office (content-free) that it was not possible; `tell_office` alone.
 - `kinds`: the message kinds the gate knows (exempt kinds, purposes, staff data).
-- `consent_hooks(services)`: `on_granted` (run after a chat consent, e.g. emergency
-  details to the fitter) and `keep_media` (media a job still needs) for a `setup`.
+- `ON_GRANTED`, `KEEP_MEDIA` (bot/hooks.py keys): run after a chat consent (e.g. emergency
+  details to the fitter) and media a job still needs, registered from a `setup`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from werkbot.handlers.consent.delivery import send_or_tell_office, tell_office
 from werkbot.handlers.consent.dialogue import ask_consent
 from werkbot.handlers.consent.gate import router as gate
 from werkbot.handlers.consent.holds import erase_consent_records, forget, is_released, release_held
-from werkbot.handlers.consent.hooks import ConsentHooks, consent_hooks
+from werkbot.handlers.consent.hooks import KEEP_MEDIA, ON_GRANTED
 from werkbot.handlers.consent.policy import ConsentPolicy, build_policy
 from werkbot.handlers.consent.retention import evidence_media, schedule_next, sweep
 from werkbot.handlers.consent.status import ChannelStatus, ConsentStatus, consent_status, may_share
@@ -41,13 +41,13 @@ from werkbot.handlers.consent.words import router as words
 from werkbot.handlers.consent.words import words_router
 
 __all__ = [
+    "KEEP_MEDIA",
+    "ON_GRANTED",
     "ChannelStatus",
-    "ConsentHooks",
     "ConsentPolicy",
     "ConsentStatus",
     "ask_consent",
     "build_policy",
-    "consent_hooks",
     "consent_status",
     "erase_consent_records",
     "evidence_media",
@@ -68,7 +68,6 @@ __all__ = [
 
 async def setup(services: Services) -> None:
     """Start-up: staff commitments on record, today's retention sweep scheduled."""
-    consent_hooks(services)
     await record_commitments(services)
     async with services.db.session() as session:
         await schedule_next(session, services, services.clock.now(), today=True)

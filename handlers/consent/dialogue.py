@@ -15,12 +15,13 @@ from sqlalchemy import select
 from werkbot.bot.addresses import PHONE_CHANNELS, Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent
+from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import Choice, ChoicesReply, TextReply
 from werkbot.bot.storage.models import AddressRow
 from werkbot.bot.storage.repos import forget_numbered_choices
 from werkbot.handlers.consent import kinds
 from werkbot.handlers.consent.holds import discard_held, release_held
-from werkbot.handlers.consent.hooks import consent_hooks
+from werkbot.handlers.consent.hooks import ON_GRANTED
 from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger, text_hash
 from werkbot.handlers.consent.models import ConsentAsk
 from werkbot.handlers.consent.status import ChannelStatus, channel_status, is_customer, may_share
@@ -129,7 +130,7 @@ async def grant(ctx: Context) -> None:
     await _forget_numbers(ctx, address)
     await ctx.reply(TextReply(kind=kinds.CONSENT_CONFIRMATION, text=ctx.t("consent.confirmed")))
     await release_held(ctx.session, person, ctx.clock.now(), channel=address.channel)
-    for hook in consent_hooks(ctx.services).on_granted:
+    for hook in hooks(ctx.services, ON_GRANTED):
         await hook(ctx)
     log.info("consent granted by person %s on %s", person, address.channel)
 

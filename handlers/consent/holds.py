@@ -133,7 +133,7 @@ async def forget(session: AsyncSession, person_id: int) -> None:
 async def erase_consent_records(session: AsyncSession, services: Services,
                                 person_id: int) -> None:
     """`forget` with the signature of the rights feature's eraser registry:
-    `rights.erasers.add("consent", erase_consent_records)`."""
+    `hooks(services, rights.ERASERS).add("consent", erase_consent_records)`."""
     del services
     await forget(session, person_id)
 

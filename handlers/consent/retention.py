@@ -6,7 +6,7 @@
 - `messages`: inbox and outbox payloads are blanked (`redaction`), the rows stay so
   counts and the order of events survive; pending work is never touched.
 - `media`: media rows and their files, unless a keeper says a job still needs them
-  (`consent_hooks(services).keep_media`) or they are consent evidence (`media:<id>`
+  (`KEEP_MEDIA` hooks) or they are consent evidence (`media:<id>`
   in a ledger row's evidence), which follows the next class instead.
 - `consent_evidence`: after a withdrawal, the evidence of the withdrawn consent (the
   inbound message id, a signature image) once this much time has passed. The ledger
@@ -29,12 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.codec import loads_event
 from werkbot.bot.context import Context
 from werkbot.bot.events import Event, TimerEvent
+from werkbot.bot.hooks import hooks
 from werkbot.bot.router import Filter, Router
 from werkbot.bot.services import Services
 from werkbot.bot.storage.models import InboxRow, MediaRow, OutboxRow
 from werkbot.bot.storage.repos import TimerRepo
 from werkbot.handlers.consent.holds import expire_held
-from werkbot.handlers.consent.hooks import consent_hooks
+from werkbot.handlers.consent.hooks import KEEP_MEDIA
 from werkbot.handlers.consent.ledger import ALL_CHANNELS, ConsentEntry
 from werkbot.handlers.consent.redaction import MARKER, blanked_event_payload, blanked_reply_payload
 
@@ -113,7 +114,7 @@ async def _delete_media(session: AsyncSession, services: Services, cutoff: datet
         return 0
     keep = set(await _evidence_media(session))
     offered = [row.id for row in rows if row.id not in keep]
-    for keeper in consent_hooks(services).keep_media:
+    for keeper in hooks(services, KEEP_MEDIA):
         keep |= set(await keeper(session, offered))
     deleted = [row for row in rows if row.id not in keep]
     for row in deleted:

@@ -3,9 +3,9 @@
 The root includes `router` after the consent gate and the menu, before the office inbox:
 customers without consent never reach it. It takes media from customers and staff, the
 answers to its two questions (photo consent, which job), texts naming `#A-1042` and its
-batch timer. On import, `/job` registers with the staff command registry (`command`) and
-the jobs exporter, eraser and signing hook with the rights feature (`privacy`,
-`paperwork`).
+batch timer. On import, `/job` registers with the staff command registry (`command`);
+`register(services)` adds the jobs exporter, eraser and signing hook to the rights
+feature's hooks (`privacy`, `paperwork`).
 Other features use `JobsRepo` (`job_by_code`, `open_jobs_for`), `job_label` and `code_in`.
 """
 
@@ -14,11 +14,19 @@ from __future__ import annotations
 from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent, TimerEvent
 from werkbot.bot.router import Filter, Router, timer
-from werkbot.handlers.jobs import asking, batches, command, intake, notes, privacy
+from werkbot.bot.services import Services
+from werkbot.handlers.jobs import asking, batches, command, intake, notes, paperwork, privacy
 from werkbot.handlers.jobs.demo import seed_demo
 from werkbot.handlers.jobs.repo import JobsRepo, code_in, job_label
 
-__all__ = ["JobsRepo", "code_in", "command", "job_label", "privacy", "router", "seed_demo"]
+__all__ = ["JobsRepo", "code_in", "command", "job_label", "privacy", "register", "router",
+           "seed_demo"]
+
+
+def register(services: Services) -> None:
+    """The jobs' part in export, erasure and signing (the rights feature's hooks)."""
+    privacy.register(services)
+    paperwork.register(services)
 
 router = Router("jobs")
 

@@ -14,7 +14,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from werkbot.bot.context import Context
+from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import MediaReply, TextReply
+from werkbot.bot.services import Services
 from werkbot.handlers.jobs.batches import sender_label
 from werkbot.handlers.jobs.files_repo import JobFilesRepo
 from werkbot.handlers.jobs.models import CUSTOMER, Job, JobMedia, JobSignature
@@ -22,7 +24,7 @@ from werkbot.handlers.jobs.pdfs import ReportItem, photo_report, signed_statemen
 from werkbot.handlers.jobs.repo import JobsRepo
 from werkbot.handlers.rights.models import SigningRequest
 from werkbot.handlers.rights.receipt import flatten_png
-from werkbot.handlers.rights.registry import signing_hooks
+from werkbot.handlers.rights.registry import SIGNING_HOOKS
 from werkbot.handlers.rights.signing import create_signing_request
 
 SIGN_KIND = "job"  # the rights feature's signing-request kind for job signatures
@@ -130,7 +132,9 @@ async def on_job_signed(ctx: Context, request: SigningRequest) -> None:
     await _send_signed(ctx, job, sig, saved.id)
 
 
-signing_hooks.add(SIGN_KIND, on_job_signed)
+def register(services: Services) -> None:
+    """A signed job statement is filed with its job."""
+    hooks(services, SIGNING_HOOKS).add(SIGN_KIND, on_job_signed)
 
 
 async def _send_signed(ctx: Context, job: Job, sig: JobSignature, pdf_id: int) -> None:

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from werkbot.bot.hooks import hooks
 from werkbot.bot.services import Services
 from werkbot.handlers.jobs.files_repo import JobFilesRepo
 from werkbot.handlers.jobs.repo import JobsRepo
-from werkbot.handlers.rights.registry import erasers, exporters, needles
+from werkbot.handlers.rights.registry import ERASERS, EXPORTERS, NEEDLES
 
 
 async def export_jobs(session: AsyncSession, person_id: int) -> Any:
@@ -55,6 +56,8 @@ async def job_needles(session: AsyncSession, person_id: int) -> list[str]:
     return await JobsRepo(session).titles_and_sites_of(person_id)
 
 
-exporters.add("jobs", export_jobs)
-erasers.add("jobs", erase_jobs)
-needles.add("jobs", job_needles)
+def register(services: Services) -> None:
+    """Export and erasure take the customer's jobs along."""
+    hooks(services, EXPORTERS).add("jobs", export_jobs)
+    hooks(services, ERASERS).add("jobs", erase_jobs)
+    hooks(services, NEEDLES).add("jobs", job_needles)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from werkbot.bot import hooks as plug_in_points
 from werkbot.bot.services import Services
 from werkbot.handlers.office import reply_command
 from werkbot.handlers.office.hooks import optional
@@ -26,7 +27,7 @@ from werkbot.handlers.office.replies import router as replies_router
 from werkbot.handlers.office.store import ConversationsRepo, erase_office_records
 
 __all__ = ["ConversationsRepo", "OfficeAnswer", "answer_customer", "erase_office_records",
-           "replies_router", "router"]
+           "register", "replies_router", "router"]
 _COMMANDS = (reply_command,)  # registered on import
 
 
@@ -34,6 +35,8 @@ async def _erase(session: AsyncSession, services: Services, person_id: int) -> N
     await erase_office_records(session, person_id)
 
 
-_erasers = optional("werkbot.handlers.rights.registry", "erasers")
-if _erasers is not None:
-    _erasers.add("office", _erase)
+def register(services: Services) -> None:
+    """Erasure takes the office's records of the person along (when rights is installed)."""
+    key = optional("werkbot.handlers.rights.registry", "ERASERS")
+    if key is not None:
+        plug_in_points.hooks(services, key).add("office", _erase)

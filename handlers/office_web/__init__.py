@@ -13,6 +13,7 @@ from aiohttp import web
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from werkbot.bot.hooks import hooks
 from werkbot.bot.services import Services
 from werkbot.handlers.office_web import command, models
 from werkbot.handlers.office_web import inbox_pages as inbox
@@ -23,9 +24,9 @@ from werkbot.handlers.office_web import rota_pages as rota
 from werkbot.handlers.office_web import signin_pages as signin
 from werkbot.handlers.office_web import stats_pages as stats
 from werkbot.handlers.office_web.live import stream
-from werkbot.handlers.rights.registry import erasers
+from werkbot.handlers.rights.registry import ERASERS
 
-__all__ = ["command", "models", "routes"]
+__all__ = ["command", "models", "register", "routes"]
 
 
 async def erase_read_marks(session: AsyncSession, services: Services, person_id: int) -> None:
@@ -34,7 +35,9 @@ async def erase_read_marks(session: AsyncSession, services: Services, person_id:
     await session.execute(delete(models.ReadMark).where(models.ReadMark.person_id == person_id))
 
 
-erasers.add("office_web", erase_read_marks)
+def register(services: Services) -> None:
+    """Erasure takes the staff's read marks of the person's thread along."""
+    hooks(services, ERASERS).add("office_web", erase_read_marks)
 
 routes: list[web.RouteDef] = [
     web.get("/office", inbox.home),

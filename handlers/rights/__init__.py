@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from werkbot.bot.hooks import hooks
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
+from werkbot.handlers.consent.holds import erase_consent_records
 from werkbot.handlers.rights import chat, notify
 from werkbot.handlers.rights.chat import erasure_pending
 from werkbot.handlers.rights.checkpoint import wait_for_checkpoints
@@ -21,24 +23,23 @@ from werkbot.handlers.rights.forwarding import send_about
 from werkbot.handlers.rights.pages import page_handlers
 from werkbot.handlers.rights.privacy_report import register_cli, write_privacy_report
 from werkbot.handlers.rights.registry import (
+    ERASERS,
+    EXPORTERS,
+    NEEDLES,
     PROVIDER_ERASERS,
+    SIGNING_HOOKS,
     AdapterEraser,
     ProviderBusy,
     ProviderEraser,
-    ProviderErasers,
-    erasers,
-    exporters,
-    provider_erasers,
-    signing_hooks,
 )
 from werkbot.handlers.rights.signing import create_consent_link, create_signing_request
 
 __all__ = [
-    "PROVIDER_ERASERS", "Erasure", "NotErasable", "ProviderBusy", "ProviderEraser",
-    "ProviderErasers", "create_consent_link", "create_signing_request", "deep_links",
-    "erase_person", "erasers", "erasure_pending", "export_link", "exporters", "flyer_link",
-    "provider_erasers", "qr_png", "register_cli", "router", "routes", "send_about", "setup",
-    "signing_hooks", "wait_for_checkpoints", "write_privacy_report",
+    "ERASERS", "EXPORTERS", "NEEDLES", "PROVIDER_ERASERS", "SIGNING_HOOKS", "Erasure",
+    "NotErasable", "ProviderBusy", "ProviderEraser", "create_consent_link",
+    "create_signing_request", "deep_links", "erase_person", "erasure_pending", "export_link",
+    "flyer_link", "qr_png", "register_cli", "router", "routes", "send_about", "setup",
+    "wait_for_checkpoints", "write_privacy_report",
 ]
 
 router = Router("rights-root")
@@ -54,7 +55,10 @@ routes: list[web.RouteDef] = [
 
 
 async def setup(services: Services) -> None:
-    """Register every channel whose adapter can delete the provider's own copies."""
-    registry = provider_erasers(services)
+    """Erasers: consent records, and every channel whose adapter can delete the provider's
+    own copies."""
+    # Consent records go with the person whichever bundle composes the rights feature.
+    hooks(services, ERASERS).add("consent", erase_consent_records)
+    registry = hooks(services, PROVIDER_ERASERS)
     for channel, erase in services.provider_erasers.items():
         registry.add(channel, AdapterEraser(erase))

@@ -29,13 +29,14 @@ from werkbot.bot.events import (
     TextEvent,
     TimerEvent,
 )
+from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import Choice, ChoicesReply, Reply, TextReply
 from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.filters import word
 from werkbot.handlers.rights.checkpoint import request_checkpoint
 from werkbot.handlers.rights.erasure import Erasure, NotErasable
 from werkbot.handlers.rights.export import EXPORT_TTL, export_link
-from werkbot.handlers.rights.registry import ProviderBusy, provider_erasers
+from werkbot.handlers.rights.registry import PROVIDER_ERASERS, ProviderBusy
 from werkbot.handlers.rights.repo import RightsRepo
 from werkbot.handlers.staff import is_customer
 
@@ -180,7 +181,7 @@ async def _erase_at_providers(ctx: Context,
                               provider: dict[str, list[str]]) -> dict[str, list[str]]:
     """Ask each channel's provider eraser to delete its copies; what is left for later."""
     left: dict[str, list[str]] = {}
-    registered = provider_erasers(ctx.services).by_channel
+    registered = hooks(ctx.services, PROVIDER_ERASERS)
     for channel, ids in provider.items():
         eraser = registered.get(channel)
         if eraser is None or not ids:

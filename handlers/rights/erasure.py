@@ -29,6 +29,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from werkbot.bot.addresses import Address
 from werkbot.bot.codec import CodecError, as_stored, dumps_event, loads_event
 from werkbot.bot.events import MediaEvent, TextEvent, UnknownEvent
+from werkbot.bot.hooks import hooks
 from werkbot.bot.services import Services
 from werkbot.bot.storage.models import (
     AddressRow,
@@ -44,8 +45,7 @@ from werkbot.bot.storage.repos import AuditRepo
 from werkbot.handlers.consent.ledger import ConsentEntry
 from werkbot.handlers.rights.checkpoint import request_checkpoint
 from werkbot.handlers.rights.models import ForwardedRecord, SigningRequest
-from werkbot.handlers.rights.registry import erasers
-from werkbot.handlers.rights.registry import needles as needle_sources
+from werkbot.handlers.rights.registry import ERASERS, NEEDLES
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ async def erase_person(session: AsyncSession, services: Services, person_id: int
     inbox = (await session.scalars(select(InboxRow).where(
         InboxRow.sender.in_(addresses)))).all() if addresses else []
     needles = _needles(addresses, person.display_name, inbox)
-    for _, source in needle_sources.items():
+    for _, source in hooks(services, NEEDLES).items():
         typed = {t.strip() for t in await source(session, person_id)}
         needles = sorted(set(needles) | {w for t in typed if len(t) >= MIN_TYPED_NEEDLE
                                          for w in _as_written(t)})
@@ -130,7 +130,7 @@ async def erase_person(session: AsyncSession, services: Services, person_id: int
                           .where(ConversationState.person_id == person_id))
     result.counts["media"] = await _erase_media(session, services, person_id)
     await session.execute(delete(SigningRequest).where(SigningRequest.person_id == person_id))
-    for name, eraser in erasers.items():
+    for name, eraser in hooks(services, ERASERS).items():
         await eraser(session, services, person_id)
         log.info("eraser %s ran", name)
     await _pseudonymise_ledger(session, person_id, needles)

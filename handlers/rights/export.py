@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.codec import loads_event, loads_reply
 from werkbot.bot.context import Context
 from werkbot.bot.events import MediaEvent, TextEvent
+from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import ChoicesReply, MediaReply, TemplateReply, TextReply
 from werkbot.bot.server import SERVICES
 from werkbot.bot.services import Services
@@ -28,7 +29,7 @@ from werkbot.bot.storage.models import AddressRow, InboxRow, MediaRow, OutboxRow
 from werkbot.handlers.consent.ledger import ConsentEntry
 from werkbot.handlers.rights.html import not_found
 from werkbot.handlers.rights.models import SigningRequest
-from werkbot.handlers.rights.registry import exporters
+from werkbot.handlers.rights.registry import EXPORTERS
 
 EXPORT_TTL = timedelta(hours=24)
 PURPOSE = "export"
@@ -46,7 +47,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def collect(session: AsyncSession, person_id: int) -> dict[str, Any]:
+async def collect(services: Services, session: AsyncSession, person_id: int
+                  ) -> dict[str, Any]:
     """Everything werkbot holds about a person, as JSON-ready data (without media bytes)."""
     person = await session.get(Person, person_id)
     if person is None:
@@ -75,7 +77,7 @@ async def collect(session: AsyncSession, person_id: int) -> dict[str, Any]:
             for s in (await session.scalars(select(SigningRequest).where(
                 SigningRequest.person_id == person_id))).all()],
     }
-    for name, exporter in exporters.items():
+    for name, exporter in hooks(services, EXPORTERS).items():
         data[name] = await exporter(session, person_id)
     return data
 
@@ -115,7 +117,7 @@ async def _messages(session: AsyncSession, person_id: int,
 
 async def build_zip(services: Services, session: AsyncSession, person_id: int) -> bytes:
     """The export ZIP: one JSON file per data class plus `media/<id>-<name>` files."""
-    data = await collect(session, person_id)
+    data = await collect(services, session, person_id)
     media = (await session.scalars(select(MediaRow).where(
         MediaRow.person_id == person_id).order_by(MediaRow.id))).all()
     data["media"] = [{"id": m.id, "file": _member(m), "content_type": m.content_type,

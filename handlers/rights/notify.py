@@ -10,11 +10,12 @@ import logging
 
 from werkbot.bot.context import Context
 from werkbot.bot.events import TimerEvent
+from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Filter, Router
 from werkbot.handlers.rights.forwarding import send_about
 from werkbot.handlers.rights.models import SigningRequest
-from werkbot.handlers.rights.registry import signing_hooks
+from werkbot.handlers.rights.registry import SIGNING_HOOKS
 from werkbot.handlers.rights.repo import RightsRepo
 from werkbot.handlers.rights.signing import SIGNED_TIMER
 
@@ -42,7 +43,7 @@ async def after_signing(event: TimerEvent, ctx: Context) -> None:
         if sent is None:
             log.info("signing request %s: receipt not deliverable in chat", request.id)
         await notify_office(ctx, request, link)
-    hook = signing_hooks.get(request.kind)
+    hook = hooks(ctx.services, SIGNING_HOOKS).get(request.kind)
     if hook is not None:
         await hook(ctx, request)
 

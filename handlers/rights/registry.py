@@ -1,31 +1,31 @@
-"""Plug-in points other features use: exporters, erasers, signing hooks, provider erasers.
+"""The rights feature's plug-in points: exporters, erasers, needle sources, signing hooks,
+provider erasers (the mechanism: bot/hooks.py, one set per app).
 
-Features register explicitly at import time of their own module (no scanning):
+Features register at start-up, from their setup:
 
-    exporters.add("jobs", export_jobs)        # async (session, person_id) -> JSON data
-    erasers.add("jobs", erase_jobs)           # async (session, services, person_id) -> None
-    needles.add("jobs", job_needles)          # async (session, person_id) -> list[str]
-    signing_hooks.add("job", on_job_signed)   # async (ctx, request) -> None, after signing
+    hooks(services, EXPORTERS).add("jobs", export_jobs)   # async (session, person_id) -> JSON
+    hooks(services, ERASERS).add("jobs", erase_jobs)      # async (session, services, person_id)
+    hooks(services, NEEDLES).add("jobs", job_needles)     # async (session, person_id) -> [str]
+    hooks(services, SIGNING_HOOKS).add("job", on_signed)  # async (ctx, request), after signing
 
-Provider erasers (a channel's copies of messages, e.g. Twilio's) are services: the wiring
-provides `PROVIDER_ERASERS` with one `ProviderEraser` per channel.
+Provider erasers (a channel's copies of messages, e.g. Twilio's) are registered by channel
+name by `rights.setup` for every adapter that can delete them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.adapter import ProviderEraser as CoreProviderEraser
 from werkbot.bot.context import Context
-from werkbot.bot.services import ServiceKey, Services
+from werkbot.bot.hooks import HookKey
+from werkbot.bot.services import Services
 
 if TYPE_CHECKING:
     from werkbot.handlers.rights.models import SigningRequest
-
-F = TypeVar("F")
 
 Exporter = Callable[[AsyncSession, int], Awaitable[Any]]
 Eraser = Callable[[AsyncSession, Services, int], Awaitable[None]]
@@ -33,35 +33,6 @@ Eraser = Callable[[AsyncSession, Services, int], Awaitable[None]]
 # also removes the rows that repeat them (the fitter's notification, audit lines).
 NeedleSource = Callable[[AsyncSession, int], Awaitable[list[str]]]
 SigningHook = Callable[[Context, "SigningRequest"], Awaitable[None]]
-
-
-class Registry(Generic[F]):
-    """Named callbacks in registration order; a name is registered once."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-        self._items: dict[str, F] = {}
-
-    def add(self, name: str, fn: F) -> F:
-        if name in self._items and self._items[name] is not fn:
-            raise ValueError(f"{self._what} {name!r} registered twice")
-        self._items[name] = fn
-        return fn
-
-    def remove(self, name: str) -> None:
-        self._items.pop(name, None)
-
-    def get(self, name: str) -> F | None:
-        return self._items.get(name)
-
-    def items(self) -> Iterator[tuple[str, F]]:
-        return iter(list(self._items.items()))
-
-
-exporters: Registry[Exporter] = Registry("exporter")
-erasers: Registry[Eraser] = Registry("eraser")
-needles: Registry[NeedleSource] = Registry("needle source")
-signing_hooks: Registry[SigningHook] = Registry("signing hook")
 
 
 class ProviderEraser(Protocol):
@@ -83,16 +54,6 @@ class ProviderBusy(Exception):
         self.remaining = list(remaining)
 
 
-class ProviderErasers:
-    """The provider erasers by channel name ("whatsapp", "sms", ...)."""
-
-    def __init__(self) -> None:
-        self.by_channel: dict[str, ProviderEraser] = {}
-
-    def add(self, channel: str, eraser: ProviderEraser) -> None:
-        self.by_channel[channel] = eraser
-
-
 class AdapterEraser:
     """An adapter's `erase_messages` as a `ProviderEraser` (busy ids raise ProviderBusy)."""
 
@@ -105,13 +66,9 @@ class AdapterEraser:
             raise ProviderBusy(remaining)
 
 
-PROVIDER_ERASERS = ServiceKey("rights.provider_erasers", ProviderErasers)
-
-
-def provider_erasers(services: Services) -> ProviderErasers:
-    try:
-        return services.get(PROVIDER_ERASERS)
-    except LookupError:
-        found = ProviderErasers()
-        services.provide(PROVIDER_ERASERS, found)
-        return found
+EXPORTERS: HookKey[Exporter] = HookKey("rights.exporters", "exporter")
+ERASERS: HookKey[Eraser] = HookKey("rights.erasers", "eraser")
+NEEDLES: HookKey[NeedleSource] = HookKey("rights.needles", "needle source")
+SIGNING_HOOKS: HookKey[SigningHook] = HookKey("rights.signing_hooks", "signing hook")
+PROVIDER_ERASERS: HookKey[ProviderEraser] = HookKey("rights.provider_erasers",
+                                                    "provider eraser")  # by channel name

@@ -3,7 +3,7 @@
 `create_signing_request` makes one (consent, or any other feature's kind such as "job")
 and returns its link; `complete_request` records what the person signed: the signature
 as media, ledger entries for consent, a receipt PDF, and a timer that tells the person
-and the office and runs the kind's completion hook (`registry.signing_hooks`).
+and the office and runs the kind's completion hook (`registry.SIGNING_HOOKS`).
 """
 
 from __future__ import annotations

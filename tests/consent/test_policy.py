@@ -21,6 +21,7 @@ from tests.consent.conftest import (
 )
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
+from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import TextReply
 from werkbot.bot.testing import Harness
 from werkbot.handlers import consent
@@ -148,7 +149,7 @@ async def test_grant_hooks_run_in_the_customers_context(h: Harness) -> None:
         seen.append((ctx.person.id, ctx.address.channel))
         assert await may_share(ctx.session, ctx.person.id, "emergency")
 
-    consent.consent_hooks(h.services).on_granted.append(on_granted)
+    hooks(h.services, consent.ON_GRANTED).add("test", on_granted)
     await tell(h, CUSTOMER, "Hallo")
     assert seen == []
     await tell(h, CUSTOMER, "ja")

@@ -22,6 +22,7 @@ from tests.consent.conftest import (
     person_of,
     tell,
 )
+from werkbot.bot.hooks import hooks
 from werkbot.bot.storage.models import InboxRow, MediaRow, OutboxRow
 from werkbot.bot.testing import Harness
 from werkbot.handlers import consent
@@ -74,7 +75,7 @@ async def test_message_texts_and_media_expire_per_class(short: Harness) -> None:
     async def keep_job_photos(session: AsyncSession, offered: Collection[int]) -> set[int]:
         return kept_ids & set(offered)
 
-    consent.consent_hooks(h.services).keep_media.append(keep_job_photos)
+    hooks(h.services, consent.KEEP_MEDIA).add("jobs", keep_job_photos)
     async with h.services.db.session() as session:
         photo = await h.services.media.save(session, JPEG + b"1", person_id=person,
                                             now=h.clock.now())

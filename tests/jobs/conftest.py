@@ -14,8 +14,9 @@ from PIL import Image
 from werkbot.bot.addresses import Address
 from werkbot.bot.plugins import HandlerBundle
 from werkbot.bot.router import Router
+from werkbot.bot.services import Services
 from werkbot.bot.testing import Harness, make_settings
-from werkbot.handlers import menu
+from werkbot.handlers import jobs, menu
 from werkbot.handlers.commands import commands
 from werkbot.handlers.consent.ledger import PHOTOS, REQUESTS, ConsentLedger
 from werkbot.handlers.consent.policy import build_policy
@@ -40,7 +41,12 @@ def bundle() -> HandlerBundle:
     root.include_router(jobs_router)
     root.include_router(menu.router)
     root.include_router(menu.fallback)
-    return HandlerBundle(router=root, policy=build_policy)  # the real consent gate
+    return HandlerBundle(router=root, policy=build_policy,  # the real consent gate
+                         setup=register_jobs)
+
+
+async def register_jobs(services: Services) -> None:
+    jobs.register(services)  # the jobs' export, erasure and signing hooks
 
 
 @pytest.fixture

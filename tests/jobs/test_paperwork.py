@@ -13,7 +13,17 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from tests.jobs.conftest import ANNA, CHEF, KARL, STAFF, WINDOW, customer, job, jpeg
+from tests.jobs.conftest import (
+    ANNA,
+    CHEF,
+    KARL,
+    STAFF,
+    WINDOW,
+    customer,
+    job,
+    jpeg,
+    register_jobs,
+)
 from tests.jobs.test_intake import send_photos
 from werkbot.bot.addresses import Address
 from werkbot.bot.plugins import HandlerBundle
@@ -39,7 +49,8 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
         root.include_router(part)
     settings = make_settings(tmp_path, staff=STAFF)
     async with Harness(settings, HandlerBundle(router=root, routes=rights.routes,
-                                                  policy=build_policy)) as harness:
+                                                  policy=build_policy,
+                                                  setup=register_jobs)) as harness:
         yield harness
 
 

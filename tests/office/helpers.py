@@ -23,11 +23,12 @@ from werkbot.bot.addresses import Address
 from werkbot.bot.plugins import HandlerBundle
 from werkbot.bot.replies import Reply
 from werkbot.bot.router import Router
+from werkbot.bot.services import Services
 from werkbot.bot.settings import Settings
 from werkbot.bot.storage.models import AddressRow, Person
 from werkbot.bot.storage.repos import PeopleRepo
 from werkbot.bot.testing import FrozenClock, Harness, RecordingAdapter, Sent, make_settings
-from werkbot.handlers import admin, menu
+from werkbot.handlers import admin, menu, office
 from werkbot.handlers.commands import commands
 from werkbot.handlers.consent import build_policy
 from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
@@ -73,7 +74,11 @@ def bundle() -> HandlerBundle:
     root.include_router(commands.router)
     root.include_router(router)
     root.include_router(menu.fallback)
-    return HandlerBundle(router=root, policy=build_policy)
+    return HandlerBundle(router=root, policy=build_policy, setup=_register_office)
+
+
+async def _register_office(services: Services) -> None:
+    office.register(services)  # erasure takes the office's records along
 
 
 def settings(tmp: Path, *, group: int = GROUP, **extra: Any) -> Settings:

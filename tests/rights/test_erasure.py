@@ -13,12 +13,13 @@ from sqlalchemy import select
 from tests.rights.helpers import count, dump_all_rows, person_of
 from werkbot.bot.addresses import Address
 from werkbot.bot.codec import dumps_reply
+from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import ChoicesReply, TextReply
 from werkbot.bot.storage.models import MediaRow, OutboxRow, Person
 from werkbot.bot.testing import Harness
 from werkbot.handlers.consent.ledger import ConsentEntry, ConsentLedger
-from werkbot.handlers.rights import erasers, wait_for_checkpoints
-from werkbot.handlers.rights.registry import ProviderBusy, provider_erasers
+from werkbot.handlers.rights import ERASERS, wait_for_checkpoints
+from werkbot.handlers.rights.registry import PROVIDER_ERASERS, ProviderBusy
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("telegram", "555666777")
@@ -146,8 +147,8 @@ async def test_registered_erasers_run_and_provider_copies_are_deleted(h: Harness
         seen.append(person_id)
 
     eraser = RecordingEraser(busy_first=True)
-    provider_erasers(h.services).add("whatsapp", eraser)
-    erasers.add("test-jobs", jobs)
+    hooks(h.services, PROVIDER_ERASERS).add("whatsapp", eraser)
+    hooks(h.services, ERASERS).add("test-jobs", jobs)
     try:
         alice = await _alice_with_history(h)
         async with h.services.db.session() as session:  # an inbound SID as Twilio gives it
@@ -158,8 +159,8 @@ async def test_registered_erasers_run_and_provider_copies_are_deleted(h: Harness
         await _erase(h, ALICE)
         await h.advance(timedelta(seconds=5))
     finally:
-        erasers.remove("test-jobs")
-        provider_erasers(h.services).by_channel.clear()
+        hooks(h.services, ERASERS).remove("test-jobs")
+        hooks(h.services, PROVIDER_ERASERS).remove("whatsapp")
     assert seen == [alice.id]
     flat = [sid for call in eraser.calls for sid in call]
     assert "SM" + "a" * 32 in flat

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from tests.rights.helpers import path_of, person_of
 from werkbot.bot.addresses import Address
+from werkbot.bot.hooks import hooks
 from werkbot.bot.testing import Harness
-from werkbot.handlers.rights import export_link, exporters
+from werkbot.handlers.rights import EXPORTERS, export_link
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("sms", "+491702222222")
@@ -65,7 +66,7 @@ async def test_pluggable_exporter_adds_its_file(h: Harness) -> None:
     async def jobs(session: object, person_id: int) -> list[dict[str, object]]:
         return [{"code": "A-1042", "person": person_id}]
 
-    exporters.add("test-jobs", jobs)
+    hooks(h.services, EXPORTERS).add("test-jobs", jobs)
     try:
         url = await _setup(h)
         assert h.client is not None
@@ -73,7 +74,7 @@ async def test_pluggable_exporter_adds_its_file(h: Harness) -> None:
         data = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("test-jobs.json"))
         assert data[0]["code"] == "A-1042"
     finally:
-        exporters.remove("test-jobs")
+        hooks(h.services, EXPORTERS).remove("test-jobs")
 
 
 async def test_forged_expired_and_misused_tokens_are_404_and_reveal_nothing(h: Harness) -> None:

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from tests.rights.helpers import path_of, person_of, signature_png
 from werkbot.bot.addresses import Address
+from werkbot.bot.hooks import hooks
 from werkbot.bot.testing import Harness
 from werkbot.handlers.consent.ledger import ConsentEntry, ConsentLedger
-from werkbot.handlers.rights import create_consent_link, create_signing_request, signing_hooks
+from werkbot.handlers.rights import SIGNING_HOOKS, create_consent_link, create_signing_request
 from werkbot.handlers.rights.models import SigningRequest
 from werkbot.handlers.rights.pages import MAX_SIGNATURE_BYTES
 
@@ -139,7 +140,7 @@ async def test_job_signatures_use_sign_path_and_run_their_hook(h: Harness) -> No
     async def on_job(ctx: object, request: SigningRequest) -> None:
         called.append(str(request.option("ref")))
 
-    signing_hooks.add("test-job", on_job)
+    hooks(h.services, SIGNING_HOOKS).add("test-job", on_job)
     try:
         async with h.services.db.session() as session:
             _, url = await create_signing_request(
@@ -152,7 +153,7 @@ async def test_job_signatures_use_sign_path_and_run_their_hook(h: Harness) -> No
         assert response.status == 200
         await h.run()
     finally:
-        signing_hooks.remove("test-job")
+        hooks(h.services, SIGNING_HOOKS).remove("test-job")
     assert called == ["A-1042"]
     async with h.services.db.session() as session:
         assert (await session.scalars(select(ConsentEntry))).all() == []
