@@ -33,7 +33,7 @@ from werkbot.bot.policy import ReachablePolicy
 from werkbot.bot.pressure import Pressure
 from werkbot.bot.services import Services
 from werkbot.bot.settings import Settings
-from werkbot.bot.staff import sync_staff
+from werkbot.bot.staff_persons import sync_staff
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.models import InboxRow, OutboxRow
 from werkbot.bot.texts import Texts

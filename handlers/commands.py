@@ -23,7 +23,7 @@ from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
 from werkbot.bot.replies import Choice, ChoicesReply
 from werkbot.bot.router import Filter, Router
 from werkbot.handlers.filters import spoken
-from werkbot.handlers.staff import is_staff, staff_of
+from werkbot.handlers.staff_roles import is_staff, staff_of
 
 log = logging.getLogger(__name__)
 

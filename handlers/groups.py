@@ -33,7 +33,7 @@ from werkbot.bot.router import Filter, Router
 from werkbot.bot.storage.models import OutboxRow
 from werkbot.handlers.consent.holds import blank_inbox_row
 from werkbot.handlers.consent.kinds import GROUP_NOTICE
-from werkbot.handlers.staff import is_office_address
+from werkbot.handlers.staff_roles import is_office_address
 
 log = logging.getLogger(__name__)
 router = Router("groups")

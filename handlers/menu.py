@@ -11,7 +11,7 @@ from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
 from werkbot.bot.replies import Choice, ChoicesReply, TextReply
 from werkbot.bot.router import Router
 from werkbot.handlers.filters import language_of_word, word
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 STAFF_HINT = "staff_hint"
 

@@ -6,6 +6,6 @@ root includes the registry's router, so nothing else needs wiring.
 
 from __future__ import annotations
 
-from werkbot.handlers.admin import people, reports
+from werkbot.handlers.admin import person_commands, reports
 
-__all__ = ["people", "reports"]
+__all__ = ["person_commands", "reports"]

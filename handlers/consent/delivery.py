@@ -27,7 +27,7 @@ from werkbot.handlers.consent import kinds
 from werkbot.handlers.consent.dialogue import record_opt_out
 from werkbot.handlers.consent.models import DeliveryFallback
 from werkbot.handlers.consent.policy import ConsentPolicy
-from werkbot.handlers.staff import tell_office_members
+from werkbot.handlers.staff_roles import tell_office_members
 
 log = logging.getLogger(__name__)
 

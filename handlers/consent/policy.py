@@ -24,7 +24,7 @@ from werkbot.bot.storage.models import AddressRow, Person
 from werkbot.handlers.consent import kinds
 from werkbot.handlers.consent.ledger import granted_in, load_current
 from werkbot.handlers.consent.status import may_share
-from werkbot.handlers.staff import is_office_address
+from werkbot.handlers.staff_roles import is_office_address
 
 
 class ConsentPolicy:

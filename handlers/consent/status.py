@@ -28,7 +28,7 @@ from werkbot.handlers.consent.ledger import (
     load_history,
 )
 from werkbot.handlers.consent.models import ConsentAsk, ConsentHold
-from werkbot.handlers.staff import is_office_address, staff_of
+from werkbot.handlers.staff_roles import is_office_address, staff_of
 
 
 class ChannelStatus(enum.Enum):

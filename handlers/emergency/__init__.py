@@ -44,7 +44,7 @@ from werkbot.handlers.emergency.fitter import (
 )
 from werkbot.handlers.emergency.repo import IncidentsRepo, ScheduleRepo
 from werkbot.handlers.emergency.rota import Rota
-from werkbot.handlers.staff import is_customer, is_staff
+from werkbot.handlers.staff_roles import is_customer, is_staff
 
 __all__ = [
     "BusinessCalendar",

@@ -26,7 +26,7 @@ from werkbot.bot.events import (
     TextEvent,
 )
 from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, Reply
-from werkbot.bot.staff import staff_addresses
+from werkbot.bot.staff_persons import staff_addresses
 from werkbot.handlers.emergency import consent as kinds
 from werkbot.handlers.emergency import incidents, telling
 from werkbot.handlers.emergency.consent import may_share

@@ -15,7 +15,7 @@ from datetime import datetime
 from werkbot.bot.context import Context
 from werkbot.bot.events import ContactEvent, Event, LocationEvent, MediaEvent
 from werkbot.bot.replies import Choice, ChoicesReply, MediaReply, TextReply
-from werkbot.bot.staff import staff_addresses
+from werkbot.bot.staff_persons import staff_addresses
 from werkbot.handlers.emergency import alerts, incidents
 from werkbot.handlers.emergency import consent as consent_bridge
 from werkbot.handlers.emergency.calendar import format_moment

@@ -14,14 +14,14 @@ from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent, Event, MediaEvent, TextEvent
 from werkbot.bot.replies import MediaReply, TextReply
 from werkbot.bot.router import Filter
-from werkbot.bot.staff import staff_addresses
+from werkbot.bot.staff_persons import staff_addresses
 from werkbot.handlers.emergency import alerts, telling
 from werkbot.handlers.emergency.consent import ALERT, EMERGENCY_UPDATE
 from werkbot.handlers.emergency.models import Incident
 from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.filters import word
 from werkbot.handlers.phones import phone_values
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 log = logging.getLogger(__name__)
 

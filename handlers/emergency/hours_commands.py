@@ -14,7 +14,7 @@ from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.emergency.calendar import format_day, format_moment
 from werkbot.handlers.emergency.models import Closure
 from werkbot.handlers.emergency.repo import ScheduleRepo
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 
 def _date(text: str) -> date:

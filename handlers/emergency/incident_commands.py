@@ -16,7 +16,7 @@ from werkbot.handlers.emergency import alerts, telling
 from werkbot.handlers.emergency.durations import spoken
 from werkbot.handlers.emergency.models import Incident, IncidentStep
 from werkbot.handlers.emergency.repo import IncidentsRepo
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 LIST_LENGTH = 10
 _ACTIONS = frozenset({"created", "alerted", "unreachable", "acknowledged", "escalated",

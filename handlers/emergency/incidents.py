@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from werkbot.bot.settings import Settings
-from werkbot.bot.staff import staff_addresses
+from werkbot.bot.staff_persons import staff_addresses
 from werkbot.handlers.emergency.models import Incident
 
 FOLLOW_UP_FOR = timedelta(hours=24)  # an incident older than this takes no follow-ups

@@ -12,14 +12,14 @@ from datetime import date, datetime, time
 
 from werkbot.bot.context import Context
 from werkbot.bot.replies import TextReply
-from werkbot.bot.staff import staff_addresses
+from werkbot.bot.staff_persons import staff_addresses
 from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.emergency.calendar import format_moment
 from werkbot.handlers.emergency.incident_commands import list_incidents
 from werkbot.handlers.emergency.models import OncallOverride
 from werkbot.handlers.emergency.repo import ScheduleRepo
 from werkbot.handlers.emergency.rota import Rota
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 
 def _is(ctx: Context, arg: str, key: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.replies import ChoicesReply, TemplateReply
-from werkbot.bot.staff import staff_addresses
+from werkbot.bot.staff_persons import staff_addresses
 from werkbot.handlers.emergency.repo import IncidentsRepo
 
 ALERT_TEMPLATE = "alert"  # the `twilio.templates` key of the approved alert template

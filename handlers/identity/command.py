@@ -14,10 +14,10 @@ from werkbot.bot.addresses import mask
 from werkbot.bot.context import Context
 from werkbot.bot.replies import Choice, ChoicesReply
 from werkbot.bot.storage.models import Person
-from werkbot.handlers.admin.persons import resolve_person
+from werkbot.handlers.admin.person_lookup import resolve_person
 from werkbot.handlers.commands import ADMIN_OFFICE, CONFIRM_FOR, UsageError, commands
 from werkbot.handlers.identity.repo import IdentityRepo
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 MERGE_WORDS = frozenset({"merge", "zusammenführen", "zusammenfuehren"})
 CONFIRMED = "--confirmed"  # added to the arguments once staff said `ja`

@@ -34,7 +34,7 @@ from werkbot.handlers.filters import word
 from werkbot.handlers.identity.links import LINK_TTL, person_of_payload, personal_link
 from werkbot.handlers.identity.repo import IdentityRepo
 from werkbot.handlers.rights.chat import answer
-from werkbot.handlers.staff import tell_office_members
+from werkbot.handlers.staff_roles import tell_office_members
 
 log = logging.getLogger(__name__)
 router = Router("identity")

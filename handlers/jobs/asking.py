@@ -28,7 +28,7 @@ from werkbot.handlers.jobs.batches import (
 from werkbot.handlers.jobs.files_repo import JobFilesRepo
 from werkbot.handlers.jobs.models import Job, JobBatch
 from werkbot.handlers.jobs.repo import JobsRepo, as_code, code_in, job_label, may_file
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 CONSENT_VERSION = "jobs.photo_consent.v1"
 HELD_TIMER = "jobs.held_expired"

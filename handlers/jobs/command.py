@@ -20,7 +20,7 @@ from werkbot.handlers.jobs.images import without_gps
 from werkbot.handlers.jobs.models import CLOSED, Job, JobMedia
 from werkbot.handlers.jobs.repo import JobsRepo, as_code
 from werkbot.handlers.office.store import ConversationsRepo
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 SUBCOMMANDS = {
     "new": "new", "neu": "new", "assign": "assign", "zuweisen": "assign",

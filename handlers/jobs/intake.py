@@ -31,7 +31,7 @@ from werkbot.handlers.jobs.models import CUSTOMER, STAFF, Job, JobBatch, JobMedi
 from werkbot.handlers.jobs.repo import JobsRepo, code_in, may_file
 from werkbot.handlers.office.content import content_of, missing_word
 from werkbot.handlers.office.sender import forward_content
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 log = logging.getLogger(__name__)
 NOT_JOB_FILES = frozenset({"sticker", "animation", "contact"})

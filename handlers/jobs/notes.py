@@ -18,7 +18,7 @@ from werkbot.handlers.jobs.batches import sender_label
 from werkbot.handlers.jobs.models import CUSTOMER, STAFF, JobNote
 from werkbot.handlers.jobs.repo import JobsRepo, code_in, may_file
 from werkbot.handlers.rights.forwarding import send_about
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 
 def _filed_text(event: Event, ctx: Context) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from werkbot.handlers.office.hooks import JOB_LOOKUP, optional, provided
 from werkbot.handlers.office.models import TO_OFFICE, Conversation
 from werkbot.handlers.office.store import ConversationsRepo
 from werkbot.handlers.phones import callable_number, phone_values
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 __all__ = ["FORWARD", "Content", "content_of", "header", "office_group", "office_staff",
            "to_office"]

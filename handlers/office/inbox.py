@@ -32,7 +32,7 @@ from werkbot.handlers.office import attachments, flood
 from werkbot.handlers.office.forward import content_of, to_office
 from werkbot.handlers.office.hours import office_open, send_away
 from werkbot.handlers.office.store import ConversationsRepo
-from werkbot.handlers.staff import is_office_address, staff_of
+from werkbot.handlers.staff_roles import is_office_address, staff_of
 
 log = logging.getLogger(__name__)
 ACK = "office_ack"

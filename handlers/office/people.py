@@ -10,7 +10,7 @@ from typing import Any
 
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 GROUP_ACTOR = "office-group"
 

@@ -20,7 +20,7 @@ from werkbot.handlers.office.forward import NOTICE, Content, content_of
 from werkbot.handlers.office.models import CLOSED, OPEN, TO_CUSTOMER, Conversation
 from werkbot.handlers.office.people import actor_id, is_group
 from werkbot.handlers.office.store import ConversationsRepo
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 ANSWER = "office_reply"
 CLOSE_COMMANDS = frozenset({"close", "schliessen", "schließen"})

@@ -15,7 +15,7 @@ from werkbot.handlers.commands import EVERY_ROLE, UsageError, commands
 from werkbot.handlers.emergency.fitter import send_answer
 from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.office.replies import answer_customer, tell_outcome
-from werkbot.handlers.staff import has_role, staff_of
+from werkbot.handlers.staff_roles import has_role, staff_of
 
 
 @commands.command("reply", aliases=("antwort",), roles=EVERY_ROLE,

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.services import Services
 from werkbot.bot.settings import StaffSettings
 from werkbot.handlers.office_web.models import WebLogin, WebSession
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 LINK_TTL = timedelta(minutes=10)
 IDLE_FOR = timedelta(hours=10)  # a working day without a request ends the session

@@ -12,7 +12,7 @@ from werkbot.bot.context import Context
 from werkbot.bot.replies import TextReply
 from werkbot.handlers.commands import EVERY_ROLE, commands
 from werkbot.handlers.office_web.auth import LINK_TTL, SignInLinks
-from werkbot.handlers.staff import staff_of
+from werkbot.handlers.staff_roles import staff_of
 
 LINK_KIND = "office_web_link"
 

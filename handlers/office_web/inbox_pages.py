@@ -37,7 +37,7 @@ from werkbot.handlers.office_web.listing import (
     person_channels,
 )
 from werkbot.handlers.office_web.threads import thread
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 MAX_ANSWER = 4000
 

@@ -20,7 +20,7 @@ from werkbot.handlers.emergency.models import Incident, IncidentStep
 from werkbot.handlers.emergency.repo import IncidentsRepo
 from werkbot.handlers.office_web.acting import web_context
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 LIST_LENGTH = 50
 

@@ -20,7 +20,7 @@ from werkbot.handlers.jobs.models import OPEN, Job, JobMedia, JobStaff
 from werkbot.handlers.jobs.repo import JobsRepo
 from werkbot.handlers.office_web.acting import WebContext, web_context
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 LIST_LENGTH = 100
 

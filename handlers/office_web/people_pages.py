@@ -16,7 +16,7 @@ from werkbot.handlers.office_web.guard import Call, office_page, see_other
 from werkbot.handlers.office_web.listing import name_of, person_channels
 from werkbot.handlers.office_web.threads import thread
 from werkbot.handlers.rights import NotErasable, erase_person, export_link
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 ADMIN = frozenset({"admin"})
 AUDIT_LENGTH = 200

@@ -19,7 +19,7 @@ from werkbot.handlers.emergency.models import OncallOverride
 from werkbot.handlers.emergency.repo import ScheduleRepo
 from werkbot.handlers.office_web.acting import web_context
 from werkbot.handlers.office_web.guard import Call, office_page, see_other
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 WEEKS_AHEAD = 8
 HOLIDAYS_SHOWN = 8

@@ -20,7 +20,7 @@ from aiohttp import web
 from werkbot.handlers.admin.figures import Figures, collect
 from werkbot.handlers.admin.reports import rows
 from werkbot.handlers.office_web.guard import Call, office_page
-from werkbot.handlers.staff import OFFICE_ROLES
+from werkbot.handlers.staff_roles import OFFICE_ROLES
 
 PERIODS = (7, 14, 30)
 CHANNEL_COLOURS = {"whatsapp": "#25a244", "sms": "#0b5cad", "telegram": "#2aa1da",

@@ -38,7 +38,7 @@ from werkbot.handlers.rights.erasure import Erasure, NotErasable
 from werkbot.handlers.rights.export import EXPORT_TTL, export_link
 from werkbot.handlers.rights.registry import PROVIDER_ERASERS, ProviderBusy
 from werkbot.handlers.rights.repo import RightsRepo
-from werkbot.handlers.staff import is_customer
+from werkbot.handlers.staff_roles import is_customer
 
 log = logging.getLogger(__name__)
 

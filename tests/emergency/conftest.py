@@ -31,7 +31,7 @@ from werkbot.handlers.consent import build_policy
 from werkbot.handlers.consent.ledger import PURPOSES, ConsentLedger
 from werkbot.handlers.emergency import on_consent_granted, send_away_answer
 from werkbot.handlers.filters import word
-from werkbot.handlers.staff import is_customer
+from werkbot.handlers.staff_roles import is_customer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHEF = Address("whatsapp", "+4917100000001")

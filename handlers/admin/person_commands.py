@@ -1,5 +1,7 @@
 """Admin commands about people: consent status and links, export, erasure, staff, close.
 
+The person a command names is found by `person_lookup`.
+
 `/consent <person>` reads the ledger (channels × purposes, when, how); `/consent link`,
 `/export` and `/erase` act on the person's behalf through the rights feature. Erasure
 asks for confirmation first (the registry does that). Staff persons are not erased here.
@@ -13,9 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from werkbot.bot.context import Context
-from werkbot.bot.staff import staff_addresses
+from werkbot.bot.staff_persons import staff_addresses
 from werkbot.bot.storage.models import Person
-from werkbot.handlers.admin.persons import one_person_arg, resolve_person
+from werkbot.handlers.admin.person_lookup import one_person_arg, resolve_person
 from werkbot.handlers.admin.repo import AdminRepo
 from werkbot.handlers.commands import ADMIN_OFFICE, UsageError, commands
 from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES

@@ -1,4 +1,4 @@
-"""Staff from `[[staff]]`: persons of kind `staff` with their configured addresses.
+"""Staff from `[[staff]]` as persons of kind `staff` with their configured addresses.
 
 Synchronised at start-up, so staff addresses are always known to werkbot and never get
 a customer's consent request. The configuration wins: an address listed for a staff

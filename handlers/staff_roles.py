@@ -1,7 +1,7 @@
 """Who is staff, and in which roles: read from the configuration, keyed by person.
 
-Staff persons are synchronised from `[[staff]]` at start-up (`bot.staff`), so a
-handler only needs the person's `staff_id` to find the configured entry.
+Staff persons are synchronised from `[[staff]]` at start-up (`bot.staff_persons`), so a
+handler only needs the person's `staff_id` to find the configured entry and its roles.
 """
 
 from __future__ import annotations
