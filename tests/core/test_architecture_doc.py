@@ -41,7 +41,8 @@ def missing_paths(text: str) -> list[str]:
 
 
 def named_symbols(text: str) -> list[str]:
-    return sorted(set(re.findall(r"werkbot(?:\.\w+)+", text)))
+    """`werkbot.…` names in backticks (an entry-point group is written inside its table)."""
+    return sorted(set(re.findall(r"`(werkbot(?:\.\w+)+)`", text)))
 
 
 def resolve(dotted: str) -> object:
