@@ -228,8 +228,12 @@ async def _healthz(request: web.Request) -> web.Response:
     except (SQLAlchemyError, OSError):  # went down since the ping
         log.warning("health check: the database stopped answering")
         return down
-    return web.json_response({"status": "ok", "channels": sorted(services.channels),
-                              "inbox_pending": pending, "outbox_queued": queued})
+    body = {"status": "ok", "channels": sorted(services.channels),
+            "inbox_pending": pending, "outbox_queued": queued}
+    for adapter in request.app[PLUGINS].adapters:  # a channel still starting, e.g. a webhook
+        if isinstance(state := getattr(adapter, "state", None), str):  # being registered
+            body[adapter.name] = state
+    return web.json_response(body)
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -2,14 +2,16 @@
 
 - Webhook mode: `POST /webhooks/telegram`; the `X-Telegram-Bot-Api-Secret-Token` header is
   compared in constant time (missing: 401, wrong: 403, nothing stored), the update is
-  stored through `feed` and only then answered 200. `start()` sets the webhook when
-  Telegram's `getWebhookInfo` differs from what werkbot wants.
-- Polling mode: no route; `start()` deletes any webhook and runs a getUpdates loop.
+  stored through `feed` and only then answered 200. `start()` returns at once; in the
+  background aiogram loads and the webhook is set when Telegram's `getWebhookInfo` differs
+  from what werkbot wants, retried with back-off (`state`, shown in `/healthz`).
+- Polling mode: no route; in the background any webhook is deleted and a getUpdates loop
+  runs.
 - Embedded mode (the plug-ins): no route, no polling, no webhook; the host bot receives
   updates and hands them to `accept`.
 
 In every mode `accept` parses, drops update ids already seen, feeds the events and answers
-callback queries, so a button never spins. aiogram is imported only in `start()`.
+callback queries, so a button never spins. aiogram is imported only after `start()`.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class TelegramAdapter:
     capabilities = CAPABILITIES
 
     def __init__(self, settings: Settings, *, embedded: bool = False, clock: Clock | None = None,
-                 poll_timeout: int = 25) -> None:
+                 poll_timeout: int = 25, retry_delay: float = 1.0) -> None:
         self.settings = settings.telegram
         self.embedded = embedded
         self.webhook_url = settings.server.public_url.rstrip("/") + WEBHOOK_PATH
@@ -77,6 +79,10 @@ class TelegramAdapter:
         self._client: TelegramClient | None = None
         self._sender: ReplySender | None = None
         self._poller: Poller | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._retry_delay = retry_delay
+        self.state = "ok" if embedded else "stopped"  # the webhook's, shown in /healthz
 
     @property
     def polling(self) -> bool:
@@ -88,30 +94,68 @@ class TelegramAdapter:
         return [web.post(WEBHOOK_PATH, self._webhook)]
 
     async def start(self, feed: Feed, media: MediaAccess) -> None:
+        self._feed = feed
+        if self.embedded:  # the host bot has loaded aiogram already
+            self._use_client(media)
+            return
+        self.state = "registering"
+        self._ready = asyncio.Event()
+        self._starting = asyncio.create_task(self._start_in_background(media),
+                                             name="telegram-start")
+
+    async def _start_in_background(self, media: MediaAccess) -> None:
+        """Load aiogram in a thread, then set (or, for polling, delete) the webhook with
+        back-off; the server answers meanwhile (see `starting`)."""
+        from werkbot.adapters.telegram.starting import keep_trying, load_client_modules
+
+        try:
+            await load_client_modules()
+            client = self._use_client(media)
+        except Exception as exc:  # aiogram missing or broken: sends fail, the rest serves
+            log.exception("telegram client could not be loaded")
+            self.state = f"failed: {type(exc).__name__}"
+            self._ready.set()
+            return
+        if self.polling:
+            await keep_trying(client.delete_webhook, self._report, what="deleteWebhook",
+                              first_delay=self._retry_delay)
+            from werkbot.adapters.telegram.polling import Poller
+
+            self._poller = Poller(client, self.accept, self._poll_timeout)
+            self._poller.start()
+            return
+
+        async def register() -> None:
+            if await client.ensure_webhook(self.webhook_url, self.settings.webhook_secret):
+                log.info("telegram webhook set")
+
+        await keep_trying(register, self._report, what="setWebhook",
+                          first_delay=self._retry_delay)
+
+    def _report(self, state: str) -> None:
+        self.state = state
+
+    def _use_client(self, media: MediaAccess) -> TelegramClient:
         # Deferred imports: aiogram loads only when Telegram is switched on.
         from werkbot.adapters.telegram.client import TelegramClient
-        from werkbot.adapters.telegram.polling import Poller
         from werkbot.adapters.telegram.sender import ReplySender
 
-        self._feed = feed
         client = TelegramClient(self.settings.token, self.settings.api_base)
         self._client = client
         self._sender = ReplySender(client, media, self.memory)
-        if self.embedded:
-            return
-        try:
-            if self.polling:
-                await client.delete_webhook()
-            elif await client.ensure_webhook(self.webhook_url, self.settings.webhook_secret):
-                log.info("telegram webhook set")
-        except SendError as exc:
-            # Telegram being down must not keep the other channels from starting.
-            log.error("telegram webhook set-up failed (%s); will serve anyway", exc.code)
-        if self.polling:
-            self._poller = Poller(client, self.accept, self._poll_timeout)
-            self._poller.start()
+        self._ready.set()
+        return client
+
+    async def _started(self) -> None:
+        """Wait until the client exists (the first seconds after start)."""
+        if self._client is None and self._starting is not None:
+            await self._ready.wait()
 
     async def stop(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+            await asyncio.gather(self._starting, return_exceptions=True)
+            self._starting = None
         if self._poller is not None:
             await self._poller.stop()
             self._poller = None
@@ -194,11 +238,13 @@ class TelegramAdapter:
     async def _answer(self, query_id: str) -> None:
         try:
             async with asyncio.timeout(CALLBACK_ANSWER_TIMEOUT):  # not wait_for (3.11)
+                await self._started()
                 await self.client.answer_callback(query_id)
         except TimeoutError:
             log.warning("answerCallbackQuery timed out")
 
     async def send(self, address: Address, reply: Reply) -> Receipt:
+        await self._started()
         if self._sender is None:
             raise SendError("telegram adapter not started", code="not-started", retryable=True)
         return await self._sender.send(address.id, reply)
@@ -206,8 +252,10 @@ class TelegramAdapter:
     async def erase_messages(self, provider_ids: Sequence[str]) -> list[str]:
         """Erasure: delete werkbot's copies of a person's data in staff's and the office's
         chats; returns the ids to try again later."""
+        await self._started()
         return await self.client.delete_copies(provider_ids)
 
     async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
+        await self._started()
         data, content_type = await self.client.download(ref.ref, ref.size)
         return data, ref.content_type or content_type

@@ -3,6 +3,7 @@ recorded fixture updates, and a harness whose `telegram` channel is the real ada
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import AsyncIterator, Callable
@@ -60,12 +61,32 @@ def clock() -> FrozenClock:
     return FrozenClock(NOW)
 
 
-async def open_harness(settings: Settings, clock: FrozenClock,
+async def telegram_health(harness: Harness) -> tuple[int, str]:
+    """/healthz's status code and what it says about the Telegram channel."""
+    assert harness.client is not None
+    response = await harness.client.get("/healthz")
+    return response.status, str((await response.json()).get("telegram"))
+
+
+async def until_registered(harness: Harness, *, leaving: str = "registering",
+                           timeout: float = 10.0) -> str:
+    """Wait (with a safety time-out) until the background start's state is no longer
+    `leaving`: its first outcome, or (`leaving="failed..."`) the one after failures."""
+    async with asyncio.timeout(timeout):
+        while (state := (await telegram_health(harness))[1]).startswith(leaving):
+            await asyncio.sleep(0.01)
+    return state
+
+
+async def open_harness(settings: Settings, clock: FrozenClock, *, registered: bool = True,
                        **adapter_options: Any) -> tuple[Harness, TelegramAdapter]:
+    """werkbot with the real adapter; `registered`: once its start-up has an outcome."""
     adapter = TelegramAdapter(settings, clock=clock, **adapter_options)
     harness = Harness(settings, menu_bundle(), channels=("whatsapp", "sms"),
                       clock=clock, adapters=[adapter])
     await harness.__aenter__()
+    if registered:
+        await until_registered(harness)
     return harness, adapter
 
 

@@ -73,6 +73,7 @@ class FakeBotAPI:
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self.garbled: dict[str, int] = defaultdict(int)  # method -> calls done, answer mangled
         self._updates: list[dict[str, Any]] = []
+        self.held: dict[str, asyncio.Event] = {}  # method -> answered once the event is set
         self._changed = asyncio.Condition()
         self._message_ids = itertools.count(5000)
         self._file_ids = itertools.count(1)
@@ -123,6 +124,11 @@ class FakeBotAPI:
                 self._changed.wait_for(lambda: len(self.calls_of(method)) >= count), timeout)
         return self.calls_of(method)
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep calls of `method` open until the returned event is set (a slow Telegram)."""
+        self.held[method] = asyncio.Event()
+        return self.held[method]
+
     def add_file(self, file_id: str, data: bytes) -> None:
         self.files[file_id] = data
 
@@ -143,6 +149,8 @@ class FakeBotAPI:
                    if f.get("required") and f["name"] not in params and f["name"] not in files]
         if missing:
             return _error(400, f"Bad Request: parameter {missing[0]} is required")
+        if (gate := self.held.get(method)) is not None:
+            await gate.wait()
         if self._failures[method]:
             failure = self._failures[method].popleft()
             return _error(failure.status, failure.description, failure.parameters)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.telegram.conftest import SECRET, open_harness
+from tests.telegram.conftest import SECRET, open_harness, telegram_health, until_registered
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.telegram.helpers import (
     album,
@@ -64,6 +64,40 @@ async def test_webhook_is_set_again_when_telegram_reports_our_rejections(
     harness, _adapter = await open_harness(tg_settings, clock)
     await harness.__aexit__(None, None, None)
     assert fake_api.calls_of("setWebhook")[0].params["secret_token"] == SECRET
+
+
+async def test_the_server_is_healthy_while_telegram_holds_set_webhook_open(
+        tg_settings: Settings, clock: FrozenClock, fake_api: FakeBotAPI,
+        updates: dict[str, dict[str, Any]]) -> None:
+    release = fake_api.hold("setWebhook")
+    harness, _adapter = await open_harness(tg_settings, clock, registered=False)
+    try:
+        await fake_api.wait_for("setWebhook")
+        assert await telegram_health(harness) == (200, "registering")
+        stored = await post_update(harness, updates["text"])  # webhooks are taken meanwhile
+        assert stored.status == 200
+        release.set()
+        assert await until_registered(harness) == "ok"
+        assert fake_api.webhook["url"] == WEBHOOK_URL
+    finally:
+        release.set()
+        await harness.__aexit__(None, None, None)
+
+
+async def test_a_failed_set_webhook_is_shown_in_health_and_retried_until_it_works(
+        tg_settings: Settings, clock: FrozenClock, fake_api: FakeBotAPI) -> None:
+    for _ in range(5):
+        fake_api.fail_next("setWebhook", 502, "Bad Gateway")
+    harness, _adapter = await open_harness(tg_settings, clock, registered=False,
+                                           retry_delay=0.05)
+    try:
+        await fake_api.wait_for("setWebhook", 2)  # retried; fails three more times
+        assert await telegram_health(harness) == (200, "failed: 5xx")
+        assert await until_registered(harness, leaving="failed") == "ok"
+        assert len(fake_api.calls_of("setWebhook")) == 6
+        assert fake_api.webhook["url"] == WEBHOOK_URL
+    finally:
+        await harness.__aexit__(None, None, None)
 
 
 async def test_missing_or_wrong_secret_is_refused_and_nothing_stored(
