@@ -59,6 +59,7 @@ SECRET = "load-bench-secret-0123456789abcdef"
 TELEGRAM_SECRET = "load-bench-webhook-secret"
 PUBLIC_URL = "https://bot.example.de"
 ACTIVE = 4000  # senders per channel; flood protection allows 30 a minute each
+FIRST_CONTACT = "Guten Tag, im Keller tropft die Heizung. Wann koennen Sie kommen?"
 USERS = 32  # webhooks in flight in the end-to-end closed loop
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -416,13 +417,22 @@ class Server:
                 self.proc.wait(10)
 
 
-def start_werkbot(config: Path, port: int, tmp: Path) -> Server:
+def upgrade_in(tree: Path, db_url: str) -> None:
+    """`werkbot db upgrade` with `tree`'s migrations (this tree's: in this process)."""
+    if tree == REPO:
+        upgrade(db_url)
+        return
+    subprocess.run([sys.executable, "-c", "import sys; from werkbot.bot.storage.migrate "
+                    "import upgrade; upgrade(sys.argv[1])", db_url], cwd=tree, check=True)
+
+
+def start_werkbot(config: Path, port: int, tmp: Path, tree: Path = REPO) -> Server:
     log = tmp / "werkbot.log"
     statements = tmp / "statements.json"
     with log.open("ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "bench.load_server", "--config",
                                  str(config), "--statements", str(statements)],
-                                cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=tree, stdout=out, stderr=subprocess.STDOUT,
                                 env={k: v for k, v in os.environ.items()
                                      if not k.startswith("WERKBOT_")})
     server = Server(proc, f"http://127.0.0.1:{port}", log, statements)
@@ -496,6 +506,10 @@ class Plan:
     stored: int
     role: str = "all"  # "web": store and acknowledge only, nobody handles (--ack-only)
     event_loop: str = "auto"  # server.event_loop
+    mix: str = "consented"  # consented: `hilfe` from customers who agreed; first-contact:
+    # every webhook from a new sender (person, address, held message, consent request)
+    tree: Path = REPO  # the checkout werkbot runs from (--against: an earlier revision)
+    tag: str = ""  # the revision's name in directories and rows ("" for this tree)
 
 
 class Bench:
@@ -505,17 +519,20 @@ class Bench:
         self.stand = stand
         self.sequence = 10_000_000  # MessageSid / update_id counter: every request unique
 
-    def requests(self, load: str, count: int) -> client.Requests:
+    def requests(self, load: str, count: int, mix: str = "consented") -> client.Requests:
         first, self.sequence = self.sequence, self.sequence + count
+        senders, text = active_senders(load, ACTIVE), client.HELP
+        if mix == "first-contact":  # person ids never filled and never used again
+            senders, text = list(range(first, first + count)), FIRST_CONTACT
         if load == "whatsapp":
-            return client.twilio_requests(self.stand["auth_token"], PUBLIC_URL,
-                                          active_senders("whatsapp", ACTIVE), first, count)
-        return client.telegram_requests(TELEGRAM_SECRET, active_senders("telegram", ACTIVE),
-                                        first, count)
+            return client.twilio_requests(self.stand["auth_token"], PUBLIC_URL, senders,
+                                          first, count, text)
+        return client.telegram_requests(TELEGRAM_SECRET, senders, first, count, text)
 
-    def drive(self, server: Server, load: str, seconds: float, users: int) -> dict[str, Any]:
+    def drive(self, server: Server, load: str, seconds: float, users: int,
+              mix: str = "consented") -> dict[str, Any]:
         """The end-to-end closed loop, run by the stand-in process (see load_standin)."""
-        requests = self.requests(load, int(seconds * self.args.max_rate / 4) + 2 * users)
+        requests = self.requests(load, int(seconds * self.args.max_rate / 4) + 2 * users, mix)
         spec = {"base": server.base, "path": requests.path, "header": requests.header,
                 "content_type": requests.content_type, "items": requests.items,
                 "seconds": seconds, "users": users}
@@ -555,12 +572,13 @@ class Bench:
 
     def run(self, plan: Plan, pg: PgServer | None) -> Row:
         args = self.args
-        tmp = (self.workdir
-               / f"{plan.db}-{plan.load}-{plan.stored}-{plan.role}-{plan.event_loop}")
+        tmp = (self.workdir / f"{plan.db}-{plan.load}-{plan.stored}-{plan.role}-"
+               f"{plan.event_loop}-{plan.mix}{'-' + plan.tag if plan.tag else ''}")
         tmp.mkdir(parents=True, exist_ok=True)
         row = Row(plan.name, plan.db, plan.stored)
         run_began = time.perf_counter()
-        db_name = f"load_{plan.load}_{plan.stored}_{plan.role}_{plan.event_loop}"
+        db_name = (f"load_{plan.load}_{plan.stored}_{plan.role}_{plan.event_loop}_"
+                   f"{plan.mix.replace('-', '_')}{'_' + plan.tag if plan.tag else ''}")
         if plan.db == "sqlite":
             db_url = f"sqlite+aiosqlite:///{tmp / 'werkbot.db'}"
         else:
@@ -574,14 +592,14 @@ class Bench:
         werkbot_config(config, port=port, db_url=db_url, tmp=tmp, stand=self.stand,
                        telegram=plan.telegram, log_level=args.log_level, role=plan.role,
                        event_loop=plan.event_loop, workers=args.workers)
-        upgrade(db_url)  # what `werkbot db upgrade` does
+        upgrade_in(plan.tree, db_url)  # what `werkbot db upgrade` does
         fill = Fill(plan.stored, ACTIVE, SECRET, REPO / "config" / "texts")
         _, row.fill_s = fill_database(db_url, fill)
         print(f"  {plan.name} [{plan.db}]: {plan.stored:,} stored messages filled in "
               f"{row.fill_s:.1f} s", flush=True)
         control = self.stand["control"]
         began = time.perf_counter()
-        server = start_werkbot(config, port, tmp)
+        server = start_werkbot(config, port, tmp, plan.tree)
         try:
             if plan.role != "web":  # nobody handles in role web: timers stay pending
                 server.wait_drained()
@@ -594,7 +612,7 @@ class Bench:
                 self.acknowledge_only(plan, server, row, tmp)
                 return row
             # A. warm-up: every lazy import and cache on the path
-            self.drive(server, plan.load, args.warmup, USERS)
+            self.drive(server, plan.load, args.warmup, USERS, plan.mix)
             server.wait_drained()
             post_json(control + "/reset")
             time.sleep(0.5)
@@ -606,7 +624,7 @@ class Bench:
                 cpu0, db0 = cpu_seconds(pid), server_cpu_seconds(postmaster)
                 all0, stand0, wall0 = (machine_busy_seconds(), cpu_seconds(stand_pid),
                                        time.perf_counter())
-                got = self.drive(server, plan.load, args.seconds, USERS)
+                got = self.drive(server, plan.load, args.seconds, USERS, plan.mix)
                 cpu1, db1 = cpu_seconds(pid), server_cpu_seconds(postmaster)
                 all1, stand1, wall1 = (machine_busy_seconds(), cpu_seconds(stand_pid),
                                        time.perf_counter())
@@ -635,7 +653,8 @@ class Bench:
                 if plan.db == "postgres":
                     pg_statements_reset(db_url)
                 row.half_rate = args.open_rate or max(1.0, row.handled_per_s / 2)
-                opened = self.requests(plan.load, max(50, int(row.half_rate * args.seconds)))
+                opened = self.requests(plan.load, max(50, int(row.half_rate * args.seconds)),
+                                       plan.mix)
                 open_spy = _profile(args, tmp / "profile-half-load.txt", pid)
                 sent = client.open_loop(server.base, opened, row.half_rate, tmp, "open")
                 wait_for_replies(control, len(opened.items), server,
@@ -662,7 +681,7 @@ class Bench:
                 server.wait_drained()
                 row.timings["C"] = time.perf_counter() - run_began
                 # D. acknowledgements: wrk, 32 connections, as fast as werkbot answers
-                closed = self.requests(plan.load, int(args.seconds * args.max_rate))
+                closed = self.requests(plan.load, int(args.seconds * args.max_rate), plan.mix)
                 spy = _profile(args, tmp / "profile-ack.txt", pid)
                 got = client.closed_loop(args.client, server.base, closed, args.seconds, tmp,
                                          "closed")
@@ -841,6 +860,36 @@ def targets(baselines: list[Row], rows: list[Row], flat: list[tuple[Row, Row]],
     return out
 
 
+def issue22_targets(baselines: list[Row], rows: list[Row], against: str) -> list[str]:
+    """Issue 22's targets for every SQLite row that handles (both mixes): acknowledged
+    rate at least PTB's, p99 (half-load webhook→send and ack) below 50 ms, and with
+    `--against` no row more than 5 % slower (acked and handled) than the same row there."""
+    ptb = next((b for b in baselines if b.name.startswith("PTB") and UVLOOP_TAG not in b.name),
+               None)
+    out = []
+    by_name = {r.name: r for r in rows if r.db == "sqlite"}
+    for r in by_name.values():
+        if _ack_only(r) or (against and r.name.endswith(f"[{against}]")):
+            continue
+        checks = []
+        if ptb is not None:
+            checks.append(f"acked {fmt(r.ack_per_s)}/s vs PTB {fmt(ptb.ack_per_s)}/s "
+                          f"(×{_ratio(r.ack_per_s, ptb.ack_per_s)}): "
+                          f"{'met' if r.ack_per_s >= ptb.ack_per_s else 'MISSED'}")
+        checks.append(f"p99 webhook→send {fmt(r.e2e_p99_ms, 1)} ms, ack {fmt(r.ack_p99_ms, 1)} "
+                      f"ms (< 50): "
+                      f"{'met' if max(r.e2e_p99_ms, r.ack_p99_ms) < 50 else 'MISSED'}")
+        before = by_name.get(f"{r.name} [{against}]") if against else None
+        if before is not None:
+            worst = min(r.ack_per_s / before.ack_per_s if before.ack_per_s else 1.0,
+                        r.handled_per_s / before.handled_per_s if before.handled_per_s else 1.0)
+            checks.append(f"vs {against}: acked ×{_ratio(r.ack_per_s, before.ack_per_s)}, "
+                          f"handled ×{_ratio(r.handled_per_s, before.handled_per_s)} "
+                          f"(no more than 5 % slower): {'met' if worst >= 0.95 else 'MISSED'}")
+        out.append(f"- {r.name}: " + "; ".join(checks))
+    return out
+
+
 def print_statements(rows: list[Row]) -> str:
     lines = []
     for r in rows:
@@ -898,6 +947,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uvloop-baselines", action="store_true",
                         help="measure the baselines on uvloop as well (extra rows; the "
                              "targets stay against the frameworks as they ship)")
+    parser.add_argument("--mix", choices=["consented", "first-contact", "both"], default="both",
+                        help="consented: `hilfe` from customers who agreed; first-contact: "
+                        "every webhook from a new sender (consent request); both: a row each")
+    parser.add_argument("--against", default="",
+                        help="a git revision: its werkbot rows too, from a git worktree, "
+                        "side by side in the same run (baselines and stand-ins shared)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds = min(args.seconds, 3)
@@ -914,8 +969,14 @@ def main(argv: list[str] | None = None) -> int:
     baselines: list[Row] = []
     rows: list[Row] = []
     flat: list[tuple[Row, Row]] = []
-    with _workdir(args.workdir) as workdir, standins(workdir) as stand:
+    with (_workdir(args.workdir) as workdir, standins(workdir) as stand,
+          contextlib.ExitStack() as trees):
         bench = Bench(args, workdir, stand)
+        earlier = None
+        if args.against:
+            from bench.bench_drain import _worktree
+
+            earlier = _worktree(trees, args.against)
         if not args.no_baselines:
             print("baselines", flush=True)
             telegram_load = bench.requests("telegram", args.seconds * 12000)
@@ -936,11 +997,15 @@ def main(argv: list[str] | None = None) -> int:
         for db in dbs:
             print(db, flush=True)
             with _database_server(db) as pg:
-                plans = [Plan("werkbot WhatsApp (Telegram off)", db, False, "whatsapp",
-                              args.stored)]
-                if not args.no_telegram:
-                    plans.append(Plan("werkbot Telegram (Telegram on)", db, True,
-                                      "telegram", args.stored))
+                mixes = ["consented", "first-contact"] if args.mix == "both" else [args.mix]
+                plans = []
+                for mix in mixes:
+                    label = "" if mix == "consented" else " first contact"
+                    plans.append(Plan(f"werkbot WhatsApp{label} (Telegram off)", db, False,
+                                      "whatsapp", args.stored, mix=mix))
+                    if not args.no_telegram:
+                        plans.append(Plan(f"werkbot Telegram{label} (Telegram on)", db, True,
+                                          "telegram", args.stored, mix=mix))
                 if args.ack_only:
                     plans.append(Plan("werkbot WhatsApp, ack only (role web)", db, False,
                                       "whatsapp", args.stored, role="web"))
@@ -952,6 +1017,10 @@ def main(argv: list[str] | None = None) -> int:
                              for p in plans for loop in ("asyncio", "uvloop")]
                 else:
                     plans = [replace(p, event_loop=args.event_loop) for p in plans]
+                if earlier is not None:  # each row of this tree next to the earlier one's
+                    plans = [q for p in plans for q in (p, replace(
+                        p, name=f"{p.name} [{args.against}]", tree=earlier,
+                        tag=args.against))]
                 for plan in plans:
                     row = bench.run(plan, pg)
                     _progress(row)
@@ -960,8 +1029,11 @@ def main(argv: list[str] | None = None) -> int:
                     row = bench.run(replace(plans[0], stored=big), pg)
                     _progress(row)
                     flat.append((rows[-len(plans)], row))
+    issue = issue22_targets(baselines, rows, args.against)
     print()
     table = report(baselines, rows, flat, args)
+    if issue:
+        table += "\n\nIssue 22 targets (SQLite):\n" + "\n".join(issue)
     print(table)
     print(print_statements(rows + [b for _, b in flat]))
     print(f"\nwhole run: {time.monotonic() - began:.0f} s")

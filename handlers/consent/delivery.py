@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import Address
 from werkbot.bot.codec import CodecError, loads_reply
 from werkbot.bot.context import Context
 from werkbot.bot.events import DeliveryStatus, Event, Unreachable
 from werkbot.bot.replies import Reply
 from werkbot.bot.router import Filter, Router
-from werkbot.bot.storage.models import AuditRow, OutboxRow
+from werkbot.bot.storage.models import OutboxRow
 from werkbot.handlers.consent import kinds
 from werkbot.handlers.consent.dialogue import record_opt_out
-from werkbot.handlers.consent.models import DeliveryFallback
 from werkbot.handlers.consent.policy import ConsentPolicy
+from werkbot.handlers.consent.repo import DeliveryRepo
 from werkbot.handlers.staff_roles import tell_office_members
 
 log = logging.getLogger(__name__)
@@ -65,9 +63,10 @@ async def fall_back(ctx: Context, row: OutboxRow) -> None:
         await _audit(ctx, "delivery.dropped", row.id, f"kind {row.kind} is bound to its channel")
         log.info("outbox row %s (%s) failed; not re-sent elsewhere", row.id, row.kind)
         return
-    chain = await ctx.session.get(DeliveryFallback, row.id)
+    repo = ctx.repo(DeliveryRepo)
+    chain = await repo.chain(row.id)
     origin = chain.origin_id if chain else row.id
-    tried = await _tried(ctx, origin)
+    tried = await repo.tried(origin)
     person = row.person_id or await _owner(ctx, row.address)
     try:
         reply = loads_reply(row.payload)
@@ -76,9 +75,10 @@ async def fall_back(ctx: Context, row: OutboxRow) -> None:
     if person is not None and reply is not None:
         policy = ConsentPolicy()
         for address in await policy.candidates(ctx, person, reply, exclude=tried):
-            before = await _last_outbox_id(ctx)
+            before = await repo.last_outbox_id()
             if await ctx.send(address, reply, person_id=person):
-                await _chain(ctx, address, origin, row.id, person, before)
+                await repo.link(address, origin, row.id, person, before, ctx.inbox_id,
+                                ctx.clock.now())
                 await _audit(ctx, "delivery.fallback", row.id, f"to {address.channel}")
                 log.info("outbox row %s re-sent on %s", row.id, address.channel)
                 return
@@ -123,46 +123,19 @@ async def _tell_office(ctx: Context, row: OutboxRow, person: int | None) -> None
 async def _outbox_row(ctx: Context, event: Event) -> OutboxRow | None:
     outbox_id = event.raw.get("outbox_id")
     if isinstance(outbox_id, int):
-        return await ctx.session.get(OutboxRow, outbox_id)
+        return await ctx.repo(DeliveryRepo).outbox_row(outbox_id)
     if isinstance(event, DeliveryStatus) and event.provider_message_id:
-        return await ctx.session.scalar(select(OutboxRow).where(
-            OutboxRow.provider_id == event.provider_message_id))
+        return await ctx.repo(DeliveryRepo).outbox_row_of_provider(event.provider_message_id)
     return None
 
 
 async def _handled(ctx: Context, outbox_id: int) -> bool:
-    found = await ctx.session.scalar(select(AuditRow.id).where(
-        AuditRow.subject == f"outbox:{outbox_id}", AuditRow.action.in_(_ACTIONS)))
-    return found is not None
-
-
-async def _tried(ctx: Context, origin: int) -> set[str]:
-    ids = [origin, *(await ctx.session.scalars(select(DeliveryFallback.outbox_id).where(
-        DeliveryFallback.origin_id == origin))).all()]
-    return set((await ctx.session.scalars(
-        select(OutboxRow.address).where(OutboxRow.id.in_(ids)))).all())
+    return await ctx.repo(DeliveryRepo).handled(outbox_id, _ACTIONS)
 
 
 async def _owner(ctx: Context, address: str) -> int | None:
     found = await ctx.people.by_address(Address.parse(address))
     return found[0].id if found else None
-
-
-async def _last_outbox_id(ctx: Context) -> int:
-    return int(await ctx.session.scalar(select(OutboxRow.id).order_by(OutboxRow.id.desc())
-                                        .limit(1)) or 0)
-
-
-async def _chain(ctx: Context, address: Address, origin: int, failed_id: int, person: int,
-                 after: int) -> None:
-    """Link the rows this event just queued for `address` to the failed message's chain."""
-    new = await ctx.session.scalars(select(OutboxRow.id).where(
-        OutboxRow.id > after, OutboxRow.address == str(address),
-        OutboxRow.inbound_id == ctx.inbox_id))
-    for outbox_id in new:
-        ctx.session.add(DeliveryFallback(outbox_id=outbox_id, origin_id=origin,
-                                         failed_id=failed_id, person_id=person,
-                                         at=ctx.clock.now()))
 
 
 async def _audit(ctx: Context, action: str, outbox_id: int, detail: str) -> None:

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import PHONE_CHANNELS, Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent
 from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import Choice, ChoicesReply, TextReply
-from werkbot.bot.storage.models import AddressRow
-from werkbot.bot.storage.repos import forget_numbered_choices
 from werkbot.handlers.consent import kinds
-from werkbot.handlers.consent.holds import discard_held, release_held
 from werkbot.handlers.consent.hooks import ON_GRANTED
 from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentLedger, text_hash
-from werkbot.handlers.consent.models import ConsentAsk
-from werkbot.handlers.consent.status import ChannelStatus, channel_status, is_customer, may_share
+from werkbot.handlers.consent.repo import ConsentRepo
+from werkbot.handlers.consent.status import ChannelStatus, is_customer
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +94,15 @@ async def ask_consent(ctx: Context, *, again: bool = False,
         return False
     channel = ctx.address.channel
     if status is None:  # the caller may know it from this very event
-        status = await channel_status(ctx.session, ctx.person.id, channel)
+        status = await ctx.repo(ConsentRepo).channel_status(ctx.person.id, channel)
     if status is ChannelStatus.GRANTED or (status is ChannelStatus.PENDING and not again):
         return False
     reply = request_reply(ctx, channel)
     if not await ctx.reply(reply):
         return False
-    ask = await ctx.session.get(ConsentAsk, (ctx.person.id, channel))
-    if ask is None:
-        ask = ConsentAsk(person_id=ctx.person.id, channel=channel)
-        ctx.session.add(ask)
-    ask.asked_at, ask.pending = ctx.clock.now(), True
-    ask.text_version, ask.text_sha256 = ctx.settings.consent.text_version, text_hash(reply.text)
+    await ctx.repo(ConsentRepo).asked(
+        ctx.person.id, channel, ctx.clock.now(), text_version=ctx.settings.consent.text_version,
+        text_sha256=text_hash(reply.text), known_new=ctx.is_new)
     log.info("consent request sent to person %s on %s", ctx.person.id, channel)
     return True
 
@@ -118,7 +110,7 @@ async def ask_consent(ctx: Context, *, again: bool = False,
 async def grant(ctx: Context) -> None:
     """Yes: ledger entries for every purpose on this channel, release, confirm."""
     person, address = _sender(ctx)
-    ask = await ctx.session.get(ConsentAsk, (person, address.channel))
+    ask = await ctx.repo(ConsentRepo).ask(person, address.channel)
     version = ask.text_version if ask else ctx.settings.consent.text_version
     shown = request_text(ctx, address.channel)
     await _ledger(ctx).record(
@@ -129,7 +121,7 @@ async def grant(ctx: Context) -> None:
         ask.pending = False
     await _forget_numbers(ctx, address)
     await ctx.reply(TextReply(kind=kinds.CONSENT_CONFIRMATION, text=ctx.t("consent.confirmed")))
-    await release_held(ctx.session, person, ctx.clock.now(), channel=address.channel)
+    await ctx.repo(ConsentRepo).release_held(person, ctx.clock.now(), channel=address.channel)
     for hook in hooks(ctx.services, ON_GRANTED):
         await hook(ctx)
     log.info("consent granted by person %s on %s", person, address.channel)
@@ -176,19 +168,20 @@ async def withdraw(ctx: Context, *, everywhere: bool = False) -> bool:
 
 async def record_opt_out(ctx: Context, address: Address, evidence: str) -> bool:
     """The carrier reports an opt-out (Twilio 21610): record a withdrawal, once."""
-    row = await ctx.session.scalar(select(AddressRow).where(AddressRow.address == str(address)))
+    repo = ctx.repo(ConsentRepo)
+    row = await repo.address_row(address)
     if row is None:
         return False
-    status = await channel_status(ctx.session, row.person_id, address.channel)
+    status = await repo.channel_status(row.person_id, address.channel)
     if status is ChannelStatus.REFUSED:
         return False
     await _ledger(ctx).record(
         person_id=row.person_id, address=address, purposes=PURPOSES, granted=False,
         text="", text_version=ctx.settings.consent.text_version, method="provider-opt-out",
         evidence=evidence, recorded_by=f"carrier:{address.channel}", now=ctx.clock.now())
-    await discard_held(ctx.session, row.person_id, channel=address.channel)
+    await repo.discard_held(row.person_id, channel=address.channel)
     await ctx.outbox.cancel_queued(address, ctx.clock.now())
-    ask = await ctx.session.get(ConsentAsk, (row.person_id, address.channel))
+    ask = await repo.ask(row.person_id, address.channel)
     if ask is not None:
         ask.pending = False
     log.info("carrier opt-out recorded for person %s on %s", row.person_id, address.channel)
@@ -202,7 +195,8 @@ async def _close(ctx: Context, *, channel: str, purpose_text: str) -> None:
     person is shown, or for a refusal the request as it was shown when asked.
     """
     person, address = _sender(ctx)
-    ask = await ctx.session.get(ConsentAsk, (person, address.channel))
+    repo = ctx.repo(ConsentRepo)
+    ask = await repo.ask(person, address.channel)
     refusal = ask is not None and ask.pending and channel != ALL_CHANNELS
     await _ledger(ctx).record(
         person_id=person, address=None if channel == ALL_CHANNELS else address,
@@ -212,9 +206,8 @@ async def _close(ctx: Context, *, channel: str, purpose_text: str) -> None:
         method=_method(ctx), evidence=ctx.event.id, recorded_by=BOT, now=ctx.clock.now())
     everywhere = channel == ALL_CHANNELS
     await _forget_numbers(ctx, address)
-    await discard_held(ctx.session, person, channel=None if everywhere else channel)
-    asks = await ctx.session.scalars(select(ConsentAsk).where(ConsentAsk.person_id == person))
-    for open_ask in asks:
+    await repo.discard_held(person, channel=None if everywhere else channel)
+    for open_ask in await repo.asks(person):
         if everywhere or open_ask.channel == channel:
             open_ask.pending = False
 
@@ -223,16 +216,17 @@ async def _anything_to_withdraw(ctx: Context, person: int, address: Address,
                                 everywhere: bool) -> bool:
     channels = ({r.channel for r in await ctx.people.addresses(person)} if everywhere
                 else {address.channel})
+    repo = ctx.repo(ConsentRepo)
     for channel in channels:
-        if await channel_status(ctx.session, person, channel) is not ChannelStatus.REFUSED:
+        if await repo.channel_status(person, channel) is not ChannelStatus.REFUSED:
             return True
-    return everywhere and any([await may_share(ctx.session, person, p) for p in PURPOSES])
+    return everywhere and any([await repo.may_share(person, p) for p in PURPOSES])
 
 
 async def _forget_numbers(ctx: Context, address: Address) -> None:
     """Once the request is answered, '1' / '2' / '3' typed later (or released) mean no more
     yes / no / other: drop the core's memory of the request's numbered choices."""
-    await forget_numbered_choices(ctx.session, address, CHOICE_VALUES)
+    await ctx.repo(ConsentRepo).forget_numbered_choices(address, CHOICE_VALUES)
 
 
 def _sender(ctx: Context) -> tuple[int, Address]:
@@ -242,7 +236,7 @@ def _sender(ctx: Context) -> tuple[int, Address]:
 
 
 def _ledger(ctx: Context) -> ConsentLedger:
-    return ConsentLedger(ctx.session, ctx.services.signer)
+    return ctx.repo(ConsentRepo).ledger(ctx.services.signer)
 
 
 def _method(ctx: Context) -> str:

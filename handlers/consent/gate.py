@@ -34,9 +34,9 @@ from werkbot.bot.events import (
 from werkbot.bot.router import Filter, Router, timer
 from werkbot.handlers.consent import delivery, retention
 from werkbot.handlers.consent.dialogue import ask_consent
-from werkbot.handlers.consent.holds import HOLD_EXPIRED, blank_inbox_row, expire_held, hold
-from werkbot.handlers.consent.models import ConsentAsk
-from werkbot.handlers.consent.status import ChannelStatus, channel_status, is_customer
+from werkbot.handlers.consent.holds import HOLD_EXPIRED, blank_inbox_row, hold
+from werkbot.handlers.consent.repo import ConsentRepo
+from werkbot.handlers.consent.status import ChannelStatus, is_customer
 from werkbot.handlers.filters import word
 from werkbot.handlers.menu import menu_reply
 
@@ -53,7 +53,7 @@ async def _without_consent(event: Event, ctx: Context) -> dict[str, ChannelStatu
     if not is_customer(ctx):
         return None
     assert ctx.person is not None and ctx.address is not None
-    status = await channel_status(ctx.session, ctx.person.id, ctx.address.channel)
+    status = await ctx.repo(ConsentRepo).channel_status(ctx.person.id, ctx.address.channel)
     return None if status is ChannelStatus.GRANTED else {"consent_status": status}
 
 
@@ -74,7 +74,7 @@ async def gate(event: Event, ctx: Context) -> None:
             await ctx.reply(menu_reply(ctx))  # the consent request first, then the menu
         return
     assert ctx.person is not None and ctx.address is not None
-    ask = await ctx.session.get(ConsentAsk, (ctx.person.id, ctx.address.channel))
+    ask = await ctx.repo(ConsentRepo).ask(ctx.person.id, ctx.address.channel)
     if ask is None or ctx.clock.now() - ask.asked_at >= REASK_AFTER:
         await ask_consent(ctx, again=True)
 
@@ -83,7 +83,7 @@ async def gate(event: Event, ctx: Context) -> None:
 async def held_expired(event: Event, ctx: Context) -> None:
     """A held message's time is up: delete whatever of that person has expired."""
     assert isinstance(event, TimerEvent)
-    await expire_held(ctx.session, ctx.clock.now())
+    await ctx.repo(ConsentRepo).expire_held(ctx.clock.now())
 
 
 router.include_router(retention.router)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.codec import CodecError, dumps_event, loads_event
@@ -23,9 +24,12 @@ from werkbot.bot.context import Context
 from werkbot.bot.events import Event
 from werkbot.bot.services import Services
 from werkbot.bot.storage.models import InboxRow
-from werkbot.bot.storage.repos import TimerRepo, inbox_values
+from werkbot.bot.storage.repos import inbox_values
 from werkbot.handlers.consent.models import ConsentAsk, ConsentHold, DeliveryFallback
 from werkbot.handlers.consent.redaction import blanked_event_payload
+
+if TYPE_CHECKING:
+    from werkbot.handlers.consent.repo import ConsentRepo
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +47,16 @@ async def hold(ctx: Context) -> bool:
     """Hold the current event of `ctx` until the person decides; False if not held."""
     if ctx.person is None or ctx.address is None:
         return False
-    session, now = ctx.session, ctx.clock.now()
-    count = len((await session.scalars(select(ConsentHold.id).where(
-        ConsentHold.person_id == ctx.person.id))).all())
+    repo, now = _repo(ctx), ctx.clock.now()
+    count = 0 if ctx.is_new else await repo.held_count(ctx.person.id)
     if count < MAX_HELD:
         row = ConsentHold(person_id=ctx.person.id, channel=ctx.address.channel,
                           event_id=ctx.event.id, payload=dumps_event(ctx.event), held_at=now,
                           expires_at=now + ctx.settings.consent.hold_for)
-        session.add(row)
-        await session.flush()
-        await TimerRepo(session).schedule(f"consent-hold:{row.id}", HOLD_EXPIRED,
-                                          row.expires_at, now, {"held_id": row.id})
+        repo.add(row)
+        await repo.flush()
+        await ctx.timers.schedule(f"consent-hold:{row.id}", HOLD_EXPIRED,
+                                  row.expires_at, now, {"held_id": row.id})
     await blank_inbox_row(ctx)
     log.info("held message %s of person %s", ctx.inbox_id, ctx.person.id)
     return count < MAX_HELD
@@ -62,9 +65,7 @@ async def hold(ctx: Context) -> bool:
 async def blank_inbox_row(ctx: Context) -> None:
     """Keep only a blanked copy of the current event in its inbox row."""
     if ctx.inbox_id is not None:
-        await ctx.session.execute(
-            update(InboxRow).where(InboxRow.id == ctx.inbox_id)
-            .values(payload=blanked_event_payload(ctx.event)))
+        await _repo(ctx).blank_inbox_row(ctx.inbox_id, blanked_event_payload(ctx.event))
 
 
 async def release_held(session: AsyncSession, person_id: int, now: datetime, *,
@@ -136,6 +137,12 @@ async def erase_consent_records(session: AsyncSession, services: Services,
     `hooks(services, rights.ERASERS).add("consent", erase_consent_records)`."""
     del services
     await forget(session, person_id)
+
+
+def _repo(ctx: Context) -> ConsentRepo:
+    from werkbot.handlers.consent.repo import ConsentRepo  # it calls the functions here
+
+    return ctx.repo(ConsentRepo)
 
 
 async def _held(session: AsyncSession, person_id: int, channel: str | None

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
-
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.replies import Reply, TemplateReply
 from werkbot.bot.services import DeliveryPolicy, Services
-from werkbot.bot.storage.models import AddressRow, Person
+from werkbot.bot.storage.models import AddressRow
 from werkbot.handlers.consent import kinds
-from werkbot.handlers.consent.ledger import granted_in, load_current
-from werkbot.handlers.consent.status import may_share
+from werkbot.handlers.consent.ledger import granted_in
+from werkbot.handlers.consent.repo import ConsentRepo
 from werkbot.handlers.staff_roles import is_office_address
 
 
@@ -35,8 +33,7 @@ class ConsentPolicy:
             return await self._staff_may_receive(ctx, reply)
         row = ctx.address_row if address == ctx.address else None  # loaded for this event
         if row is None:
-            row = await ctx.session.scalar(
-                select(AddressRow).where(AddressRow.address == str(address)))
+            row = await ctx.repo(ConsentRepo).address_row(address)
         if row is None:
             return kinds.is_exempt(reply.kind)  # e.g. a consent link the office sends
         return await self._allows_row(ctx, row, reply)
@@ -61,12 +58,13 @@ class ConsentPolicy:
     async def _allows_row(self, ctx: Context, row: AddressRow, reply: Reply) -> bool:
         if row.unreachable_at is not None:
             return False
-        person = await ctx.session.get(Person, row.person_id)
+        repo = ctx.repo(ConsentRepo)
+        person = await repo.person(row.person_id)
         if person is not None and person.kind == "staff":
             return await self._staff_may_receive(ctx, reply)
         if kinds.is_exempt(reply.kind):
             return True
-        state = await load_current(ctx.session, row.person_id)
+        state = await repo.current(row.person_id)
         return granted_in(state, kinds.purpose_of(reply.kind), row.channel)
 
     async def _staff_may_receive(self, ctx: Context, reply: Reply) -> bool:
@@ -76,7 +74,7 @@ class ConsentPolicy:
         customer = ctx.person
         if customer is None or customer.kind == "staff":
             return True  # not about the sender: the caller checked `may_share`
-        return await may_share(ctx.session, customer.id, kinds.purpose_of(reply.kind))
+        return await ctx.repo(ConsentRepo).may_share(customer.id, kinds.purpose_of(reply.kind))
 
 
 def _window_ok(ctx: Context, row: AddressRow, reply: Reply) -> bool:

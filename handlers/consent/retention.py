@@ -67,8 +67,18 @@ def _key(day: date) -> str:
 @router.on(TimerEvent, filters=(Filter(lambda e, c: isinstance(e, TimerEvent)
                                        and e.name == TIMER, "retention_timer"),))
 async def daily(event: Event, ctx: Context) -> None:
-    await sweep(ctx.session, ctx.services, ctx.clock.now())
-    await schedule_next(ctx.session, ctx.services, ctx.clock.now())
+    await ctx.repo(RetentionRepo).sweep_and_schedule_next(ctx.services, ctx.clock.now())
+
+
+class RetentionRepo:
+    """The daily sweep inside the timer event's transaction (`ctx.repo(RetentionRepo)`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def sweep_and_schedule_next(self, services: Services, now: datetime) -> None:
+        await sweep(self.session, services, now)
+        await schedule_next(self.session, services, now)
 
 
 async def sweep(session: AsyncSession, services: Services, now: datetime) -> dict[str, int]:

@@ -21,7 +21,8 @@ from werkbot.bot.context import Context
 from werkbot.bot.events import ChoiceEvent, CommandEvent, Event, TextEvent
 from werkbot.bot.router import Filter, Router
 from werkbot.handlers.consent import dialogue
-from werkbot.handlers.consent.status import ChannelStatus, channel_status, is_customer
+from werkbot.handlers.consent.repo import ConsentRepo
+from werkbot.handlers.consent.status import ChannelStatus, is_customer
 from werkbot.handlers.filters import spoken
 
 _WORDS = (TextEvent, CommandEvent, ChoiceEvent)
@@ -85,7 +86,7 @@ def _word(key: str, statuses: frozenset[ChannelStatus], yield_to: tuple[Filter, 
 
 async def _status(ctx: Context) -> ChannelStatus:
     assert ctx.person is not None and ctx.address is not None
-    return await channel_status(ctx.session, ctx.person.id, ctx.address.channel)
+    return await ctx.repo(ConsentRepo).channel_status(ctx.person.id, ctx.address.channel)
 
 
 async def stop_everything(event: Event, ctx: Context) -> None:
