@@ -27,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -64,11 +65,7 @@ async def person_for_new_address(session: AsyncSession, address: Address, now: d
             return again
     siblings = [str(Address(channel, address.id)) for channel in sorted(PHONE_CHANNELS)
                 if channel != address.channel]
-    owner = await session.scalar(
-        select(Person).join(AddressRow, AddressRow.person_id == Person.id)
-        .where(AddressRow.address.in_(siblings), Person.kind == "customer",
-               Person.erased_at.is_(None))
-        .order_by(Person.id).limit(1))
+    owner = await session.scalar(_OWNER_OF_SIBLINGS, {"siblings": siblings})
     if owner is None:
         return None
     if await _has_channel(session, owner.id, address.channel):
@@ -76,6 +73,15 @@ async def person_for_new_address(session: AsyncSession, address: Address, now: d
     row = await PeopleRepo(session).add_address(owner.id, address, now)
     log.info("address %s joined person %s (same number)", address.masked(), owner.id)
     return owner, row
+
+
+# Built once: every first message from a phone number asks it (building it cost more than
+# running it).
+_OWNER_OF_SIBLINGS = (
+    select(Person).join(AddressRow, AddressRow.person_id == Person.id)
+    .where(AddressRow.address.in_(bindparam("siblings", expanding=True)),
+           Person.kind == "customer", Person.erased_at.is_(None))
+    .order_by(Person.id).limit(1))
 
 
 async def _has_channel(session: AsyncSession, person_id: int, channel: str) -> bool:

@@ -53,6 +53,8 @@ async def _without_consent(event: Event, ctx: Context) -> dict[str, ChannelStatu
     if not is_customer(ctx):
         return None
     assert ctx.person is not None and ctx.address is not None
+    if ctx.is_new:  # made for this very message: no ledger row, no request yet
+        return {"consent_status": ChannelStatus.UNKNOWN}
     status = await ctx.repo(ConsentRepo).channel_status(ctx.person.id, ctx.address.channel)
     return None if status is ChannelStatus.GRANTED else {"consent_status": status}
 
