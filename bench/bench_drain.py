@@ -5,7 +5,8 @@
 What one measurement does (in a child process, in the tree being measured): a database
 pre-filled like the load benchmark's (10,000 stored messages, customers with consent;
 `bench/load_fill.py`), then `n` stored WhatsApp `hilfe` events from 4,000 of those
-customers, put into the inbox the way a webhook does. Then, timed apart:
+customers, put into the inbox the way a webhook does (`--mix first-contact`: each from a
+new sender, so each makes a person and gets the consent request). Then, timed apart:
 
 - handling: the dispatcher drains them through the shipped handlers (consent gate,
   menu, outbox row), as `werkbot serve` does;
@@ -39,16 +40,19 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# A new customer's first message (held until they agree; the consent request answers it).
+FIRST_CONTACT = "Guten Tag, im Keller tropft die Heizung. Wann koennen Sie kommen?"
 
 
-def measure(tree: Path, n: int, db: str, pg_url: str | None, batch: int = 0
-            ) -> dict[str, float]:
+def measure(tree: Path, n: int, db: str, pg_url: str | None, batch: int = 0,
+            mix: str = "consented") -> dict[str, float]:
     """One measurement in a child process running `tree`'s code."""
     with tempfile.TemporaryDirectory(prefix="werkbot-drain-") as work:
         # This file's child code, with `tree`'s packages first on the path (an older
         # revision may not have this file at all).
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child",
-               "-n", str(n), "--db", db, "--work", work, "--batch", str(batch)]
+               "-n", str(n), "--db", db, "--work", work, "--batch", str(batch),
+               "--mix", mix]
         if pg_url:
             cmd += ["--pg-url", pg_url]
         env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -81,8 +85,12 @@ def child(args: argparse.Namespace) -> None:
         upgrade(url)
         fill_database(url, Fill(10_000, ACTIVE, SECRET, tree / "config" / "texts"))
         senders = [whatsapp_number(p) for p in active_senders("whatsapp", ACTIVE)]
+        text = "hilfe"
+        if args.mix == "first-contact":  # a new sender per event: person, consent request
+            senders = [whatsapp_number(50_000_000 + i) for i in range(args.n)]
+            text = FIRST_CONTACT
         try:
-            print(json.dumps(asyncio.run(_drain(config, senders, args.n, args.batch))))
+            print(json.dumps(asyncio.run(_drain(config, senders, args.n, args.batch, text))))
         finally:
             if args.db != "sqlite":
                 from bench.load_pg import drop_database
@@ -90,7 +98,8 @@ def child(args: argparse.Namespace) -> None:
                 drop_database(args.pg_url, f"drain_{os.getpid()}")
 
 
-async def _drain(config: Path, senders: list[str], n: int, batch: int) -> dict[str, float]:
+async def _drain(config: Path, senders: list[str], n: int, batch: int, text: str
+                 ) -> dict[str, float]:
     from aiohttp.test_utils import TestServer
 
     from werkbot.bot.addresses import Address
@@ -103,7 +112,7 @@ async def _drain(config: Path, senders: list[str], n: int, batch: int) -> dict[s
     await server.start_server()
     try:
         now = datetime.now(UTC)
-        events = [TextEvent(id=f"SMdrain{i:010d}", received_at=now, text="hilfe",
+        events = [TextEvent(id=f"SMdrain{i:010d}", received_at=now, text=text,
                             sender=Address("whatsapp", senders[i % len(senders)]))
                   for i in range(n)]
         for start in range(0, n, 200):
@@ -153,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="handle in batches of this many events (default: the "
                              "dispatcher's own, 32)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--mix", choices=("consented", "first-contact"), default="consented",
+                        help="first-contact: every event from a new sender (default: "
+                        "`hilfe` from consented customers)")
     parser.add_argument("--json", default="", help="write the results here too")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--work", default="", help=argparse.SUPPRESS)
@@ -173,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for round_ in range(args.rounds):
             for name, tree in trees.items():
-                runs[name].append(measure(tree, args.n, args.db, pg_url, args.batch))
+                runs[name].append(measure(tree, args.n, args.db, pg_url, args.batch,
+                                          args.mix))
                 print(f"round {round_ + 1} {name}: {_line(runs[name][-1])}", flush=True)
     medians = {name: {key: statistics.median(r[key] for r in results) for key in results[0]}
                for name, results in runs.items()}

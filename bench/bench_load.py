@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import load_client as client
+from bench.bench_drain import FIRST_CONTACT
 from bench.load_fill import Fill, active_senders, fill_database
 from bench.load_pg import PgServer, postgres
 from bench.servers import run_server
@@ -59,7 +60,6 @@ SECRET = "load-bench-secret-0123456789abcdef"
 TELEGRAM_SECRET = "load-bench-webhook-secret"
 PUBLIC_URL = "https://bot.example.de"
 ACTIVE = 4000  # senders per channel; flood protection allows 30 a minute each
-FIRST_CONTACT = "Guten Tag, im Keller tropft die Heizung. Wann koennen Sie kommen?"
 USERS = 32  # webhooks in flight in the end-to-end closed loop
 TICK = os.sysconf("SC_CLK_TCK")
 

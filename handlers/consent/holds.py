@@ -54,9 +54,10 @@ async def hold(ctx: Context) -> bool:
                           event_id=ctx.event.id, payload=dumps_event(ctx.event), held_at=now,
                           expires_at=now + ctx.settings.consent.hold_for)
         repo.add(row)
-        await repo.flush()
-        await ctx.timers.schedule(f"consent-hold:{row.id}", HOLD_EXPIRED,
-                                  row.expires_at, now, {"held_id": row.id})
+        if ctx.inbox_id is None:  # not from the inbox: the held row's id names the timer
+            await repo.flush()
+        key = f"consent-hold:{ctx.inbox_id if ctx.inbox_id is not None else f'row-{row.id}'}"
+        await ctx.timers.schedule(key, HOLD_EXPIRED, row.expires_at, now)
     await blank_inbox_row(ctx)
     log.info("held message %s of person %s", ctx.inbox_id, ctx.person.id)
     return count < MAX_HELD

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.addresses import Address
@@ -78,8 +78,11 @@ class ConsentRepo:
         await self.session.flush()
 
     async def blank_inbox_row(self, inbox_id: int, payload: str) -> None:
-        await self.session.execute(
-            update(InboxRow).where(InboxRow.id == inbox_id).values(payload=payload))
+        # The dispatcher has the row loaded: no query, and the blanked payload is written
+        # with the row's own update when the event is done.
+        row = await self.session.get(InboxRow, inbox_id)
+        if row is not None:
+            row.payload = payload
 
     async def release_held(self, person_id: int, now: datetime, *,
                            channel: str | None = None) -> int:
