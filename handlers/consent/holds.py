@@ -53,11 +53,16 @@ async def hold(ctx: Context) -> bool:
         row = ConsentHold(person_id=ctx.person.id, channel=ctx.address.channel,
                           event_id=ctx.event.id, payload=dumps_event(ctx.event), held_at=now,
                           expires_at=now + ctx.settings.consent.hold_for)
-        repo.add(row)
         if ctx.inbox_id is None:  # not from the inbox: the held row's id names the timer
+            repo.add(row)
             await repo.flush()
-        key = f"consent-hold:{ctx.inbox_id if ctx.inbox_id is not None else f'row-{row.id}'}"
+            key = f"consent-hold:row-{row.id}"
+        else:
+            key = f"consent-hold:{ctx.inbox_id}"
+        # The timer first: its lookup has nothing to flush, and the held row is written
+        # together with the timer's.
         await ctx.timers.schedule(key, HOLD_EXPIRED, row.expires_at, now)
+        repo.add(row)
     await blank_inbox_row(ctx)
     log.info("held message %s of person %s", ctx.inbox_id, ctx.person.id)
     return count < MAX_HELD
