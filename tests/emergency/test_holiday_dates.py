@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,18 @@ def test_an_unknown_state_is_asked_of_a_child_once(monkeypatch: pytest.MonkeyPat
         with pytest.raises(UnknownHolidays, match="DE-XX"):
             table.load_around(year)
     assert asked == ["DE-XX"]
+
+
+def test_dates_computed_once_are_kept_so_a_restart_spawns_no_child(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import werkbot.bot.holiday_dates as module
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = compute("DE-BY", [2026, 2027])
+
+    def no_child(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a child process was started")
+
+    monkeypatch.setattr(module.subprocess, "run", no_child)
+    assert compute("DE-BY", [2026, 2027]) == first
+    assert first[date(2026, 1, 6)]  # Epiphany
