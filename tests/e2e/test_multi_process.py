@@ -50,7 +50,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from twilio.request_validator import RequestValidator
 
-from tests.e2e.processes import REPO, Werkbot, clean_env, free_port, running, werkbot_command
+from tests.e2e.processes import (
+    REPO,
+    Werkbot,
+    clean_env,
+    free_port,
+    get_json,
+    running,
+    werkbot_command,
+)
 from tests.telegram.fake_bot_api import FakeBotAPI
 from tests.twilio.payloads import sms, whatsapp
 from werkbot.adapters.telegram.adapter import SECRET_HEADER, WEBHOOK_PATH
@@ -411,6 +419,12 @@ def build_load(bases: list[str], rng: random.Random) -> Load:
 # ----------------------------------------------------------------- the test
 
 
+def telegram_registered(bot: Werkbot) -> bool:
+    """Serving, and its /healthz says the Telegram webhook is registered."""
+    health = get_json(bot.base + "/healthz", quiet=True)
+    return isinstance(health, dict) and health.get("telegram") == "ok"
+
+
 def test_three_processes_one_postgres_handle_each_message_once(
         tmp_path: Path, pg_url: str, stand_ins: StandIns) -> None:
     assert stand_ins.bot is not None
@@ -421,14 +435,15 @@ def test_three_processes_one_postgres_handle_each_message_once(
     with ExitStack() as stack:
         servers: list[Werkbot] = [
             stack.enter_context(running(["serve", "--config", str(config)],
-                                        tmp_path / f"werkbot-{n}.log", env=env, base=base))
+                                        tmp_path / f"werkbot-{n}.log", env=env, base=base,
+                                        ready=telegram_registered))
             for n, (config, base) in enumerate(zip(configs, bases, strict=True))]
 
         def logs() -> str:
             return "\n".join(f"--- process {n}\n{s.output()[-3000:]}"
                              for n, s in enumerate(servers))
 
-        # Each server set its webhook on the fake Bot API during its start.
+        # Each server set its webhook on the fake Bot API (in the background of its start).
         assert len(stand_ins.bot.calls_of("setWebhook")) >= PROCESSES, logs()
 
         # ---- 1. an emergency whose acknowledgement never comes
