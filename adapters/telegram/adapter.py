@@ -5,8 +5,8 @@
   stored through `feed` and only then answered 200. `start()` returns at once; in the
   background aiogram loads and the webhook is set when Telegram's `getWebhookInfo` differs
   from what werkbot wants, retried with back-off (`state`, shown in `/healthz`).
-- Polling mode: no route; in the background any webhook is deleted and a getUpdates loop
-  runs.
+- Polling mode: no route; in the background any webhook is deleted (one try) and a
+  getUpdates loop runs.
 - Embedded mode (the plug-ins): no route, no polling, no webhook; the host bot receives
   updates and hands them to `accept`.
 
@@ -116,9 +116,13 @@ class TelegramAdapter:
             self.state = f"failed: {type(exc).__name__}"
             self._ready.set()
             return
-        if self.polling:
-            await keep_trying(client.delete_webhook, self._report, what="deleteWebhook",
-                              first_delay=self._retry_delay)
+        if self.polling:  # one try: the poller retries getUpdates (and logs) on its own
+            try:
+                await client.delete_webhook()
+                self.state = "ok"
+            except SendError as exc:
+                log.error("telegram deleteWebhook failed (%s); polling anyway", exc.code)
+                self.state = f"failed: {exc.code}"
             from werkbot.adapters.telegram.polling import Poller
 
             self._poller = Poller(client, self.accept, self._poll_timeout)
