@@ -62,7 +62,7 @@ router = Router("emergency")
 
 
 async def _active(event: Event, ctx: Context) -> dict[str, int] | None:
-    if ctx.person is None:
+    if ctx.person is None or ctx.is_new:  # a person made by this message has no incident
         return None
     incident = await ctx.repo(IncidentsRepo).active_of(ctx.person.id, ctx.clock.now())
     return {"incident": incident.id} if incident else None
