@@ -1,9 +1,10 @@
 """The router tree: observers per event kind, composable filters, first match wins.
 
-aiogram's mechanics without its Telegram-only observers: `router.on(TextEvent, f1, f2)`
-registers a handler; filters are plain callables returning a bool or a dict of extracted
-values (merged into `ctx.match`), composed with `&`, `|` and `~`. `include_router` nests;
-inner middlewares wrap only the matched handler.
+aiogram's mechanics without its Telegram-only observers: `router.on((TextEvent, f1, f2))`
+registers a handler for one event kind (or a tuple of kinds); mypy checks that the
+handler takes what it is registered for (`Handler[E]`). Filters are plain callables
+returning a bool or a dict of extracted values (merged into `ctx.match`), composed with
+`&`, `|` and `~`; `timer(name)` picks one durable timer. `include_router` nests.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from werkbot.bot.events import Event, TimerEvent
 
@@ -19,9 +20,13 @@ if TYPE_CHECKING:
     from werkbot.bot.context import Context
 
 E = TypeVar("E", bound=Event)
+E2 = TypeVar("E2", bound=Event)
+E3 = TypeVar("E3", bound=Event)
+E4 = TypeVar("E4", bound=Event)
 FilterResult = bool | dict[str, Any] | None
 FilterFn = Callable[[Any, "Context"], FilterResult | Awaitable[FilterResult]]
-Handler = Callable[[Any, "Context"], Awaitable[None]]
+Handler = Callable[[E, "Context"], Awaitable[None]]
+"""A handler of events of kind `E`: `Handler[TextEvent]`, `Handler[Event]` for any."""
 Next = Callable[[Event, "Context"], Awaitable[None]]
 Middleware = Callable[[Next, Event, "Context"], Awaitable[None]]
 
@@ -91,7 +96,7 @@ def timer(name: str) -> Filter:
 class Match:
     """A handler the tree chose, its extracted values and the middlewares around it."""
 
-    handler: Handler
+    handler: Handler[Any]
     values: dict[str, Any]
     middlewares: tuple[Middleware, ...]
     router: str
@@ -101,7 +106,7 @@ class Match:
 class _Registration:
     kinds: tuple[type[Event], ...]
     filters: tuple[Filter, ...]
-    handler: Handler
+    handler: Handler[Any]
 
 
 class Router:
@@ -111,15 +116,37 @@ class Router:
         self.name = name
         self._registrations: list[_Registration] = []
         self._children: list[Router] = []
-        self._inner: list[Middleware] = []
-        self._inner_chain: tuple[Middleware, ...] = ()
 
-    def on(self, *kinds: type[Event], filters: tuple[Filter | FilterFn, ...] = ()
-           ) -> Callable[[Handler], Handler]:
-        """Register a handler for the given event kinds when all filters match."""
+    @overload
+    def on(self, kind: type[E], /, *filters: Filter | FilterFn
+           ) -> Callable[[Handler[E]], Handler[E]]: ...
+
+    @overload
+    def on(self, kind: tuple[type[E], type[E2]], /, *filters: Filter | FilterFn
+           ) -> Callable[[Handler[E | E2]], Handler[E | E2]]: ...
+
+    @overload
+    def on(self, kind: tuple[type[E], type[E2], type[E3]], /, *filters: Filter | FilterFn
+           ) -> Callable[[Handler[E | E2 | E3]], Handler[E | E2 | E3]]: ...
+
+    @overload
+    def on(self, kind: tuple[type[E], type[E2], type[E3], type[E4]], /,
+           *filters: Filter | FilterFn
+           ) -> Callable[[Handler[E | E2 | E3 | E4]], Handler[E | E2 | E3 | E4]]: ...
+
+    @overload
+    def on(self, kind: tuple[type[Event], ...], /, *filters: Filter | FilterFn
+           ) -> Callable[[Handler[Event]], Handler[Event]]: ...
+
+    def on(self, kind: type[Event] | tuple[type[Event], ...], /, *filters: Filter | FilterFn
+           ) -> Callable[[Handler[Any]], Handler[Any]]:
+        """Register a handler for `kind` (an event class or a tuple of them) when all
+        `filters` match. The handler must accept every kind it is registered for: two to
+        four kinds make their union, more make `Event`."""
+        kinds = kind if isinstance(kind, tuple) else (kind,)
         compiled = tuple(as_filter(f) for f in filters)
 
-        def register(handler: Handler) -> Handler:
+        def register(handler: Handler[Any]) -> Handler[Any]:
             self._registrations.append(_Registration(kinds, compiled, handler))
             return handler
 
@@ -131,11 +158,6 @@ class Router:
         self._children.append(router)
         return router
 
-    def inner_middleware(self, middleware: Middleware) -> Middleware:
-        self._inner.append(middleware)
-        self._inner_chain = tuple(self._inner)
-        return middleware
-
     def walk(self) -> list[Router]:
         found = [self]
         for child in self._children:
@@ -144,8 +166,8 @@ class Router:
 
     async def resolve(self, event: Event, ctx: Context,
                       outer: tuple[Middleware, ...] = ()) -> Match | None:
-        """Depth-first, in registration order: the first handler whose filters all match."""
-        chain = outer + self._inner_chain if self._inner_chain else outer
+        """Depth-first, in registration order: the first handler whose filters all match;
+        `outer` (the app's middlewares) wraps it."""
         for reg in self._registrations:
             if not isinstance(event, reg.kinds):
                 continue
@@ -156,9 +178,9 @@ class Router:
                     break
                 values.update(got)
             else:
-                return Match(reg.handler, values, chain, self.name)
+                return Match(reg.handler, values, outer, self.name)
         for child in self._children:
-            match = await child.resolve(event, ctx, chain)
+            match = await child.resolve(event, ctx, outer)
             if match is not None:
                 return match
         return None

@@ -79,10 +79,9 @@ class Commands:
     def __init__(self) -> None:
         self.specs: dict[str, CommandSpec] = {}
         self.router = Router("commands")
-        self.router.on(ChoiceEvent, TextEvent, CommandEvent,
-                       filters=(is_staff & Filter(self._pending_answer),))(self._confirmed)
-        self.router.on(CommandEvent, TextEvent,
-                       filters=(is_staff & Filter(self._parse),))(self._run)
+        self.router.on((ChoiceEvent, TextEvent, CommandEvent),
+                       is_staff & Filter(self._pending_answer))(self._confirmed)
+        self.router.on((CommandEvent, TextEvent), is_staff & Filter(self._parse))(self._run)
 
     def command(self, name: str, *, aliases: tuple[str, ...] = (),
                 roles: frozenset[str] = ADMIN, help_key: str,

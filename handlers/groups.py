@@ -56,8 +56,8 @@ def _other_group(event: Event, ctx: Context) -> bool:
     return event.actor is not None and not is_office_address(ctx.settings, event.sender)
 
 
-@router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, ChoiceEvent,
-           CommandEvent, UnknownEvent, filters=(Filter(_other_group, "other_group"),))
+@router.on((TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, ChoiceEvent,
+            CommandEvent, UnknownEvent), Filter(_other_group, "other_group"))
 async def not_a_customer(event: Event, ctx: Context) -> None:
     await blank_inbox_row(ctx)
     if await ctx.repo(GroupNotices).told(event.sender):

@@ -31,7 +31,7 @@ def menu_reply(ctx: Context) -> ChoicesReply:
     )
 
 
-@router.on(TextEvent, CommandEvent, ChoiceEvent, filters=(word("help"),))
+@router.on((TextEvent, CommandEvent, ChoiceEvent), word("help"))
 async def show_menu(event: Event, ctx: Context) -> None:
     lang = language_of_word(ctx, event, "help")
     if lang and ctx.person is not None and ctx.person.language != lang:
@@ -39,7 +39,7 @@ async def show_menu(event: Event, ctx: Context) -> None:
     await ctx.reply(menu_reply(ctx))
 
 
-@fallback.on(TextEvent, CommandEvent, ChoiceEvent)
+@fallback.on((TextEvent, CommandEvent, ChoiceEvent))
 async def unknown_input(event: Event, ctx: Context) -> None:
     """Anything no other handler took is answered, never with silence.
 

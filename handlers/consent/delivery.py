@@ -41,7 +41,7 @@ def _failure(event: Event, ctx: Context) -> bool:
     return isinstance(event, Unreachable)
 
 
-@router.on(DeliveryStatus, Unreachable, filters=(Filter(_failure, "delivery_failed"),))
+@router.on((DeliveryStatus, Unreachable), Filter(_failure, "delivery_failed"))
 async def failed(event: Event, ctx: Context) -> None:
     if isinstance(event, DeliveryStatus):
         code = event.error_code

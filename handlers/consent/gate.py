@@ -59,7 +59,7 @@ async def _without_consent(event: Event, ctx: Context) -> dict[str, ChannelStatu
     return None if status is ChannelStatus.GRANTED else {"consent_status": status}
 
 
-@router.on(*_INBOUND, filters=(Filter(_without_consent, "without_consent"),))
+@router.on(_INBOUND, Filter(_without_consent, "without_consent"))
 async def gate(event: Event, ctx: Context) -> None:
     status = ctx.match["consent_status"]
     if status is ChannelStatus.REFUSED:
@@ -81,10 +81,9 @@ async def gate(event: Event, ctx: Context) -> None:
         await ask_consent(ctx, again=True)
 
 
-@router.on(TimerEvent, filters=(timer(HOLD_EXPIRED),))
-async def held_expired(event: Event, ctx: Context) -> None:
+@router.on(TimerEvent, timer(HOLD_EXPIRED))
+async def held_expired(event: TimerEvent, ctx: Context) -> None:
     """A held message's time is up: delete whatever of that person has expired."""
-    assert isinstance(event, TimerEvent)
     await ctx.repo(ConsentRepo).expire_held(ctx.clock.now())
 
 

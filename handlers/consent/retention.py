@@ -28,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.codec import loads_event
 from werkbot.bot.context import Context
-from werkbot.bot.events import Event, TimerEvent
+from werkbot.bot.events import TimerEvent
 from werkbot.bot.hooks import hooks
-from werkbot.bot.router import Filter, Router
+from werkbot.bot.router import Router, timer
 from werkbot.bot.services import Services
 from werkbot.bot.storage.models import InboxRow, MediaRow, OutboxRow
 from werkbot.bot.storage.repos import TimerRepo
@@ -64,9 +64,8 @@ def _key(day: date) -> str:
     return f"consent-retention:{day.isoformat()}"
 
 
-@router.on(TimerEvent, filters=(Filter(lambda e, c: isinstance(e, TimerEvent)
-                                       and e.name == TIMER, "retention_timer"),))
-async def daily(event: Event, ctx: Context) -> None:
+@router.on(TimerEvent, timer(TIMER))
+async def daily(event: TimerEvent, ctx: Context) -> None:
     await ctx.repo(RetentionRepo).sweep_and_schedule_next(ctx.services, ctx.clock.now())
 
 

@@ -46,15 +46,15 @@ def words_router(*, yield_to: Sequence[Filter] = ()) -> Router:
            ) -> Filter:
         return _word(key, statuses, tuple(yield_to) if yields else ())
 
-    router.on(*_WORDS, filters=(on("stop_all", yields=False),))(stop_everything)
-    router.on(*_WORDS, filters=(on("stop", yields=False),))(stop)
-    router.on(*_WORDS, filters=(on("yes", _OPEN),))(yes)
-    router.on(*_WORDS, filters=(on("no", _PENDING),))(no)
-    router.on(*_WORDS, filters=(on("no", frozenset({ChannelStatus.UNKNOWN})),))(ask)
-    router.on(*_WORDS, filters=(on("no", frozenset({ChannelStatus.REFUSED})),))(silence)
-    router.on(*_WORDS, filters=(
-        on("other", frozenset({ChannelStatus.PENDING, ChannelStatus.UNKNOWN})),))(other)
-    router.on(*_WORDS, filters=(on("resume", _OPEN),))(resume)
+    router.on(_WORDS, on("stop_all", yields=False))(stop_everything)
+    router.on(_WORDS, on("stop", yields=False))(stop)
+    router.on(_WORDS, on("yes", _OPEN))(yes)
+    router.on(_WORDS, on("no", _PENDING))(no)
+    router.on(_WORDS, on("no", frozenset({ChannelStatus.UNKNOWN})))(ask)
+    router.on(_WORDS, on("no", frozenset({ChannelStatus.REFUSED})))(silence)
+    router.on(_WORDS,
+              on("other", frozenset({ChannelStatus.PENDING, ChannelStatus.UNKNOWN})))(other)
+    router.on(_WORDS, on("resume", _OPEN))(resume)
     return router
 
 

@@ -70,25 +70,24 @@ async def _active(event: Event, ctx: Context) -> dict[str, int] | None:
 
 active_incident = Filter(_active, "active_incident")
 
-router.on(ChoiceEvent, filters=(is_staff, ack_choice))(acknowledge)
-router.on(TextEvent, CommandEvent, filters=(is_staff, ack_word))(acknowledge)
-router.on(TextEvent, MediaEvent, filters=(is_staff, answers_alert))(relay)
-router.on(TextEvent, CommandEvent, ChoiceEvent, MediaEvent,
-          filters=(is_customer, emergency))(raise_emergency)
+router.on(ChoiceEvent, is_staff, ack_choice)(acknowledge)
+router.on((TextEvent, CommandEvent), is_staff, ack_word)(acknowledge)
+router.on((TextEvent, MediaEvent), is_staff, answers_alert)(relay)
+router.on((TextEvent, CommandEvent, ChoiceEvent, MediaEvent), is_customer, emergency)(
+    raise_emergency)
 
 
-@router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent,
-           filters=(is_customer, ~reserved_word, active_incident))
+@router.on((TextEvent, MediaEvent, LocationEvent, ContactEvent),
+           is_customer, ~reserved_word, active_incident)
 async def further_message(event: Event, ctx: Context) -> None:
     incident = await ctx.repo(IncidentsRepo).lock(int(ctx.match["incident"]))
     if incident is not None:
         await follow_up(event, ctx, incident)
 
 
-@router.on(TimerEvent, filters=(timer(alerts.TIMER),))
-async def escalate(event: Event, ctx: Context) -> None:
+@router.on(TimerEvent, timer(alerts.TIMER))
+async def escalate(event: TimerEvent, ctx: Context) -> None:
     """The acknowledgement deadline of a stage passed: next stage, unless acknowledged."""
-    assert isinstance(event, TimerEvent)
     incident = await ctx.repo(IncidentsRepo).lock(int(event.payload["incident"]))
     if incident is None or incident.status != "open":
         return

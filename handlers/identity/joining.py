@@ -53,8 +53,8 @@ def _start_payload(event: Event, ctx: Context) -> dict[str, str] | None:
     return None
 
 
-@router.on(CommandEvent, filters=(Filter(_telegram_customer, "telegram_customer"),
-                                  Filter(_start_payload, "start_payload")))
+@router.on(CommandEvent, Filter(_telegram_customer, "telegram_customer"),
+           Filter(_start_payload, "start_payload"))
 async def join_by_link(event: Event, ctx: Context) -> None:
     target = person_of_payload(ctx.services, ctx.match["payload"], ctx.clock.now())
     person = await ctx.people.get(target) if target is not None else None
@@ -80,8 +80,8 @@ async def _joinable_contact(event: Event, ctx: Context) -> dict[str, Person] | N
     return {"target": found}
 
 
-@router.on(ContactEvent, filters=(Filter(_telegram_customer, "telegram_customer"),
-                                  Filter(_joinable_contact, "joinable_contact")))
+@router.on(ContactEvent, Filter(_telegram_customer, "telegram_customer"),
+           Filter(_joinable_contact, "joinable_contact"))
 async def join_by_contact(event: Event, ctx: Context) -> None:
     await _join(ctx, ctx.match["target"], how="contact")
 
@@ -145,6 +145,5 @@ async def send_telegram_link(event: Event, ctx: Context) -> None:
         key, link=link, hours=int(LINK_TTL.total_seconds() // 3600))))
 
 
-router.on(TextEvent, CommandEvent, ChoiceEvent,
-          filters=(Filter(_phone_customer, "phone_customer"), word("telegram")))(
-    send_telegram_link)
+router.on((TextEvent, CommandEvent, ChoiceEvent), Filter(_phone_customer, "phone_customer"),
+          word("telegram"))(send_telegram_link)

@@ -46,11 +46,11 @@ async def _on_media(event: Event, ctx: Context) -> None:
     await intake.on_media(event, ctx)
 
 
-router.on(TimerEvent, filters=(timer(batches.TIMER),))(_on_timer)
-router.on(TimerEvent, filters=(timer(asking.HELD_TIMER),))(_on_held_expired)
-router.on(ChoiceEvent, TextEvent, filters=(asking.consent_answer,))(asking.on_consent_answer)
-router.on(ChoiceEvent, TextEvent, filters=(asking.which_answer,))(asking.on_which_answer)
-router.on(TextEvent, filters=(notes.filed_text,))(notes.on_filed_text)
+router.on(TimerEvent, timer(batches.TIMER))(_on_timer)
+router.on(TimerEvent, timer(asking.HELD_TIMER))(_on_held_expired)
+router.on((ChoiceEvent, TextEvent), asking.consent_answer)(asking.on_consent_answer)
+router.on((ChoiceEvent, TextEvent), asking.which_answer)(asking.on_which_answer)
+router.on(TextEvent, notes.filed_text)(notes.on_filed_text)
 
 
 async def _for_a_job(event: Event, ctx: Context) -> bool:
@@ -60,4 +60,4 @@ async def _for_a_job(event: Event, ctx: Context) -> bool:
             and await intake.for_a_job(event, ctx))
 
 
-router.on(MediaEvent, filters=(Filter(_for_a_job, "for_a_job"),))(_on_media)
+router.on(MediaEvent, Filter(_for_a_job, "for_a_job"))(_on_media)

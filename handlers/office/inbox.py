@@ -59,12 +59,12 @@ async def _release(event: Event, ctx: Context) -> None:
     await flood.on_release(event, ctx)
 
 
-router.on(TimerEvent, filters=(timer(attachments.TIMER),))(_retry)
-router.on(TimerEvent, filters=(timer(RELEASE_TIMER),))(_release)
+router.on(TimerEvent, timer(attachments.TIMER))(_retry)
+router.on(TimerEvent, timer(RELEASE_TIMER))(_release)
 
 
-@router.on(TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, UnknownEvent,
-           filters=(from_customer,))
+@router.on((TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, UnknownEvent),
+           from_customer)
 async def to_the_office(event: Event, ctx: Context) -> None:
     assert ctx.person is not None
     await flood.release(ctx, ctx.person.id)  # what a flood held back comes first

@@ -57,7 +57,7 @@ async def _tell_office(ctx: Context, key: str, **values: object) -> None:
     await ctx.reply(TextReply(kind=NOTICE, text=ctx.t(key, **values), thread=ctx.event.thread))
 
 
-@router.on(TextEvent, MediaEvent, CommandEvent, filters=(office_message,))
+@router.on((TextEvent, MediaEvent, CommandEvent), office_message)
 async def office_answers(event: Event, ctx: Context) -> None:
     conv: Conversation | None = ctx.match["conversation"]
     if conv is None:

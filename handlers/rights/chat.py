@@ -90,8 +90,7 @@ async def answer(ctx: Context, reply: Reply) -> None:
     log.info("rights answer queued past the delivery policy (%s)", reply.kind)
 
 
-@router.on(TextEvent, CommandEvent, ChoiceEvent,
-           filters=(erasure_pending, word("yes") | word("no")))
+@router.on((TextEvent, CommandEvent, ChoiceEvent), erasure_pending, word("yes") | word("no"))
 async def confirm_erasure(event: Event, ctx: Context) -> None:
     ctx.state.pop(PENDING, None)
     if ctx.person is None or await word("no").check(event, ctx) is not None:
@@ -134,7 +133,7 @@ async def schedule_scrub(ctx: Context, outbox_ids: list[int],
                                                  "round": rounds})
 
 
-@router.on(TextEvent, CommandEvent, ChoiceEvent, filters=(is_customer, word("delete")))
+@router.on((TextEvent, CommandEvent, ChoiceEvent), is_customer, word("delete"))
 async def ask_erasure(event: Event, ctx: Context) -> None:
     ctx.state[PENDING] = (ctx.clock.now() + CONFIRM_FOR).isoformat()
     await answer(ctx, ChoicesReply(
@@ -143,7 +142,7 @@ async def ask_erasure(event: Event, ctx: Context) -> None:
                                                                   "nein"))))
 
 
-@router.on(TextEvent, CommandEvent, ChoiceEvent, filters=(_has_person, word("export")))
+@router.on((TextEvent, CommandEvent, ChoiceEvent), _has_person, word("export"))
 async def send_export(event: Event, ctx: Context) -> None:
     assert ctx.person is not None
     link = export_link(ctx, ctx.person.id)
@@ -154,7 +153,7 @@ async def send_export(event: Event, ctx: Context) -> None:
                                 text=ctx.t("rights.export.link", url=link, hours=hours)))
 
 
-@router.on(TimerEvent, filters=(timer(SCRUB_TIMER),))
+@router.on(TimerEvent, timer(SCRUB_TIMER))
 async def scrub(event: TimerEvent, ctx: Context) -> None:
     """Delete the final confirmation once delivered, its status reports, provider copies."""
     payload: dict[str, Any] = event.payload
@@ -197,7 +196,7 @@ async def _erase_at_providers(ctx: Context,
     return left
 
 
-@router.on(DeliveryStatus, filters=(_unknown_recipient,))
+@router.on(DeliveryStatus, _unknown_recipient)
 async def forget_status_of_unknown(event: Event, ctx: Context) -> None:
     """A late status report for an erased address keeps no trace of the address."""
     await ctx.repo(RightsRepo).blank_inbox_row(ctx.inbox_id)

@@ -12,7 +12,7 @@ from werkbot.bot.context import Context
 from werkbot.bot.events import TimerEvent
 from werkbot.bot.hooks import hooks
 from werkbot.bot.replies import TextReply
-from werkbot.bot.router import Filter, Router
+from werkbot.bot.router import Router, timer
 from werkbot.handlers.rights.forwarding import send_about
 from werkbot.handlers.rights.models import SigningRequest
 from werkbot.handlers.rights.registry import SIGNING_HOOKS
@@ -24,11 +24,7 @@ router = Router("rights-signed")
 OFFICE_ROLES = ("office", "admin")
 
 
-def _signed(event: TimerEvent, ctx: Context) -> bool:
-    return event.name == SIGNED_TIMER
-
-
-@router.on(TimerEvent, filters=(Filter(_signed, "timer(rights.signed)"),))
+@router.on(TimerEvent, timer(SIGNED_TIMER))
 async def after_signing(event: TimerEvent, ctx: Context) -> None:
     repo = ctx.repo(RightsRepo)
     request = await repo.signing_request(int(event.payload.get("request", 0)))

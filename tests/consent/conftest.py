@@ -93,7 +93,7 @@ def _emergency_words(event: Event, ctx: Context) -> bool:
     return is_customer(ctx) and mentions_any(said, ctx.texts.words("words.emergency"))
 
 
-@emergency.on(TextEvent, filters=(Filter(_emergency_words),))
+@emergency.on(TextEvent, Filter(_emergency_words))
 async def on_emergency(event: Event, ctx: Context) -> None:
     assert isinstance(event, TextEvent) and ctx.person is not None
     fitter = await ctx.people.by_staff_id("ludwig")
@@ -112,7 +112,7 @@ async def on_emergency(event: Event, ctx: Context) -> None:
         await consent.ask_consent(ctx)
 
 
-@office.on(TextEvent, MediaEvent, filters=(Filter(lambda e, c: is_customer(c)),))
+@office.on((TextEvent, MediaEvent), Filter(lambda e, c: is_customer(c)))
 async def to_office(event: Event, ctx: Context) -> None:
     said = event.text if isinstance(event, TextEvent) else "(Foto)"
     for staff in ctx.settings.staff:

@@ -56,14 +56,13 @@ erasure_pending = Filter(_erasure_open, "erasure_pending")
 rights = Router("test.rights")
 
 
-@rights.on(TextEvent, filters=(Filter(lambda e, c: isinstance(e, TextEvent)
-                                      and e.text == "löschen"),))
+@rights.on(TextEvent, Filter(lambda e, c: isinstance(e, TextEvent) and e.text == "löschen"))
 async def ask_erasure(event: Event, ctx: Context) -> None:
     ctx.state["erase_pending"] = True
     await ctx.reply(TextReply(kind=kinds.ERASURE_CONFIRM, text="Wirklich löschen?"))
 
 
-@rights.on(TextEvent, filters=(erasure_pending,))
+@rights.on(TextEvent, erasure_pending)
 async def confirm_erasure(event: Event, ctx: Context) -> None:
     ctx.state.pop("erase_pending")
     await ctx.reply(TextReply(kind=kinds.ERASURE_DONE, text="Gelöscht."))

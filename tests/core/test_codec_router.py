@@ -180,9 +180,9 @@ def _handler(name: str) -> Any:
 
 async def test_filters_compose_with_and_or_not() -> None:
     root = Router("root")
-    root.on(TextEvent, filters=(starts("a") & on_channel("whatsapp"),))(_handler("a_wa"))
-    root.on(TextEvent, filters=(starts("b") | starts("c"),))(_handler("b_or_c"))
-    root.on(TextEvent, filters=(~starts("z"),))(_handler("not_z"))
+    root.on(TextEvent, starts("a") & on_channel("whatsapp"))(_handler("a_wa"))
+    root.on(TextEvent, starts("b") | starts("c"))(_handler("b_or_c"))
+    root.on(TextEvent, ~starts("z"))(_handler("not_z"))
     assert await _name(root, _text("apfel")) == "a_wa"
     assert await _name(root, _text("apfel", TG)) == "not_z"  # & needs both
     assert await _name(root, _text("birne")) == "b_or_c"
@@ -197,8 +197,8 @@ async def test_filters_compose_with_and_or_not() -> None:
 
 async def test_a_timer_filter_takes_its_own_timer_only() -> None:
     root = Router("root")
-    root.on(TimerEvent, filters=(timer("jobs.batch"),))(_handler("batch"))
-    root.on(TimerEvent, filters=(timer("emergency.escalate"),))(_handler("escalate"))
+    root.on(TimerEvent, timer("jobs.batch"))(_handler("batch"))
+    root.on(TimerEvent, timer("emergency.escalate"))(_handler("escalate"))
     def due(name: str) -> TimerEvent:
         return TimerEvent(id=f"timer:{name}", name=name, payload={"incident": 1},
                           **{**COMMON, "sender": Address("timer", name)})
@@ -211,7 +211,7 @@ async def test_a_timer_filter_takes_its_own_timer_only() -> None:
 
 async def test_extracted_values_are_merged_into_the_match() -> None:
     root = Router("root")
-    root.on(TextEvent, filters=(starts("job") & extract("code"), extract("last")))(
+    root.on(TextEvent, starts("job") & extract("code"), extract("last"))(
         _handler("job"))
     match = await _resolve(root, _text("job A-1042"))
     assert match is not None
@@ -226,8 +226,8 @@ async def test_first_match_wins_depth_first_in_registration_order() -> None:
     root.include_router(first)
     root.include_router(second)
     first.include_router(inner)
-    inner.on(TextEvent, filters=(starts("x"),))(_handler("inner_x"))
-    first.on(TextEvent, filters=(starts("xy"),))(_handler("first_xy"))
+    inner.on(TextEvent, starts("x"))(_handler("inner_x"))
+    first.on(TextEvent, starts("xy"))(_handler("first_xy"))
     second.on(TextEvent)(_handler("second_any"))
     root.on(ChoiceEvent)(_handler("root_choice"))
     assert await _name(root, _text("xy")) == "first_xy"  # a node's own handlers first
@@ -248,7 +248,7 @@ def test_a_router_cannot_contain_itself() -> None:
         a.include_router(a)
 
 
-async def test_inner_middlewares_wrap_the_matched_handler_outer_first() -> None:
+async def test_the_app_middlewares_wrap_the_handler_matched_deep_in_the_tree() -> None:
     calls: list[str] = []
 
     def mw(name: str) -> Any:
@@ -259,25 +259,19 @@ async def test_inner_middlewares_wrap_the_matched_handler_outer_first() -> None:
 
         return middleware
 
-    root, child, other = Router("root"), Router("child"), Router("other")
-    root.inner_middleware(mw("root"))
-    root.include_router(other)
+    root, child = Router("root"), Router("child")
     root.include_router(child)
-    child.inner_middleware(mw("child1"))
-    child.inner_middleware(mw("child2"))
-    other.inner_middleware(mw("other"))  # not on the matched path: never runs
 
     @child.on(TextEvent)
-    async def handle(event: Event, ctx: Context) -> None:
+    async def handle(event: TextEvent, ctx: Context) -> None:
         calls.append("handler")
 
-    match = await root.resolve(_text("x"), CTX, (mw("outer"),))
-    assert match is not None
+    match = await root.resolve(_text("x"), CTX, (mw("first"), mw("second")))
+    assert match is not None and match.router == "child"
     from werkbot.bot.dispatcher import _call_chain
 
     await _call_chain(match, _text("x"), CTX)
-    assert calls == ["outer>", "root>", "child1>", "child2>", "handler",
-                     "<child2", "<child1", "<root", "<outer"]
+    assert calls == ["first>", "second>", "handler", "<second", "<first"]
 
 
 # ---------------------------------------------------------------- degrade

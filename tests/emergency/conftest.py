@@ -99,9 +99,9 @@ async def _office(event: Event, ctx: Context) -> None:
 def build_test_root() -> Router:
     root = Router("test-root")
     consent = Router("test-consent")
-    consent.on(TextEvent, filters=(is_customer, word("yes")))(_say_yes)
+    consent.on(TextEvent, is_customer, word("yes"))(_say_yes)
     office = Router("test-office")
-    office.on(TextEvent, filters=(is_customer,))(_office)
+    office.on(TextEvent, is_customer)(_office)
     root.include_router(commands.router)
     root.include_router(emergency.router)
     root.include_router(consent)
