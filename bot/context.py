@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.addresses import Address
 from werkbot.bot.capabilities import Capabilities, MediaLinker, degrade
 from werkbot.bot.clock import Clock
+from werkbot.bot.delivery import Delivery, Outcome
 from werkbot.bot.events import Event, MediaRef
 from werkbot.bot.media import SavedMedia
 from werkbot.bot.replies import ChoicesReply, Reply, TemplateReply, TextReply, text_of
@@ -240,7 +241,7 @@ class Context:
     def capabilities(self, channel: str) -> Capabilities | None:
         return self.services.channels.get(channel)
 
-    async def reply(self, reply: Reply | str) -> bool:
+    async def reply(self, reply: Reply | str) -> Delivery:
         """Answer the sender on the address they wrote from (through the gate)."""
         if self.address is None:
             raise RuntimeError("this event has no sender to reply to")
@@ -250,23 +251,24 @@ class Context:
         return await self.send(self.address, message)
 
     async def send(self, address: Address, reply: Reply | str, *,
-                   person_id: int | None = None) -> bool:
-        """Queue `reply` for `address` if the delivery policy allows it; True if queued."""
+                   person_id: int | None = None) -> Delivery:
+        """Queue `reply` for `address` if the delivery policy allows it; the `Delivery`
+        says whether it was queued and if not, why (it is true only when queued)."""
         message = TextReply(text=reply) if isinstance(reply, str) else reply
         if not await self.services.policy.allows(self, address, message):
             log.info("delivery refused by policy to %s (%s)", address.masked(), message.kind)
             self.refused.append((address, message))
-            return False
+            return Delivery(Outcome.REFUSED, address)
         caps = self.capabilities(address.channel)
         if caps is None:
             log.warning("no channel %r to send on; message recorded as refused", address.channel)
             self.refused.append((address, message))
-            return False
+            return Delivery(Outcome.NO_CHANNEL, address)
         needs_window = caps.window_hours and not isinstance(message, TemplateReply)
         if needs_window and not await self._window_open(address):
             if not caps.templates:
                 self.refused.append((address, message))
-                return False
+                return Delivery(Outcome.WINDOW_CLOSED, address)
             message = as_template(message)
         parts = degrade(message, caps, _Linker(self.services))
         if isinstance(message, ChoicesReply) and not isinstance(parts[-1], ChoicesReply):
@@ -275,7 +277,7 @@ class Context:
         await self.outbox.enqueue(address, parts, self.clock.now(), person_id=owner,
                                   inbound_id=self.inbox_id)
         self.sent.append((address, message))
-        return True
+        return Delivery(Outcome.QUEUED, address)
 
     async def send_to_person(self, person_id: int, reply: Reply | str) -> Address | None:
         """Reach a person on the channel the policy picks; None (and logged) if none."""
@@ -284,8 +286,8 @@ class Context:
         if address is None:
             log.info("no allowed channel for person %s (%s)", person_id, message.kind)
             return None
-        queued = await self.send(address, message, person_id=person_id)
-        return address if queued else None
+        delivery = await self.send(address, message, person_id=person_id)
+        return address if delivery else None
 
     async def _window_open(self, address: Address) -> bool:
         if self.address_row is not None and address == self.address:

@@ -117,7 +117,7 @@ async def send_recorded(ctx: Context, incident: Incident, staff_id: str, address
     before, now = await repo.last_outbox_id(), ctx.clock.now()
     queued = False
     for reply in replies:
-        queued = await ctx.send(address, reply) or queued
+        queued = bool(await ctx.send(address, reply)) or queued
     outbox = await repo.outbox_since(before, str(address))
     await repo.add_step(incident, action if queued else "unreachable", now,
                         staff=staff_id, channel=address.channel, detail=detail, outbox=outbox)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context, EventScope, Turn
+from werkbot.bot.delivery import Delivery, Outcome
 from werkbot.bot.events import TextEvent
 from werkbot.bot.replies import Reply, TextReply, text_of
 from werkbot.bot.services import Services
@@ -34,10 +35,10 @@ class WebContext(Context):
     notices: list[str] = field(default_factory=list)
     channel: str = ""  # the channel the staff member picked for reaching a customer
 
-    async def reply(self, reply: Reply | str) -> bool:
+    async def reply(self, reply: Reply | str) -> Delivery:
         """What the feature says back to the acting staff member: shown on the page."""
         self.notices.append(reply if isinstance(reply, str) else text_of(reply))
-        return True
+        return Delivery(Outcome.QUEUED, self.address)
 
     async def send_to_person(self, person_id: int, reply: Reply | str) -> Address | None:
         """As in chat, but on the channel the staff member picked, when the consent gate

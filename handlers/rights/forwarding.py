@@ -19,7 +19,7 @@ async def send_about(ctx: Context, about: int, reply: Reply | str, *,
     """Send `reply` to a staff member (by person id or address), linked to customer `about`."""
     before = await ctx.repo(RightsRepo).last_outbox_id()
     if address is not None:
-        sent = await ctx.send(address, reply)
+        sent = bool(await ctx.send(address, reply))
     elif to_person is not None:
         sent = await ctx.send_to_person(to_person, reply) is not None
     else:
