@@ -3,6 +3,10 @@
 An adapter translates. It gets a `feed` coroutine (and narrow media access) at start-up,
 never the app, the dispatcher or the database. It verifies and parses provider requests
 into events, sends replies and fetches media. No keyword, consent or business logic.
+
+Optional features are `Protocol`s the core detects with `isinstance`: `ProviderEraser`
+(delete the provider's copies), `SentFinder` (did an unknown send arrive?), `Describing`
+(a line for `werkbot check`); the core's feed is a `DuplicateCounter`.
 """
 
 from __future__ import annotations
@@ -22,14 +26,20 @@ from werkbot.bot.replies import Reply
 Feed = Callable[[Sequence[Event]], Awaitable[None]]
 
 
+@runtime_checkable
+class DuplicateCounter(Protocol):
+    """A feed that counts redeliveries an adapter dropped by itself (the core's does)."""
+
+    def duplicates(self, channel: str, count: int) -> None: ...
+
+
 def count_duplicates(feed: Feed | None, channel: str, count: int = 1) -> None:
     """Tell the core that an adapter dropped `count` redeliveries before storing them (a
     cache of recent ids), so `/metrics` counts every duplicate caught, wherever it was.
-    The core's feed has a `duplicates(channel, count)` method; a test's plain function
-    need not."""
-    report = getattr(feed, "duplicates", None)
-    if report is not None and count:
-        report(channel, count)
+    The core's feed is a `DuplicateCounter`; a test's plain function need not be."""
+    counter: object = feed  # a Feed is a callable; the core's is a counter too
+    if count and isinstance(counter, DuplicateCounter):
+        counter.duplicates(channel, count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +132,37 @@ class Adapter(Protocol):
         ...
 
 
-ProviderEraser = Callable[[Sequence[str]], Awaitable[list[str]]]
-"""An adapter's optional `erase_messages(provider_ids)`: delete the provider's own copies
-of messages (erasure); returns the ids that cannot be deleted yet (still in flight)."""
+@runtime_checkable
+class ProviderEraser(Protocol):
+    """An adapter that can delete the provider's own copies of messages (erasure)."""
 
-SentFinder = Callable[[Address, Reply, datetime], Awaitable[Receipt | None]]
-"""An adapter's optional `find_sent(address, reply, since)`: did an earlier attempt to send
-`reply` to `address`, whose outcome is unknown (it timed out, or the connection dropped
-after the request went out), reach the provider after all? Returns that message's
-`Receipt` (its provider id and its status there, never `queued`) if the provider holds a
-copy created at or after `since` (aware UTC; the newest if several), else None. It raises
-when it cannot tell (provider down, slow or refusing); the outbox then keeps the message
-queued and asks again later rather than sending it blind. A copy the provider failed to
-deliver does not count (the recipient never got it, so sending again is right). Without
-`find_sent`, such a message is sent again: at least once, possibly twice."""
+    async def erase_messages(self, provider_ids: Sequence[str]) -> list[str]:
+        """Delete these messages (and their media) at the provider; returns the ids that
+        cannot be deleted yet (still in flight), to be tried again later."""
+        ...
+
+
+@runtime_checkable
+class SentFinder(Protocol):
+    """An adapter that can tell whether a send of unknown outcome reached the provider."""
+
+    async def find_sent(self, address: Address, reply: Reply, since: datetime
+                        ) -> Receipt | None:
+        """Did an earlier attempt to send `reply` to `address`, whose outcome is unknown
+        (it timed out, or the connection dropped after the request went out), reach the
+        provider after all? Returns that message's `Receipt` (its provider id and its
+        status there, never `queued`) if the provider holds a copy created at or after
+        `since` (aware UTC; the newest if several), else None. It raises when it cannot
+        tell (provider down, slow or refusing); the outbox then keeps the message queued
+        and asks again later rather than sending it blind. A copy the provider failed to
+        deliver does not count (the recipient never got it, so sending again is right).
+        Without `find_sent`, such a message is sent again: at least once, possibly
+        twice."""
+        ...
+
+
+@runtime_checkable
+class Describing(Protocol):
+    """An adapter that sums up its configuration in a line for `werkbot check`."""
+
+    def describe(self) -> str: ...

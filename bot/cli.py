@@ -123,14 +123,15 @@ def _check(args: argparse.Namespace) -> int:
                                    for p in declared_plugins()))
     if not plugins.adapters:
         print("no channel is enabled")
+    from werkbot.bot.adapter import Describing
+
     for adapter in plugins.adapters:
         paths = sorted({getattr(r, "path", "") for r in adapter.routes()} - {""})
         for path in paths:
             if path.startswith("/webhooks/") or path == "/sandbox":
                 print(f"{adapter.name}: {base}{path}")
-        describe = getattr(adapter, "describe", None)
-        if callable(describe):
-            print(f"{adapter.name}: {describe()}")
+        if isinstance(adapter, Describing):
+            print(f"{adapter.name}: {adapter.describe()}")
     return 0
 
 

@@ -236,14 +236,13 @@ class OutboxSender:
                                reply: Reply) -> Receipt | SendError | None:
         """The provider's copy from an earlier attempt whose outcome is unknown, a retryable
         error if the provider cannot tell us now, or None: send (again)."""
-        find: SentFinder | None = getattr(adapter, "find_sent", None)
-        if find is None:
+        if not isinstance(adapter, SentFinder):
             return None  # at least once
         # Every attempt of this row started after it was created: a safe lower bound.
         since = row.created_at - LOOKUP_MARGIN
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                found = await find(address, reply, since)
+                found = await adapter.find_sent(address, reply, since)
             if found is None:
                 return None
             async with self._services.db.session() as session:

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from werkbot.bot.adapter import Feed
+from werkbot.bot.adapter import Feed, ProviderEraser
 from werkbot.bot.clock import Clock, SystemClock
 from werkbot.bot.dispatcher import Dispatcher
 from werkbot.bot.events import Event
@@ -87,8 +87,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
             media=media, signer=signer, metrics=metrics,
             channels={a.name: a.capabilities for a in plugins.adapters},
             fetchers={a.name: a.fetch_media for a in plugins.adapters},
-            provider_erasers={a.name: eraser for a in plugins.adapters
-                              if (eraser := getattr(a, "erase_messages", None))},
+            provider_erasers={a.name: a for a in plugins.adapters
+                              if isinstance(a, ProviderEraser)},
             policy=ReachablePolicy(),
         )
         bundle = plugins.bundle

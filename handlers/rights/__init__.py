@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from werkbot.bot.adapter import ProviderEraser
 from werkbot.bot.hooks import hooks
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
@@ -28,15 +29,12 @@ from werkbot.handlers.rights.registry import (
     NEEDLES,
     PROVIDER_ERASERS,
     SIGNING_HOOKS,
-    AdapterEraser,
-    ProviderBusy,
-    ProviderEraser,
 )
 from werkbot.handlers.rights.signing import create_consent_link, create_signing_request
 
 __all__ = [
     "ERASERS", "EXPORTERS", "NEEDLES", "PROVIDER_ERASERS", "SIGNING_HOOKS", "Erasure",
-    "NotErasable", "ProviderBusy", "ProviderEraser", "create_consent_link",
+    "NotErasable", "ProviderEraser", "create_consent_link",
     "create_signing_request", "deep_links", "erase_person", "erasure_pending", "export_link",
     "flyer_link", "qr_png", "register_cli", "router", "routes", "send_about", "setup",
     "wait_for_checkpoints", "write_privacy_report",
@@ -61,4 +59,4 @@ async def setup(services: Services) -> None:
     hooks(services, ERASERS).add("consent", erase_consent_records)
     registry = hooks(services, PROVIDER_ERASERS)
     for channel, erase in services.provider_erasers.items():
-        registry.add(channel, AdapterEraser(erase))
+        registry.add(channel, erase)

@@ -36,7 +36,7 @@ from werkbot.handlers.filters import word
 from werkbot.handlers.rights.checkpoint import request_checkpoint
 from werkbot.handlers.rights.erasure import Erasure, NotErasable
 from werkbot.handlers.rights.export import EXPORT_TTL, export_link
-from werkbot.handlers.rights.registry import PROVIDER_ERASERS, ProviderBusy
+from werkbot.handlers.rights.registry import PROVIDER_ERASERS
 from werkbot.handlers.rights.repo import RightsRepo
 from werkbot.handlers.staff_roles import is_customer
 
@@ -186,9 +186,8 @@ async def _erase_at_providers(ctx: Context,
         if eraser is None or not ids:
             continue
         try:
-            await eraser.erase(ids)
-        except ProviderBusy as busy:
-            left[channel] = busy.remaining
+            if busy := await eraser.erase_messages(ids):
+                left[channel] = busy
         except Exception as exc:
             log.warning("provider %s could not erase %d messages: %s", channel, len(ids),
                         type(exc).__name__)

@@ -8,18 +8,18 @@ Features register at start-up, from their setup:
     hooks(services, NEEDLES).add("jobs", job_needles)     # async (session, person_id) -> [str]
     hooks(services, SIGNING_HOOKS).add("job", on_signed)  # async (ctx, request), after signing
 
-Provider erasers (a channel's copies of messages, e.g. Twilio's) are registered by channel
-name by `rights.setup` for every adapter that can delete them.
+Provider erasers (a channel's copies of messages, e.g. Twilio's) are the adapters
+themselves (`bot.adapter.ProviderEraser`), registered by channel name by `rights.setup`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from werkbot.bot.adapter import ProviderEraser as CoreProviderEraser
+from werkbot.bot.adapter import ProviderEraser
 from werkbot.bot.context import Context
 from werkbot.bot.hooks import HookKey
 from werkbot.bot.services import Services
@@ -33,37 +33,6 @@ Eraser = Callable[[AsyncSession, Services, int], Awaitable[None]]
 # also removes the rows that repeat them (the fitter's notification, audit lines).
 NeedleSource = Callable[[AsyncSession, int], Awaitable[list[str]]]
 SigningHook = Callable[[Context, "SigningRequest"], Awaitable[None]]
-
-
-class ProviderEraser(Protocol):
-    """Deletes a provider's own copies of messages (and their media) by provider id.
-
-    The Twilio adapter implements it with `DELETE /2010-04-01/Accounts/{sid}/Messages/
-    {MessageSid}.json` per id (which also deletes the message's media); a message still in
-    flight cannot be deleted yet and should raise `ProviderBusy`, so werkbot tries again.
-    """
-
-    async def erase(self, message_ids: Sequence[str]) -> None: ...
-
-
-class ProviderBusy(Exception):
-    """Some messages could not be deleted yet (still being delivered); try again later."""
-
-    def __init__(self, remaining: Sequence[str]) -> None:
-        super().__init__(f"{len(remaining)} messages not deletable yet")
-        self.remaining = list(remaining)
-
-
-class AdapterEraser:
-    """An adapter's `erase_messages` as a `ProviderEraser` (busy ids raise ProviderBusy)."""
-
-    def __init__(self, erase: CoreProviderEraser) -> None:
-        self._erase = erase
-
-    async def erase(self, message_ids: Sequence[str]) -> None:
-        remaining = await self._erase(message_ids)
-        if remaining:
-            raise ProviderBusy(remaining)
 
 
 EXPORTERS: HookKey[Exporter] = HookKey("rights.exporters", "exporter")

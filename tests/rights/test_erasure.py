@@ -19,7 +19,7 @@ from werkbot.bot.storage.models import MediaRow, OutboxRow, Person
 from werkbot.bot.testing import Harness
 from werkbot.handlers.consent.ledger import ConsentEntry, ConsentLedger
 from werkbot.handlers.rights import ERASERS, wait_for_checkpoints
-from werkbot.handlers.rights.registry import PROVIDER_ERASERS, ProviderBusy
+from werkbot.handlers.rights.registry import PROVIDER_ERASERS
 
 ALICE = Address("whatsapp", "+491701111111")
 BOB = Address("telegram", "555666777")
@@ -35,10 +35,11 @@ class RecordingEraser:
         self.calls: list[list[str]] = []
         self.busy_first = busy_first
 
-    async def erase(self, message_ids: Sequence[str]) -> None:
-        self.calls.append(list(message_ids))
+    async def erase_messages(self, provider_ids: Sequence[str]) -> list[str]:
+        self.calls.append(list(provider_ids))
         if self.busy_first and len(self.calls) == 1:
-            raise ProviderBusy(message_ids[-1:])
+            return list(provider_ids[-1:])  # still in flight
+        return []
 
 
 async def _alice_with_history(h: Harness) -> Person:
