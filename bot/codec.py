@@ -41,7 +41,7 @@ def dumps_event(event: Event) -> str:
 
 
 def loads_event(text: str) -> Event:
-    return _decode_tagged(text, EVENT_TYPES)
+    return _decode_tagged(text, EVENT_TYPES, _delivery_facts_from_raw)
 
 
 def dumps_reply(reply: Reply) -> str:
@@ -71,14 +71,30 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
-def _decode_tagged(text: str, registry: dict[str, type[T]]) -> T:
+def _decode_tagged(text: str, registry: dict[str, type[T]],
+                   upgrade: typing.Callable[[str, dict[str, Any]], None] | None = None) -> T:
     data = _loads(text)
     if not isinstance(data, dict):
         raise CodecError("stored data is not an object")
-    cls = registry.get(str(data.pop(TAG, "")))
+    tag = str(data.pop(TAG, ""))
+    cls = registry.get(tag)
     if cls is None:
         raise CodecError("unknown stored type")
+    if upgrade is not None:
+        upgrade(tag, data)
     return typing.cast(T, _decode(cls, data))
+
+
+_DELIVERY_FACTS = {"DeliveryStatus": ("outbox_id", "window_closed"), "Unreachable": ("outbox_id",)}
+
+
+def _delivery_facts_from_raw(tag: str, data: dict[str, Any]) -> None:
+    """Events stored before delivery facts were fields kept them in `raw` (the outbox's
+    `outbox_id`, Twilio's `window_closed`): lift them into their fields."""
+    raw = data.get("raw")
+    for name in _DELIVERY_FACTS.get(tag, ()):
+        if isinstance(raw, dict) and name in raw and name not in data:
+            data[name] = raw.pop(name)
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # JSON as they are

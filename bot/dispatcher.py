@@ -304,8 +304,8 @@ class Dispatcher:
         event, now = ctx.event, ctx.clock.now()
         if event.sender.channel in SYSTEM_CHANNELS:
             return ctx.for_sender(None, event.sender, None)
-        reported_by_us = "outbox_id" in event.raw  # the sender's own failure report
-        if isinstance(event, DeliveryStatus) and not reported_by_us:
+        # (a report with an `outbox_id` is the outbox's own: the row is up to date)
+        if isinstance(event, DeliveryStatus) and event.outbox_id is None:
             moved = await apply_status(ctx.tx, event, now)
             if moved is None:
                 # The callback can overtake our own record of the send; look again shortly.
@@ -338,7 +338,7 @@ class Dispatcher:
         ctx = ctx.for_sender(person, event.sender, address_row, is_new=is_new)
         if isinstance(event, Unreachable):
             address_row.unreachable_at = now
-        elif isinstance(event, DeliveryStatus) and event.raw.get("window_closed"):
+        elif isinstance(event, DeliveryStatus) and event.window_closed:
             address_row.window_until = None  # the provider says so: templates from now on
         elif not isinstance(event, DeliveryStatus):
             address_row.last_seen_at = now

@@ -2,7 +2,7 @@
 
 Adapters turn provider payloads into these frozen dataclasses; handlers only ever see
 them. `id` is the provider's unique id (de-duplication key); `raw` carries the provider
-payload for evidence and debugging, never for logic.
+payload for evidence and debugging, never for logic: what logic needs is a typed field.
 """
 
 from __future__ import annotations
@@ -100,18 +100,26 @@ class CommandEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryStatus(Event):
-    """A provider's word on an outbound message: sent, delivered, read, failed, ..."""
+    """A provider's word on an outbound message: sent, delivered, read, failed, ...
+
+    `outbox_id` is set when werkbot's own outbox reports a send that failed (no provider
+    callback: the row's status is already recorded). `window_closed`: the provider refused
+    a free-form message because the address's window is closed (templates from now on)."""
 
     provider_message_id: str
     status: str
     error_code: str = ""
+    outbox_id: int | None = None
+    window_closed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unreachable(Event):
-    """The address can no longer be reached (bot blocked, number opted out)."""
+    """The address can no longer be reached (bot blocked, number opted out); `outbox_id`
+    is the outbox row whose send found out, when werkbot's own outbox reports it."""
 
     reason: str = ""
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

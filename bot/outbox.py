@@ -334,11 +334,11 @@ def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStat
     address = Address.parse(row.address)
     if error.unreachable:
         return Unreachable(id=f"unreachable:outbox-{row.id}", sender=address, received_at=now,
-                           reason=error.code, raw={"outbox_id": row.id, "kind": row.kind})
+                           reason=error.code, outbox_id=row.id, raw={"kind": row.kind})
     return DeliveryStatus(id=f"failed:outbox-{row.id}", sender=address, received_at=now,
                           provider_message_id=row.provider_id or f"outbox-{row.id}",
-                          status="failed", error_code=error.code,
-                          raw={"outbox_id": row.id, "kind": row.kind})
+                          status="failed", error_code=error.code, outbox_id=row.id,
+                          raw={"kind": row.kind})
 
 
 def _forget_if_ephemeral(row: OutboxRow) -> bool:

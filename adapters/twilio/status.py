@@ -32,11 +32,10 @@ def parse_status(channel: str, form: MultiDict[str], *, now: datetime,
     sender = address_of(channel, recipient)
     error_code = form.get("ErrorCode", "").strip()[:32]
     raw = raw_of(form, token)
-    if error_code == WINDOW_CLOSED:
-        raw["window_closed"] = True  # the core closes the address's 24-hour window
     events: list[Event] = [DeliveryStatus(
         id=f"{channel}:status:{sid}:{status}", sender=sender, received_at=now,
-        provider_message_id=sid, status=status, error_code=error_code, raw=raw)]
+        provider_message_id=sid, status=status, error_code=error_code,
+        window_closed=error_code == WINDOW_CLOSED, raw=raw)]  # the core closes the window
     if error_code == OPTED_OUT:
         events.append(Unreachable(id=f"{channel}:unreachable:{sid}", sender=sender,
                                   received_at=now, reason=OPTED_OUT, raw=raw))

@@ -121,9 +121,8 @@ async def _tell_office(ctx: Context, row: OutboxRow, person: int | None) -> None
 
 
 async def _outbox_row(ctx: Context, event: Event) -> OutboxRow | None:
-    outbox_id = event.raw.get("outbox_id")
-    if isinstance(outbox_id, int):
-        return await ctx.repo(DeliveryRepo).outbox_row(outbox_id)
+    if isinstance(event, DeliveryStatus | Unreachable) and event.outbox_id is not None:
+        return await ctx.repo(DeliveryRepo).outbox_row(event.outbox_id)
     if isinstance(event, DeliveryStatus) and event.provider_message_id:
         return await ctx.repo(DeliveryRepo).outbox_row_of_provider(event.provider_message_id)
     return None

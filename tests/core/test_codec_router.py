@@ -59,8 +59,8 @@ EVENTS: list[Event] = [
     CommandEvent(id="e6", name="job", args=("new", "Bad", "@karl"), text="/job new Bad @karl",
                  **COMMON),
     DeliveryStatus(id="e7", provider_message_id="SM1", status="failed", error_code="63016",
-                   **COMMON),
-    Unreachable(id="e8", reason="blocked", **COMMON),
+                   window_closed=True, outbox_id=41, **COMMON),
+    Unreachable(id="e8", reason="blocked", outbox_id=42, **COMMON),
     UnknownEvent(id="e9", type="poll", **COMMON),  # a field named `type`: not the codec's tag
     EditEvent(id="e10", text="nicht im Bad, im Keller", original="7001:42",
               **{**COMMON, "actor": Address("telegram", "7002")}),
@@ -119,6 +119,36 @@ def test_rows_stored_before_orjson_read_the_same(event: Event) -> None:
     assert "\\u00c4nne" in old  # "Änne", as the standard library escapes it
     back = loads_event(old)
     assert back == event and back.raw == event.raw
+
+
+def test_delivery_facts_stored_in_raw_before_they_were_fields_decode_into_the_fields(
+        ) -> None:
+    """Inbox rows written before: the outbox's own report and Twilio's closed window."""
+    old_report = ('{"$type":"DeliveryStatus","id":"failed:outbox-7","sender":"sms:+4915112345",'
+                  '"received_at":"2026-12-02T09:30:15+00:00","provider_message_id":"outbox-7",'
+                  '"status":"failed","error_code":"30003","raw":{"outbox_id":7,"kind":"menu"}}')
+    old_window = ('{"$type":"DeliveryStatus","id":"whatsapp:status:SM9:failed",'
+                  '"sender":"whatsapp:+4915112345","received_at":"2026-12-02T09:30:15+00:00",'
+                  '"provider_message_id":"SM9","status":"failed","error_code":"63016",'
+                  '"raw":{"ErrorCode":"63016","window_closed":true}}')
+    old_blocked = ('{"$type":"Unreachable","id":"unreachable:outbox-8","sender":"telegram:5",'
+                   '"received_at":"2026-12-02T09:30:15+00:00","reason":"blocked",'
+                   '"raw":{"outbox_id":8,"kind":"menu"}}')
+
+    report, window, blocked = (loads_event(p) for p in (old_report, old_window, old_blocked))
+
+    assert isinstance(report, DeliveryStatus) and report.outbox_id == 7
+    assert not report.window_closed and report.raw == {"kind": "menu"}
+    assert isinstance(window, DeliveryStatus) and window.window_closed
+    assert window.outbox_id is None and window.raw == {"ErrorCode": "63016"}
+    assert isinstance(blocked, Unreachable) and blocked.outbox_id == 8
+
+
+def test_a_provider_status_is_not_taken_for_the_outbox_own_report() -> None:
+    status = loads_event(dumps_event(DeliveryStatus(
+        id="s", provider_message_id="SM1", status="delivered", **COMMON)))
+    assert isinstance(status, DeliveryStatus)
+    assert status.outbox_id is None and not status.window_closed
 
 
 def test_payloads_are_readable_utf8() -> None:

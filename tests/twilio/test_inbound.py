@@ -158,11 +158,15 @@ def test_status_callback_is_a_delivery_status_for_the_recipient() -> None:
     assert event.sender == Address("whatsapp", payloads.CUSTOMER)
 
 
-def test_failed_status_with_63016_keeps_the_code() -> None:
+def test_failed_status_with_63016_keeps_the_code_and_says_the_window_closed() -> None:
     (event,) = parse_status("whatsapp", MultiDict(payloads.status(
         payloads.sid(), "failed", error_code="63016")), now=NOW)
     assert isinstance(event, DeliveryStatus)
     assert (event.status, event.error_code) == ("failed", "63016")
+    assert event.window_closed and "window_closed" not in event.raw
+    (other,) = parse_status("whatsapp", MultiDict(payloads.status(
+        payloads.sid(), "failed", error_code="63003")), now=NOW)
+    assert isinstance(other, DeliveryStatus) and not other.window_closed
 
 
 def test_status_21610_also_reports_the_address_unreachable() -> None:
