@@ -304,7 +304,7 @@ class Dispatcher:
         event, now = ctx.event, ctx.clock.now()
         if event.sender.channel in SYSTEM_CHANNELS:
             return ctx.for_sender(None, event.sender, None)
-        # (a report with an `outbox_id` is the outbox's own: the row is up to date)
+        # A provider's report moves the outbox row; the outbox's own (`outbox_id`) did already.
         if isinstance(event, DeliveryStatus) and event.outbox_id is None:
             moved = await apply_status(ctx.tx, event, now)
             if moved is None:
