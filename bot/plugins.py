@@ -16,7 +16,7 @@ no module scanning.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -47,6 +47,9 @@ class HandlerBundle:
     seed_demo: Callable[[Services], Awaitable[None]] | None = None
     # Events flood protection never holds back (an emergency, whoever floods).
     unthrottled: Callable[[Event, Context], bool] | None = None
+    # The command names and aliases the handlers answer, read when a channel needs them
+    # (a Telegram plug-in claims `/name ...` for werkbot); commands register at import.
+    command_names: Callable[[], Iterable[str]] = tuple
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,11 @@ class Texts:
         self._words[key] = frozenset(merged)
         return self._words[key]
 
+    def word_keys(self) -> frozenset[str]:
+        """The names of the word lists (`help` for `words.help`), over all languages."""
+        return frozenset(key.removeprefix("words.") for catalogue in self._by_lang.values()
+                         for key in catalogue if key.startswith("words."))
+
     def check(self) -> list[str]:
         """Keys present in one language and missing in another."""
         problems = []

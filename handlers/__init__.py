@@ -80,7 +80,8 @@ def build_bundle(settings: Settings) -> HandlerBundle:
     del settings
     return HandlerBundle(router=build_root(), policy=consent.build_policy, setup=setup,
                          routes=[*rights.routes, *office_web.routes],
-                         seed_demo=jobs.seed_demo, unthrottled=is_emergency)
+                         seed_demo=jobs.seed_demo, unthrottled=is_emergency,
+                         command_names=commands.names)
 
 
 plugin = Plugin(name="handlers", handlers=build_bundle, cli=rights.register_cli)

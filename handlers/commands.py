@@ -108,6 +108,10 @@ class Commands:
                 return ctx.texts.get(f"{spec.help_key}_fitter", ctx.lang)
         return ctx.t(spec.help_key)
 
+    def names(self) -> frozenset[str]:
+        """Every registered command name and alias (what the Telegram plug-ins claim)."""
+        return frozenset(self.specs)
+
     def visible_to(self, roles: set[str]) -> list[CommandSpec]:
         unique = {spec.name: spec for spec in self.specs.values()}
         return [s for s in unique.values() if s.roles & roles]

@@ -6,10 +6,11 @@ handles it (and the host's handlers do not see it) or the host does. The rule, i
 1. a callback query whose data starts with werkbot's prefix `wb:` (werkbot's buttons);
 2. a message in the configured office chat (`telegram.office_chat`);
 3. an emergency word anywhere in a text or caption (`words.emergency`): safety first;
-4. a text that is exactly one werkbot word (`words.help`, `words.yes`, ... from
-   `config/texts`), with or without a leading `/`, or a werkbot admin command with
-   arguments (`/job new ...`); the host's reserved commands (default: `start`) stay the
-   host's, so its `/start` keeps answering;
+4. a text that is exactly one werkbot word (any list under `[words]` in `config/texts`:
+   `words.help`, `words.yes`, ...), with or without a leading `/`, or a werkbot command
+   with arguments (`/job new ...`: every name and alias the handlers registered, passed
+   in by whoever builds the rule); the host's reserved commands (default: `start`) stay
+   the host's, so its `/start` keeps answering;
 5. a job reference `#A-1042` in a text or caption;
 6. an answer to werkbot: a reply to a message werkbot sent, a press on werkbot's reply
    keyboard, or a contact shared after werkbot asked for one (remembered in memory by the
@@ -32,11 +33,6 @@ from typing import Any, Protocol
 from werkbot.adapters.telegram.parse import CALLBACK_PREFIX, GROUP_TYPES, update_kind
 from werkbot.bot.texts import Texts
 
-WORD_KEYS = ("help", "yes", "no", "other", "stop", "emergency", "export", "delete", "ack",
-             "close")
-ADMIN_COMMANDS = frozenset({"oncall", "job", "auftrag", "consent", "stats", "export", "erase",
-                            "hours", "help", "dienst", "einwilligung", "statistik", "auskunft",
-                            "loeschen", "löschen", "zeiten", "hilfe"})
 _JOB_CODE = re.compile(r"#[A-Za-z]+-\d+")
 _WORDS = re.compile(r"[\wäöüß]+", re.IGNORECASE)
 
@@ -61,23 +57,26 @@ class Conversations(Protocol):
 
 @dataclass(frozen=True)
 class ClaimRule:
-    """The plug-in rule above, over word lists loaded once from `config/texts`."""
+    """The plug-in rule above, over word lists loaded once from `config/texts` and the
+    command names the handlers registered."""
 
     words: frozenset[str]
     emergency: frozenset[str]
-    commands: frozenset[str] = ADMIN_COMMANDS
+    commands: frozenset[str] = frozenset()
     host_commands: frozenset[str] = frozenset({"start"})
     office_chat: int = 0
     bot_username: str = ""
     _emergency_re: re.Pattern[str] | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def from_texts(cls, texts: Texts, *, office_chat: int = 0, bot_username: str = "",
-                   host_commands: Iterable[str] = ("start",)) -> ClaimRule:
+    def from_texts(cls, texts: Texts, *, commands: Iterable[str] = (), office_chat: int = 0,
+                   bot_username: str = "", host_commands: Iterable[str] = ("start",)
+                   ) -> ClaimRule:
         words: set[str] = set()
-        for key in WORD_KEYS:
+        for key in texts.word_keys():
             words |= texts.words(f"words.{key}")
         return cls(words=frozenset(words), emergency=texts.words("words.emergency"),
+                   commands=frozenset(c.lower() for c in commands),
                    host_commands=frozenset(c.lower() for c in host_commands),
                    office_chat=office_chat, bot_username=bot_username)
 
@@ -142,4 +141,4 @@ class ClaimRule:
             return False
         if is_command and name in self.commands:
             return True
-        return not rest and name in self.words
+        return (not rest and name in self.words) or lowered.lstrip("/") in self.words

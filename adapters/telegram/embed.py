@@ -54,7 +54,8 @@ class EmbeddedWerkbot:
         self.app = create_app(settings, plugins=self.plugins, clock=clock,
                               run_workers=run_workers)
         self.rule = ClaimRule.from_texts(
-            Texts.load(Path(settings.texts_dir)), office_chat=settings.telegram.office_chat,
+            Texts.load(Path(settings.texts_dir)), commands=self.plugins.bundle.command_names(),
+            office_chat=settings.telegram.office_chat,
             bot_username=settings.telegram.bot_username, host_commands=host_commands)
         self._listen = listen
         self._runner: web.AppRunner | None = None

@@ -35,6 +35,7 @@ from werkbot.bot.plugins import Plugins
 from werkbot.bot.settings import Settings
 from werkbot.bot.texts import Texts
 from werkbot.handlers import build_bundle
+from werkbot.handlers.commands import commands
 
 HOST_START = "Hallo vom Host-Bot"
 MENU = "Willkommen bei Sanitär Maier GmbH"
@@ -168,7 +169,7 @@ async def test_ptb_host_keeps_its_start_while_werkbot_answers_hilfe(
 
 def test_claim_rule_takes_werkbot_words_and_leaves_the_rest(tg_settings: Settings) -> None:
     rule = ClaimRule.from_texts(Texts.load(Path(tg_settings.texts_dir)), office_chat=-100999,
-                                bot_username="fitter_test_bot")
+                                bot_username="fitter_test_bot", commands=commands.names())
 
     def verdict(text: str, chat_id: int = 7001) -> Verdict:
         return rule.verdict(text_update(1, text, chat_id=chat_id))
