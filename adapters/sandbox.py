@@ -32,6 +32,8 @@ from typing import Any
 
 from aiohttp import web
 
+from werkbot.adapters.telegram.capabilities import CAPABILITIES as TELEGRAM_CAPABILITIES
+from werkbot.adapters.twilio.capabilities import WHATSAPP_CAPABILITIES, sms_capabilities
 from werkbot.bot.adapter import Feed, MediaAccess, Receipt
 from werkbot.bot.addresses import Address, AddressError, looks_like_phone
 from werkbot.bot.capabilities import Capabilities
@@ -56,18 +58,18 @@ PAGE = Path(__file__).with_name("static") / "sandbox.html"
 MAX_TEXT = 4096
 MAX_TRANSCRIPT = 5000
 
-SIMULATED: dict[str, Capabilities] = {
-    "whatsapp": Capabilities(buttons=True, max_buttons=3, max_text=4096,
-                             media_kinds=frozenset({"image", "document", "audio", "voice",
-                                                    "video"}),
-                             max_media_bytes=16 * 1024 * 1024),
-    "sms": Capabilities(max_text=1600, gsm7=True),
-    "telegram": Capabilities(buttons=True, max_buttons=8, max_text=4096,
-                             media_kinds=frozenset({"image", "document", "audio", "voice",
-                                                    "video"}),
-                             max_media_bytes=20 * 1024 * 1024, media_group=True,
-                             share_contact=True),
-}
+SIMULATED = ("whatsapp", "sms", "telegram")
+
+
+def simulated_capabilities(channel: str, settings: Settings) -> Capabilities:
+    """The real adapter's capabilities for `channel`, so the sandbox renders as it does."""
+    if channel == "whatsapp":
+        return WHATSAPP_CAPABILITIES
+    if channel == "sms":
+        return sms_capabilities(settings.twilio.mms)
+    if channel == "telegram":
+        return TELEGRAM_CAPABILITIES
+    raise ValueError(f"the sandbox does not simulate {channel!r}")
 
 
 class SandboxInputError(ValueError):
@@ -279,7 +281,8 @@ def build(settings: Settings) -> list[SandboxChannel]:
             "sms": bool(settings.twilio.sms_from), "telegram": bool(settings.telegram.token)}
     names = [name for name in SIMULATED if not real[name]]
     hub = SandboxHub(names, settings.media.max_upload_bytes, _office_view(settings, names))
-    return [SandboxChannel(name, SIMULATED[name], hub, owns_routes=(i == 0))
+    return [SandboxChannel(name, simulated_capabilities(name, settings), hub,
+                           owns_routes=(i == 0))
             for i, name in enumerate(names)]
 
 

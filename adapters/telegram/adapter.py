@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from werkbot.adapters.telegram.capabilities import CAPABILITIES
 from werkbot.adapters.telegram.memory import ChatMemory, SeenUpdates
 from werkbot.adapters.telegram.parse import CHANNEL, Parsed, parse_update
 from werkbot.bot.adapter import Feed, MediaAccess, Receipt, SendError, count_duplicates
 from werkbot.bot.addresses import Address
-from werkbot.bot.capabilities import Capabilities
 from werkbot.bot.clock import Clock
 from werkbot.bot.events import ChoiceEvent, ContactEvent, Event, MediaRef, TextEvent
 from werkbot.bot.replies import Reply
@@ -47,12 +47,6 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 CALLBACK_ANSWER_TIMEOUT = 5.0
-CAPABILITIES = Capabilities(
-    buttons=True, max_buttons=8, max_text=4096,
-    media_kinds=frozenset({"image", "document", "audio", "voice", "video"}),
-    max_media_bytes=50 * 1024 * 1024,  # the Bot API's upload limit
-    media_group=True, share_contact=True,
-)
 
 
 class _UTCClock:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from multidict import MultiDict
 
+from werkbot.adapters.twilio.capabilities import WHATSAPP_CAPABILITIES, sms_capabilities
 from werkbot.adapters.twilio.client import TwilioApi
 from werkbot.adapters.twilio.form import parse_form
 from werkbot.adapters.twilio.inbound import IDEMPOTENCY_HEADER, InboundError, parse_message
@@ -27,7 +28,6 @@ from werkbot.adapters.twilio.signature import SIGNATURE_HEADER, SignatureChecker
 from werkbot.adapters.twilio.status import parse_status
 from werkbot.bot.adapter import Feed, MediaAccess, Receipt, count_duplicates
 from werkbot.bot.addresses import Address
-from werkbot.bot.capabilities import Capabilities
 from werkbot.bot.events import Event, MediaRef
 from werkbot.bot.replies import Reply
 from werkbot.bot.settings import TwilioSettings
@@ -37,26 +37,6 @@ log = logging.getLogger(__name__)
 Parser = Callable[..., Event | list[Event]]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 RECENT_TOKENS = 4096
-MB = 1024 * 1024
-
-# Free-form WhatsApp buttons need a Content template per message, so choices travel as
-# numbered text (the core renders them); Twilio caps `Body` at 1600 characters on every
-# channel (error 21617), WhatsApp included, so the core splits there.
-WHATSAPP_CAPABILITIES = Capabilities(
-    buttons=False, max_text=1600,
-    media_kinds=frozenset({"image", "document", "audio", "voice", "video"}),
-    max_media_bytes=16 * MB, media_group=False, templates=True, window_hours=24,
-)
-
-
-def sms_capabilities(mms: bool) -> Capabilities:
-    """SMS: text up to 1600 characters; with MMS, images (the only type Twilio fully
-    supports on MMS; others are capped at 500 KB), up to ten in one message. Text in
-    GSM-7, so a message costs 160 characters a segment, not 70."""
-    if not mms:
-        return Capabilities(max_text=1600, gsm7=True)
-    return Capabilities(max_text=1600, media_kinds=frozenset({"image"}),
-                        max_media_bytes=5 * MB, media_group=True, gsm7=True)
 
 
 class TwilioAdapter:

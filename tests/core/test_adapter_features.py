@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from werkbot.adapters import sandbox, telegram, twilio
 from werkbot.bot.adapter import (
     Adapter,
@@ -33,6 +35,15 @@ def _sandbox(tmp_path: Path, *, mms: bool = False) -> dict[str, Adapter]:
     settings: Settings = make_settings(tmp_path, server={"sandbox": True},
                                        twilio={"mms": mms})
     return {a.name: a for a in sandbox.build(settings)}
+
+
+@pytest.mark.parametrize("mms", [False, True])
+def test_the_sandbox_renders_each_channel_as_its_real_adapter(tmp_path: Path,
+                                                               mms: bool) -> None:
+    real, simulated = _real(tmp_path, mms=mms), _sandbox(tmp_path, mms=mms)
+    assert set(simulated) == set(real) == {"whatsapp", "sms", "telegram"}
+    for channel, adapter in real.items():
+        assert simulated[channel].capabilities == adapter.capabilities, channel
 
 
 def test_optional_features_are_found_by_type(tmp_path: Path) -> None:
