@@ -30,24 +30,8 @@ def register(services: Services) -> None:
 
 router = Router("jobs")
 
-
-async def _on_held_expired(event: Event, ctx: Context) -> None:
-    assert isinstance(event, TimerEvent)
-    await asking.on_held_expired(event, ctx)
-
-
-async def _on_timer(event: Event, ctx: Context) -> None:
-    assert isinstance(event, TimerEvent)
-    await batches.on_timer(event, ctx)
-
-
-async def _on_media(event: Event, ctx: Context) -> None:
-    assert isinstance(event, MediaEvent)
-    await intake.on_media(event, ctx)
-
-
-router.on(TimerEvent, timer(batches.TIMER))(_on_timer)
-router.on(TimerEvent, timer(asking.HELD_TIMER))(_on_held_expired)
+router.on(TimerEvent, timer(batches.TIMER))(batches.on_timer)
+router.on(TimerEvent, timer(asking.HELD_TIMER))(asking.on_held_expired)
 router.on((ChoiceEvent, TextEvent), asking.consent_answer)(asking.on_consent_answer)
 router.on((ChoiceEvent, TextEvent), asking.which_answer)(asking.on_which_answer)
 router.on(TextEvent, notes.filed_text)(notes.on_filed_text)
@@ -60,4 +44,4 @@ async def _for_a_job(event: Event, ctx: Context) -> bool:
             and await intake.for_a_job(event, ctx))
 
 
-router.on(MediaEvent, Filter(_for_a_job, "for_a_job"))(_on_media)
+router.on(MediaEvent, Filter(_for_a_job, "for_a_job"))(intake.on_media)

@@ -49,18 +49,8 @@ def _from_customer(event: Event, ctx: Context) -> bool:
 from_customer = Filter(_from_customer, "from_customer")
 
 
-async def _retry(event: Event, ctx: Context) -> None:
-    assert isinstance(event, TimerEvent)
-    await attachments.on_retry(event, ctx)
-
-
-async def _release(event: Event, ctx: Context) -> None:
-    assert isinstance(event, TimerEvent)
-    await flood.on_release(event, ctx)
-
-
-router.on(TimerEvent, timer(attachments.TIMER))(_retry)
-router.on(TimerEvent, timer(RELEASE_TIMER))(_release)
+router.on(TimerEvent, timer(attachments.TIMER))(attachments.on_retry)
+router.on(TimerEvent, timer(RELEASE_TIMER))(flood.on_release)
 
 
 @router.on((TextEvent, MediaEvent, LocationEvent, ContactEvent, EditEvent, UnknownEvent),
