@@ -9,7 +9,8 @@ acknowledged; orjson takes a tenth of the standard library's time), as UTF-8 wit
 ASCII escapes. What orjson refuses in a provider's raw payload (an integer beyond 64
 bits, a lone surrogate, a non-string key) falls back to the standard library, and so does
 reading what only the standard library reads. Rows written before, with ASCII escapes,
-decode the same. A float NaN (no provider sends one) is written as null.
+decode the same. A float NaN (no provider sends one) is written as null. Delivery facts
+that older rows kept in `raw` (`outbox_id`, `window_closed`) decode into their fields.
 """
 
 from __future__ import annotations
