@@ -174,11 +174,6 @@ class Context:
         return self.scope.tx
 
     @property
-    def session(self) -> AsyncSession:
-        """`tx` under its old name, for handler packages not yet moved to repositories."""
-        return self.scope.tx
-
-    @property
     def state(self) -> dict[str, Any]:
         """The conversation state, saved after the handler."""
         return self.scope.state
@@ -272,7 +267,7 @@ class Context:
             message = as_template(message)
         parts = degrade(message, caps, _Linker(self.services))
         if isinstance(message, ChoicesReply) and not isinstance(parts[-1], ChoicesReply):
-            await remember_numbered_choices(self.session, address, message)
+            await remember_numbered_choices(self.tx, address, message)
         owner = person_id if person_id is not None else self._person_for(address)
         await self.outbox.enqueue(address, parts, self.clock.now(), person_id=owner,
                                   inbound_id=self.inbox_id)

@@ -107,7 +107,7 @@ async def on_emergency(event: Event, ctx: Context) -> None:
     await ctx.send_to_person(fitter.id, TextReply(
         kind=kinds.ALERT, text=f"Notfall gemeldet, Kontakt Nr. {ctx.person.id}."))
     await ctx.send_to_person(fitter.id, details)  # refused by the policy before consent
-    if not await consent.may_share(ctx.session, ctx.person.id, "emergency"):
+    if not await consent.may_share(ctx.tx, ctx.person.id, "emergency"):
         await hold(ctx)
         await consent.ask_consent(ctx)
 

@@ -147,7 +147,7 @@ async def test_grant_hooks_run_in_the_customers_context(h: Harness) -> None:
     async def on_granted(ctx: Context) -> None:
         assert ctx.person is not None and ctx.address is not None
         seen.append((ctx.person.id, ctx.address.channel))
-        assert await may_share(ctx.session, ctx.person.id, "emergency")
+        assert await may_share(ctx.tx, ctx.person.id, "emergency")
 
     hooks(h.services, consent.ON_GRANTED).add("test", on_granted)
     await tell(h, CUSTOMER, "Hallo")

@@ -81,7 +81,7 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 async def _say_yes(event: Event, ctx: Context) -> None:
     """Stand-in for the consent package's "ja": a ledger grant, then the emergency hook."""
     assert ctx.person is not None
-    ledger = ConsentLedger(ctx.session, ctx.services.signer)
+    ledger = ConsentLedger(ctx.tx, ctx.services.signer)
     await ledger.record(person_id=ctx.person.id, address=ctx.address, purposes=PURPOSES,
                         granted=True, text="test consent", text_version="test",
                         method="chat", evidence=str(ctx.inbox_id), recorded_by="customer",
