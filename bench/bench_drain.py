@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,7 +151,25 @@ def _worktree(stack: ExitStack, rev: str) -> Path:
         shutil.rmtree(root, ignore_errors=True)
 
     stack.callback(remove)
+    _declare_entry_points(path)
     return path
+
+
+def _declare_entry_points(tree: Path) -> None:
+    """Make the checkout's own entry points visible to processes started in it.
+
+    The installed werkbot declares this tree's entry points (today one group,
+    `werkbot.plugins`); an earlier revision reads others (`werkbot.adapters`,
+    `werkbot.handlers`). A `.dist-info` folder in the checkout (on `sys.path` first, as the
+    working directory of `python -m`) declares the revision's own."""
+    project = tomllib.loads((tree / "pyproject.toml").read_text()).get("project", {})
+    groups: dict[str, dict[str, str]] = project.get("entry-points", {})
+    info = tree / "werkbot_baseline-0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: werkbot-baseline\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in points.items())
+        for group, points in groups.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
