@@ -28,7 +28,7 @@ from werkbot.bot.addresses import Address
 from werkbot.bot.capabilities import Capabilities
 from werkbot.bot.events import MediaRef, TextEvent
 from werkbot.bot.plugins import Plugin
-from werkbot.bot.replies import ChoicesReply, MediaReply, Reply, TemplateReply, TextReply
+from werkbot.bot.replies import Reply, text_of
 from werkbot.bot.settings import Settings, SettingsError
 
 CHANNEL = "echo"
@@ -88,7 +88,7 @@ class EchoChannel:
     async def send(self, address: Address, reply: Reply) -> Receipt:
         if self._http is None:
             raise SendError("echo channel not started", retryable=True)
-        payload = {"to": address.id, "text": _text_of(reply), "kind": reply.kind}
+        payload = {"to": address.id, "text": text_of(reply), "kind": reply.kind}
         try:
             async with self._http.post(self.section.outbound_url, json=payload) as resp:
                 if resp.status >= 500 or resp.status == 429:
@@ -105,16 +105,6 @@ class EchoChannel:
 
     async def fetch_media(self, ref: MediaRef) -> tuple[bytes, str]:
         raise MediaUnavailable("the echo channel carries no media")
-
-
-def _text_of(reply: Reply) -> str:
-    if isinstance(reply, TextReply | ChoicesReply):
-        return reply.text
-    if isinstance(reply, MediaReply):
-        return reply.caption
-    if isinstance(reply, TemplateReply):
-        return reply.fallback_text
-    return ""
 
 
 def build(settings: Settings) -> list[EchoChannel]:
