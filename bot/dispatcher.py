@@ -1,4 +1,4 @@
-"""The dispatcher: claims due inbox rows and runs each through middlewares and the tree.
+"""The dispatcher: claims due inbox rows and runs each through the router tree.
 
 Events are handled in batches, one transaction per batch (few commits under load). An
 event's effects (state, outbox rows, timers, ledger entries) commit together with
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,7 +41,7 @@ from werkbot.bot.logs import correlation
 from werkbot.bot.outbox import OutboxSender, apply_status
 from werkbot.bot.pressure import Pressure
 from werkbot.bot.replies import TextReply
-from werkbot.bot.router import Match, Middleware, Router
+from werkbot.bot.router import Router
 from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import InboxRow, OutboxRow
@@ -97,14 +97,12 @@ class Dispatcher:
     """Handles stored events in batches, one transaction per batch (and a savepoint per
     event only when a batch goes again because a handler raised)."""
 
-    def __init__(self, services: Services, root: Router, outer: Sequence[Middleware] = (),
-                 *, pressure: Pressure,
+    def __init__(self, services: Services, root: Router, *, pressure: Pressure,
                  unthrottled: Callable[[Event, Context], bool] | None = None) -> None:
         self.services = services
         self.pressure = pressure  # the server's: webhooks in flight, shared with the outbox
         self.store_budget = STORE_BUDGET
         self.root = root
-        self.outer = tuple(outer)
         self.worker = WorkerLoop("dispatcher", self.handle_batch, pressure)
         self.wake = self.worker.wake
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
@@ -361,21 +359,11 @@ class Dispatcher:
         return ctx
 
     async def _dispatch(self, event: Event, ctx: Context) -> None:
-        match = await self.root.resolve(event, ctx, self.outer)
+        match = await self.root.resolve(event, ctx)
         if match is None:
             if not isinstance(event, TimerEvent | DeliveryStatus):
                 log.info("no handler for %s", type(event).__name__)
             return
-        await _call_chain(match, event, ctx.with_match(match.values))
-
-
-async def _call_chain(match: Match, event: Event, ctx: Context) -> None:
-    async def call(index: int, ev: Event, c: Context) -> None:
-        if index == len(match.middlewares):
-            started = time.perf_counter()
-            await match.handler(ev, c)
-            log.debug("%s handled in %.1f ms", match.router, (time.perf_counter() - started) * 1e3)
-            return
-        await match.middlewares[index](lambda e, cc: call(index + 1, e, cc), ev, c)
-
-    await call(0, event, ctx)
+        started = time.perf_counter()
+        await match.handler(event, ctx.with_match(match.values))
+        log.debug("%s handled in %.1f ms", match.router, (time.perf_counter() - started) * 1e3)

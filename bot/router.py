@@ -27,8 +27,6 @@ FilterResult = bool | dict[str, Any] | None
 FilterFn = Callable[[Any, "Context"], FilterResult | Awaitable[FilterResult]]
 Handler = Callable[[E, "Context"], Awaitable[None]]
 """A handler of events of kind `E`: `Handler[TextEvent]`, `Handler[Event]` for any."""
-Next = Callable[[Event, "Context"], Awaitable[None]]
-Middleware = Callable[[Next, Event, "Context"], Awaitable[None]]
 
 
 class Filter:
@@ -94,11 +92,10 @@ def timer(name: str) -> Filter:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A handler the tree chose, its extracted values and the middlewares around it."""
+    """A handler the tree chose, its extracted values and the router it sits in."""
 
     handler: Handler[Any]
     values: dict[str, Any]
-    middlewares: tuple[Middleware, ...]
     router: str
 
 
@@ -164,10 +161,8 @@ class Router:
             found += child.walk()
         return found
 
-    async def resolve(self, event: Event, ctx: Context,
-                      outer: tuple[Middleware, ...] = ()) -> Match | None:
-        """Depth-first, in registration order: the first handler whose filters all match;
-        `outer` (the app's middlewares) wraps it."""
+    async def resolve(self, event: Event, ctx: Context) -> Match | None:
+        """Depth-first, in registration order: the first handler whose filters all match."""
         for reg in self._registrations:
             if not isinstance(event, reg.kinds):
                 continue
@@ -178,9 +173,9 @@ class Router:
                     break
                 values.update(got)
             else:
-                return Match(reg.handler, values, outer, self.name)
+                return Match(reg.handler, values, self.name)
         for child in self._children:
-            match = await child.resolve(event, ctx, outer)
+            match = await child.resolve(event, ctx)
             if match is not None:
                 return match
         return None

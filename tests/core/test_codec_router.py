@@ -278,32 +278,6 @@ def test_a_router_cannot_contain_itself() -> None:
         a.include_router(a)
 
 
-async def test_the_app_middlewares_wrap_the_handler_matched_deep_in_the_tree() -> None:
-    calls: list[str] = []
-
-    def mw(name: str) -> Any:
-        async def middleware(nxt: Any, event: Event, ctx: Context) -> None:
-            calls.append(f"{name}>")
-            await nxt(event, ctx)
-            calls.append(f"<{name}")
-
-        return middleware
-
-    root, child = Router("root"), Router("child")
-    root.include_router(child)
-
-    @child.on(TextEvent)
-    async def handle(event: TextEvent, ctx: Context) -> None:
-        calls.append("handler")
-
-    match = await root.resolve(_text("x"), CTX, (mw("first"), mw("second")))
-    assert match is not None and match.router == "child"
-    from werkbot.bot.dispatcher import _call_chain
-
-    await _call_chain(match, _text("x"), CTX)
-    assert calls == ["first>", "second>", "handler", "<second", "<first"]
-
-
 # ---------------------------------------------------------------- degrade
 
 SMS = Capabilities(max_text=160)
