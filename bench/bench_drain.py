@@ -37,6 +37,7 @@ import time
 import tomllib
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,11 @@ def _declare_entry_points(tree: Path) -> None:
     working directory of `python -m`) declares the revision's own."""
     project = tomllib.loads((tree / "pyproject.toml").read_text()).get("project", {})
     groups: dict[str, dict[str, str]] = project.get("entry-points", {})
+    # What the installed werkbot declares already is not declared twice.
+    groups = {group: {name: target for name, target in points.items()
+                      if not any(ep.name == name and ep.value == target
+                                 for ep in entry_points(group=group))}
+              for group, points in groups.items()}
     info = tree / "werkbot_baseline-0.dist-info"
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: werkbot-baseline\nVersion: 0\n")

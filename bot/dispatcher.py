@@ -46,6 +46,7 @@ from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import InboxRow, OutboxRow
 from werkbot.bot.storage.repos import numbered_choice
+from werkbot.bot.storage.row_writes import set_columns
 from werkbot.bot.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ class Dispatcher:
             event = loads_event(row.payload)
         except (CodecError, ValueError, TypeError) as exc:
             log.error("inbox row %s does not decode: %s", row.id, type(exc).__name__)
-            row.status, row.error, row.handled_at = "failed", "undecodable", now
+            set_columns(session, row, status="failed", error="undecodable", handled_at=now)
             return
         ctx = Context.begin(self.services, session, event, inbox_id=row.id)
         try:
@@ -202,24 +203,25 @@ class Dispatcher:
             else:
                 await self._handle_event(ctx, row, batch, now)
         except StatusStale:  # raised before the event changed anything
-            row.status, row.error, row.handled_at = "done", "stale status", now
+            set_columns(session, row, status="done", error="stale status", handled_at=now)
             return
         except StatusTooEarly:  # raised before the event changed anything
-            row.attempts += 1
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status, row.error, row.handled_at = "done", "no such message", now
+            if row.attempts + 1 >= MAX_ATTEMPTS:
+                set_columns(session, row, attempts=row.attempts + 1, status="done",
+                            error="no such message", handled_at=now)
             else:
-                row.available_at = now + STATUS_RETRY
+                set_columns(session, row, attempts=row.attempts + 1,
+                            available_at=now + STATUS_RETRY)
             return
         except Exception as exc:  # recorded and retried, never lost
             if not isolated:
                 raise _HandlerRaised(type(exc).__name__) from exc
-            self._record_failure(row, exc, now)
+            self._record_failure(session, row, exc, now)
             return
         batch.queued_sends |= bool(ctx.sent)
         if row.status == "throttled":
             return
-        row.status, row.handled_at = "done", now
+        set_columns(session, row, status="done", handled_at=now)
         batch.latencies.append(max(0.0, (now - row.created_at).total_seconds()))
 
     async def _handle_event(self, ctx: Context, row: InboxRow, batch: _Batch,
@@ -251,7 +253,7 @@ class Dispatcher:
                         batch: _Batch) -> None:
         """Stored, not handled; the sender hears about it once per window, and a timer at
         the window's end hands on what was held back."""
-        row.status, row.handled_at, row.error = "throttled", ctx.clock.now(), "flood"
+        set_columns(ctx.tx, row, status="throttled", handled_at=ctx.clock.now(), error="flood")
         batch.throttled += 1
         if ctx.person is not None:  # one release per person and window: nothing is lost
             number, end = window_end(ctx.clock.now(), self.flood.window)
@@ -284,16 +286,18 @@ class Dispatcher:
         prepared = self._claims[limit] = PreparedEntities(query, InboxRow)
         return prepared
 
-    def _record_failure(self, row: InboxRow, exc: Exception, now: datetime) -> None:
+    def _record_failure(self, session: AsyncSession, row: InboxRow, exc: Exception,
+                        now: datetime) -> None:
         self.services.metrics.handler_errors.inc()
-        row.attempts += 1
-        row.error = type(exc).__name__
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
-            log.error("event %s failed %d times; giving up", row.id, row.attempts, exc_info=exc)
+        attempts = row.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            set_columns(session, row, attempts=attempts, error=type(exc).__name__,
+                        status="failed")
+            log.error("event %s failed %d times; giving up", row.id, attempts, exc_info=exc)
         else:
-            row.available_at = self.services.clock.now() + timedelta(seconds=2 ** row.attempts)
-            log.warning("event %s failed (attempt %d); retrying", row.id, row.attempts,
+            set_columns(session, row, attempts=attempts, error=type(exc).__name__,
+                        available_at=self.services.clock.now() + timedelta(seconds=2 ** attempts))
+            log.warning("event %s failed (attempt %d); retrying", row.id, attempts,
                         exc_info=exc)
 
     async def _prepare(self, ctx: Context) -> Context:
@@ -335,15 +339,17 @@ class Dispatcher:
             return ctx.for_sender(person, event.sender, None)
         ctx = ctx.for_sender(person, event.sender, address_row, is_new=is_new)
         if isinstance(event, Unreachable):
-            address_row.unreachable_at = now
+            set_columns(ctx.tx, address_row, unreachable_at=now)
         elif isinstance(event, DeliveryStatus) and event.window_closed:
-            address_row.window_until = None  # the provider says so: templates from now on
+            # The provider says so: templates from now on.
+            set_columns(ctx.tx, address_row, window_until=None)
         elif not isinstance(event, DeliveryStatus):
-            address_row.last_seen_at = now
-            address_row.unreachable_at = None
             caps = ctx.capabilities(event.sender.channel)
             if caps is not None and caps.window_hours:
-                address_row.window_until = now + timedelta(hours=caps.window_hours)
+                set_columns(ctx.tx, address_row, last_seen_at=now, unreachable_at=None,
+                            window_until=now + timedelta(hours=caps.window_hours))
+            else:
+                set_columns(ctx.tx, address_row, last_seen_at=now, unreachable_at=None)
         if is_new:
             ctx.scope.own_state(person.id, None)
         else:

@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import BindParameter, Select, and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,6 +42,7 @@ from werkbot.bot.replies import Reply
 from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import OutboxRow
+from werkbot.bot.storage.row_writes import set_columns
 from werkbot.bot.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
@@ -78,9 +80,8 @@ async def apply_status(session: AsyncSession, event: DeliveryStatus, now: dateti
         return None
     status = event.status.lower()
     if STATUS_RANK.get(status, -1) > STATUS_RANK.get(row.status, -1):
-        row.status, row.updated_at = status, now
-        if event.error_code:
-            row.error_code = event.error_code
+        set_columns(session, row, status=status, updated_at=now,
+                    error_code=event.error_code or row.error_code)
         return True
     return False
 
@@ -184,11 +185,10 @@ class OutboxSender:
         now = self._services.clock.now()
         rows = [found[0] for found in await self._claim_query.all(session, {"now": now})]
         for row in rows:
-            if row.status == "sending":  # its sender died mid-send: outcome unknown
-                row.error_code = INTERRUPTED
-            row.status, row.lease_until = "sending", now + LEASE
-            row.attempts += 1
-            row.updated_at = now
+            # A row still `sending`: its sender died mid-send, the outcome is unknown.
+            set_columns(session, row, status="sending", lease_until=now + LEASE,
+                        attempts=row.attempts + 1, updated_at=now,
+                        error_code=INTERRUPTED if row.status == "sending" else row.error_code)
         return rows
 
     async def release_handed(self) -> int:
@@ -276,28 +276,31 @@ class OutboxSender:
                 if row is None or row.status != "sending":
                     continue  # cancelled meanwhile, or a status callback already moved it
                 channel = row.address.split(":", 1)[0]
-                row.updated_at, row.lease_until = now, None
+                done: dict[str, Any] = {"updated_at": now, "lease_until": None}
                 if outcome is None:  # not tried: an earlier row to the same recipient failed
-                    row.status, row.attempts = "queued", row.attempts - 1
+                    set_columns(session, row, **done, status="queued",
+                                attempts=row.attempts - 1)
                     continue
                 if isinstance(outcome, Receipt):
-                    row.status, row.provider_id = outcome.status, outcome.provider_id
-                    row.thread = outcome.thread
                     metrics.replies_out.labels(channel).inc()
-                    _forget_if_ephemeral(row)
+                    set_columns(session, row, **done, **_forgotten(row),
+                                status=outcome.status, provider_id=outcome.provider_id,
+                                thread=outcome.thread)
                     continue
-                row.error_code, row.error = outcome.code, str(outcome)[:500]
+                done.update(error_code=outcome.code, error=str(outcome)[:500])
                 if outcome.retryable and row.attempts < MAX_ATTEMPTS:
                     delay = (timedelta(seconds=outcome.retry_after) if outcome.retry_after
                              else backoff(row.attempts))
-                    row.status, row.next_attempt_at = "queued", now + delay
+                    set_columns(session, row, **done, status="queued",
+                                next_attempt_at=now + delay)
                     metrics.send_failures.labels(channel, "no").inc()
                     continue
-                row.status = "failed"
                 metrics.send_failures.labels(channel, "yes").inc()
                 log.warning("outbox row %s failed for good: %s", row.id, outcome.code)
-                if not _forget_if_ephemeral(row):
+                forgotten = _forgotten(row)
+                if not forgotten:
                     reports.append(_report_for(row, outcome, now))
+                set_columns(session, row, **{**done, **forgotten}, status="failed")
         return reports
 
 
@@ -341,14 +344,12 @@ def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStat
                           raw={"kind": row.kind})
 
 
-def _forget_if_ephemeral(row: OutboxRow) -> bool:
-    """Blank the address and content of an ephemeral reply once it is done with."""
+def _forgotten(row: OutboxRow) -> dict[str, Any]:
+    """The columns that blank an ephemeral reply once it is done with (else none)."""
     try:
         ephemeral = loads_reply(row.payload).ephemeral
     except (ValueError, TypeError):
-        return False
-    if ephemeral:
-        row.address = f"forgotten:{row.id}"
-        row.payload = FORGOTTEN_PAYLOAD
-        row.error = ""
-    return ephemeral
+        return {}
+    if not ephemeral:
+        return {}
+    return {"address": f"forgotten:{row.id}", "payload": FORGOTTEN_PAYLOAD, "error": ""}

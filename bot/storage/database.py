@@ -32,13 +32,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from werkbot.bot.storage.inline_flush import flush_updates_inline
-from werkbot.bot.storage.inline_sql import InlineSession
+from werkbot.bot.storage.inline_sql import InlineSession, watch_inline_connections
 from werkbot.bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
 
 log = logging.getLogger(__name__)
-# On SQLite, the sessions' plain column changes are written inline (bot/storage/inline_flush.py).
-event.listen(InlineSession, "before_flush", flush_updates_inline)
 MIGRATE_URL_ENV = "_WERKBOT_MIGRATE_URL"  # `serve` hands the URL to its migration child
 BUSY_TIMEOUT = 30.0  # seconds SQLite waits for another process's write lock
 
@@ -67,6 +64,8 @@ class Database:
                                             sync_session_class=InlineSession)
         self._write_lock = WriterLock() if self.is_sqlite else None
         self._inline = path is not None  # sqlite3 on the loop: bot/storage/inline_sql.py
+        if self._inline:
+            watch_inline_connections()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

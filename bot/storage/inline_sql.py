@@ -38,10 +38,17 @@ _Processor = Callable[[Any], Any] | None
 
 
 class InlineSession(Session):
-    """The ORM session class `Database` uses: remembers an inline SQLite connection."""
+    """The ORM session class `Database` uses: the listeners below see only its sessions."""
 
 
-@event.listens_for(InlineSession, "after_begin")
+def watch_inline_connections() -> None:
+    """Let `InlineSession`s remember their inline SQLite connection (`Database` calls this;
+    registering twice is a no-op)."""
+    if not event.contains(InlineSession, "after_begin", _remember_inline):
+        event.listen(InlineSession, "after_begin", _remember_inline)
+        event.listen(InlineSession, "after_transaction_end", _forget_inline)
+
+
 def _remember_inline(session: Session, _transaction: SessionTransaction,
                      connection: Connection) -> None:
     driver = connection.connection.driver_connection
@@ -49,7 +56,6 @@ def _remember_inline(session: Session, _transaction: SessionTransaction,
         session.info[INLINE] = driver.sqlite
 
 
-@event.listens_for(InlineSession, "after_transaction_end")
 def _forget_inline(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the connection goes back to the pool
         session.info.pop(INLINE, None)
@@ -210,10 +216,9 @@ def _entity(session: Session, cls: type[Any], keys: list[str], values: tuple[Any
                 if key in expired:
                     set_committed_value(known, key, value)
         return known
-    # As the ORM's loader does: a bare instance whose attributes are set as loaded state,
-    # not as changes (no constructor, no attribute events).
-    entity = inspect(cls).class_manager.new_instance()
-    entity.__dict__.update(zip(keys, values, strict=True))
+    # Built by its constructor, then made "detached", which resets the attribute history
+    # as though it had been loaded: added to the session, it is persistent and clean.
+    entity = cls(**dict(zip(keys, values, strict=True)))
     make_transient_to_detached(entity)
     session.add(entity)
     return entity

@@ -1,9 +1,9 @@
-"""Changed rows flushed inline on SQLite (`bot/storage/inline_flush.py`) keep the ORM's promises.
+"""Column changes on the hot paths (`bot/storage/row_writes.py`) keep the ORM's promises.
 
-What is stored is what the unit of work stores; the objects are clean afterwards; what
-the inline flush cannot write as plainly (a new row beside the changes, a savepoint) is
-left to the unit of work whole; a failed write ends the transaction, with nothing of it
-stored; a row gone meanwhile is reported as the ORM reports it.
+Written inline or by the unit of work, what is stored is the same; the object holds the
+new values and has nothing left to flush; inside a savepoint the change rolls back with
+it; a failed transaction stores nothing; a row gone meanwhile is reported as the ORM
+reports it; only plain columns can be set this way.
 """
 
 from __future__ import annotations
@@ -17,18 +17,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.inline_sql import inline_connection
-from werkbot.bot.storage.models import AddressRow, InboxRow, Person
+from werkbot.bot.storage.models import InboxRow
 from werkbot.bot.storage.repos import PeopleRepo
+from werkbot.bot.storage.row_writes import set_columns
 
 ALICE = Address("whatsapp", "+491701111111")
-BOB = Address("sms", "+491702222222")
 NOW = datetime(2026, 12, 2, 9, 0, 0, 123456, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
 
@@ -36,9 +35,7 @@ LATER = NOW + timedelta(hours=1)
 @pytest.fixture(autouse=True)
 async def _rows_to_change(database: Database) -> None:
     async with database.session() as session:
-        people = PeopleRepo(session)
-        await people.create_customer(ALICE, NOW)
-        await people.create_customer(BOB, NOW)
+        await PeopleRepo(session).create_customer(ALICE, NOW)
         session.add_all(_inbox(n) for n in range(3))
 
 
@@ -90,74 +87,36 @@ def _stored(db_file: Path, sql: str) -> list[tuple[Any, ...]]:
         return raw.execute(sql).fetchall()
 
 
-async def test_changed_rows_are_written_inline_as_the_orm_writes_them(
-        database: Database, db_file: Path) -> None:
-    with engine_updates(database) as through_engine:
-        async with database.session() as session:
-            rows = await _rows(session)
-            for row in rows[:2]:
-                row.status, row.handled_at = "done", LATER
-            rows[2].attempts, rows[2].error = 1, "RuntimeError"
-            found = await PeopleRepo(session).by_address(ALICE)
-            assert found is not None
-            found[1].last_seen_at = LATER
-            await session.flush()
-            assert not session.dirty  # clean, as after the unit of work's own UPDATEs
-    assert through_engine == []
+async def test_columns_are_stored_alike_inline_or_by_the_unit_of_work(
+        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        db_file: Path) -> None:
+    async with transaction() as session:
+        rows = await _rows(session)
+        for row in rows[:2]:
+            set_columns(session, row, status="done", handled_at=LATER)
+        set_columns(session, rows[2], attempts=1, error="RuntimeError")
+        found = await PeopleRepo(session).by_address(ALICE)
+        assert found is not None
+        set_columns(session, found[1], last_seen_at=LATER, unreachable_at=None)
+        assert rows[0].status == "done" and rows[2].attempts == 1  # the object has them
     assert _stored(db_file, "SELECT status, handled_at, attempts, error FROM inbox") == [
         ("done", "2026-12-02 10:00:00.123456", 0, ""),
         ("done", "2026-12-02 10:00:00.123456", 0, ""),
         ("pending", None, 1, "RuntimeError")]
-    async with database.session() as session:
-        seen = await session.scalar(select(AddressRow.last_seen_at)
-                                    .where(AddressRow.address == str(ALICE)))
-    assert seen == LATER
+    assert _stored(db_file, "SELECT last_seen_at FROM addresses") == [
+        ("2026-12-02 10:00:00.123456",)]
 
 
-@pytest.mark.parametrize("transaction", ["engine"], indirect=True)
-async def test_the_same_changes_through_the_engine_store_the_same(
-        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-        db_file: Path) -> None:
-    async with transaction() as session:
-        for row in (await _rows(session))[:2]:
-            row.status, row.handled_at = "done", LATER
-    assert _stored(db_file, "SELECT status, handled_at FROM inbox ORDER BY id")[:2] == [
-        ("done", "2026-12-02 10:00:00.123456")] * 2
-
-
-async def test_a_value_set_to_what_it_was_writes_nothing(database: Database) -> None:
+async def test_inline_the_row_is_written_at_once_and_left_clean(database: Database) -> None:
     with engine_updates(database) as through_engine:
         async with database.session() as session:
             row = (await _rows(session))[0]
-            raw = inline_connection(session)
-            assert raw is not None
-            changes = raw.total_changes
-            row.status = "pending"
-            await session.flush()
-            assert not session.dirty
-            assert raw.total_changes == changes
+            set_columns(session, row, status="done", handled_at=LATER)
+            assert not session.dirty  # nothing left for the unit of work
+            stored = await session.scalar(text("SELECT status FROM inbox WHERE id = :id"),
+                                          {"id": row.id})
+            assert stored == "done"  # in the transaction already, not at the flush
     assert through_engine == []
-
-
-async def test_a_new_row_beside_the_changes_leaves_the_flush_to_the_orm(
-        database: Database) -> None:
-    with engine_updates(database) as through_engine:
-        async with database.session() as session:
-            (await _rows(session))[0].status = "done"
-            person = Person(kind="customer", display_name="", language="de", created_at=NOW)
-            session.add(person)
-            await session.flush()
-            # The new person's address may only point at it once it is inserted.
-            moved = await session.scalar(select(AddressRow)
-                                         .where(AddressRow.address == str(BOB)))
-            assert moved is not None
-            moved.person_id = person.id
-    assert any(sql.startswith("UPDATE inbox") for sql in through_engine)
-    async with database.session() as session:
-        assert (await _rows(session))[0].status == "done"
-        owner = await session.scalar(select(AddressRow.person_id)
-                                     .where(AddressRow.address == str(BOB)))
-        assert owner == person.id
 
 
 async def test_changes_in_a_savepoint_roll_back_with_it(database: Database) -> None:
@@ -166,30 +125,23 @@ async def test_changes_in_a_savepoint_roll_back_with_it(database: Database) -> N
 
         async def failing_handler() -> None:
             async with session.begin_nested():
-                rows[0].status = "done"
+                set_columns(session, rows[0], status="done")
                 await session.flush()
                 raise RuntimeError("the handler failed")
 
         with pytest.raises(RuntimeError):
             await failing_handler()
-        rows[1].status = "done"
+        set_columns(session, rows[1], status="done")
     async with database.session() as session:
         assert [row.status for row in await _rows(session)] == ["pending", "done", "pending"]
 
 
-async def test_a_failed_write_needs_a_rollback_and_stores_nothing(
+async def test_a_failed_transaction_stores_none_of_it(
         transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]]) -> None:
-    async def failing_flush() -> None:
+    with pytest.raises(RuntimeError):
         async with transaction() as session:
-            rows = await _rows(session)
-            rows[0].status = "done"
-            rows[1].dedup_key = rows[2].dedup_key  # unique: the UPDATE fails
-            with pytest.raises(IntegrityError):
-                await session.flush()
-            await session.execute(text("SELECT 1"))  # the transaction is over
-
-    with pytest.raises(InvalidRequestError, match="rolled back"):
-        await failing_flush()
+            set_columns(session, (await _rows(session))[0], status="done")
+            raise RuntimeError("crash before the commit")
     async with transaction() as session:
         assert [row.status for row in await _rows(session)] == ["pending"] * 3
 
@@ -200,10 +152,19 @@ async def test_a_row_deleted_meanwhile_is_reported_as_the_orm_reports_it(
         async with transaction() as session:
             row = (await _rows(session))[0]
             await session.execute(text("DELETE FROM inbox WHERE id = :id"), {"id": row.id})
-            row.status = "done"
+            set_columns(session, row, status="done")
             await session.flush()
 
     with pytest.raises(StaleDataError):
         await update_deleted()
     async with transaction() as session:
         assert len(await _rows(session)) == 3  # the delete rolled back with the rest
+
+
+async def test_only_plain_columns_can_be_set(database: Database) -> None:
+    async with database.session() as session:
+        row = (await _rows(session))[0]
+        with pytest.raises(ValueError, match="not a plain column"):
+            set_columns(session, row, id=99)
+        with pytest.raises(ValueError, match="not a plain column"):
+            set_columns(session, row, no_such_column=1)
