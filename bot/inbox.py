@@ -13,24 +13,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from sqlalchemy import Executable
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from werkbot.bot.clock import Clock
 from werkbot.bot.events import Event
 from werkbot.bot.metrics import Metrics
 from werkbot.bot.storage.database import Database
-from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.storage.inbox_store import inbox_store
 from werkbot.bot.storage.repos import inbox_values
-from werkbot.bot.storage.sqlite_inbox import SqliteInboxInserter
-from werkbot.bot.storage.sqlite_inline import sqlite_file
 from werkbot.bot.untrusted import clean_event
-
-if TYPE_CHECKING:
-    from werkbot.bot.storage.pg_inbox import PgInboxInserter
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -47,21 +37,12 @@ class InboxWriter:
 
     def __init__(self, db: Database, clock: Clock, metrics: Metrics,
                  on_stored: Callable[[], None]) -> None:
-        self._db = db
         self._clock = clock
         self._metrics = metrics
         self._on_stored = on_stored
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        path = sqlite_file(db.url) if db.is_sqlite else None
-        self._sqlite = SqliteInboxInserter(path, db.busy_timeout) if path else None
-        self._pg: PgInboxInserter | None = None
-        if not db.is_sqlite:
-            from werkbot.bot.storage.pg_inbox import (
-                PgInboxInserter,  # PostgreSQL's driver only then
-            )
-
-            self._pg = PgInboxInserter(db.engine)
+        self._store = inbox_store(db)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
@@ -71,10 +52,7 @@ class InboxWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        if self._sqlite is not None:
-            await self._sqlite.close()
-        if self._pg is not None:
-            await self._pg.close()
+        await self._store.close()
 
     async def store(self, events: Sequence[Event]) -> int:
         """Store events durably; returns how many were new (the rest were duplicates).
@@ -127,7 +105,7 @@ class InboxWriter:
                 if event.id not in seen:
                     seen.add(event.id)
                     rows.append(inbox_values(event, now))
-        inserted = await self._insert(rows)
+        inserted = await self._store.insert(rows)
         known = {row["dedup_key"] for row in rows} - inserted
         counted: set[str] = set()
         counts = []
@@ -149,19 +127,3 @@ class InboxWriter:
         for channel, n in again_in.items():
             self._metrics.duplicates.labels(channel).inc(n)
         return counts
-
-    async def _insert(self, rows: list[dict[str, object]]) -> set[str]:
-        """One statement: insert what is new, skip known keys, return what was inserted."""
-        if self._sqlite is not None:
-            async with self._db.write_turn(urgent=True):
-                return await self._sqlite.insert(rows)
-        if self._pg is not None:
-            return await self._pg.insert(rows)
-        async with self._db.connect(urgent=True) as conn:
-            result = await conn.execute(self._insert_ignoring_duplicates(), rows)
-            return set(result.scalars())
-
-    def _insert_ignoring_duplicates(self) -> Executable:
-        dialect = sqlite_insert if self._db.is_sqlite else pg_insert
-        return (dialect(InboxRow).on_conflict_do_nothing(index_elements=["dedup_key"])
-                .returning(InboxRow.dedup_key))

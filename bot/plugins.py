@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -33,7 +33,12 @@ from werkbot.bot.settings import BUILT_IN_SECTIONS, Settings
 
 PLUGIN_GROUP = "werkbot.plugins"
 
-SubCommands = argparse._SubParsersAction  # what `Plugin.cli` adds its subcommands to
+
+
+class SubCommands(Protocol):
+    """What `Plugin.cli` adds its subcommands to (`werkbot`'s argparse subparsers)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 @dataclass
@@ -68,7 +73,7 @@ class Plugin:
     adapters: Callable[[Settings], Sequence[Adapter]] | None = None
     routes: Callable[[Settings], Sequence[web.AbstractRouteDef]] | None = None
     handlers: Callable[[Settings], HandlerBundle] | None = None
-    cli: Callable[[SubCommands[argparse.ArgumentParser]], None] | None = None
+    cli: Callable[[SubCommands], None] | None = None
     distribution: str = ""  # who declared it, filled in when loaded
 
     def __post_init__(self) -> None:

@@ -58,6 +58,10 @@ class Texts:
                 return catalogue[key]
         raise KeyError(f"text {key!r} is missing from config/texts")
 
+    def catalogues(self) -> Mapping[str, Mapping[str, Any]]:
+        """Every language's texts, keys flattened ("consent.request")."""
+        return self._by_lang
+
     def words(self, key: str) -> frozenset[str]:
         """A word list (e.g. `words.help`) merged over all languages, lower-cased."""
         known = self._words.get(key)

@@ -81,7 +81,7 @@ class Commands:
         self.router = Router("commands")
         self.router.on((ChoiceEvent, TextEvent, CommandEvent),
                        is_staff & Filter(self._pending_answer))(self._confirmed)
-        self.router.on((CommandEvent, TextEvent), is_staff & Filter(self._parse))(self._run)
+        self.router.on((CommandEvent, TextEvent), is_staff & Filter(self.parse))(self._run)
 
     def command(self, name: str, *, aliases: tuple[str, ...] = (),
                 roles: frozenset[str] = ADMIN, help_key: str,
@@ -116,7 +116,9 @@ class Commands:
         unique = {spec.name: spec for spec in self.specs.values()}
         return [s for s in unique.values() if s.roles & roles]
 
-    def _parse(self, event: Event, ctx: Context) -> dict[str, object] | None:
+    def parse(self, event: Event, ctx: Context) -> dict[str, object] | None:
+        """The command a staff message names with its arguments, or None (the router's
+        filter: its values reach the handler)."""
         if isinstance(event, CommandEvent):
             name, args = event.name, event.args
         elif isinstance(event, TextEvent):

@@ -33,7 +33,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from werkbot.bot.storage.inline_sql import InlineSession, watch_inline_connections
-from werkbot.bot.storage.sqlite_inline import SHORT_BUSY_MS, inline_creator, sqlite_file
+from werkbot.bot.storage.sqlite_inline import (
+    SHORT_BUSY_MS,
+    apply_pragmas,
+    inline_creator,
+    sqlite_file,
+)
 
 log = logging.getLogger(__name__)
 MIGRATE_URL_ENV = "_WERKBOT_MIGRATE_URL"  # `serve` hands the URL to its migration child
@@ -219,16 +224,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-            "foreign_keys=ON",
-            "secure_delete=ON",
-            f"busy_timeout={round(busy_timeout * 1000)}",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+        apply_pragmas(dbapi_connection, round(busy_timeout * 1000))
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -27,8 +27,20 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 SHORT_BUSY_MS = 200  # busy timeout for everything else (checkpoints, schema reads)
-PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON",
-           f"busy_timeout={SHORT_BUSY_MS}")
+
+
+def apply_pragmas(connection: Any, busy_ms: int) -> None:
+    """What every SQLite connection werkbot opens is set to, as soon as it is open:
+    write-ahead log, `synchronous=NORMAL`, foreign keys on, `secure_delete` (erased data
+    must not stay readable in the file) and how long to wait for another process's
+    write lock. `connection`: a DB-API connection (`sqlite3`'s or SQLAlchemy's adapted)."""
+    cursor = connection.cursor()
+    try:
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
+                       "secure_delete=ON", f"busy_timeout={busy_ms}"):
+            cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
 
 
 class _Immediately:
@@ -181,10 +193,8 @@ def inline_creator(path: str, lock_wait: float) -> Callable[[], Any]:
     `lock_wait`: seconds a transaction waits for another process's write lock.
     """
 
-    async def connect() -> InlineConnection:
+    async def connect() -> InlineConnection:  # the engine's connect listener sets PRAGMAs
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        for pragma in PRAGMAS:
-            connection.execute(f"PRAGMA {pragma}")
         return InlineConnection(connection, lock_wait)
 
     return connect

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from werkbot.bot.plugins import SubCommands
 from werkbot.bot.settings import Settings, load_settings
 from werkbot.bot.texts import Texts
 from werkbot.handlers.rights.receipt import latin1
@@ -134,7 +135,7 @@ def write_privacy_report(settings: Settings, out_dir: Path) -> tuple[Path, Path]
     return md_path, pdf_path
 
 
-def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_cli(subparsers: SubCommands) -> None:
     """Adds `werkbot privacy-report` (`Plugin.cli` of werkbot's handlers plug-in)."""
     parser = subparsers.add_parser("privacy-report",
                                    help="write the record of processing (Markdown and PDF)")

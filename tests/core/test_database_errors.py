@@ -48,7 +48,7 @@ async def harness(settings: Settings, monkeypatch: pytest.MonkeyPatch
 async def test_a_send_whose_record_failed_is_recorded_later_and_not_sent_again(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     outbox = harness.app[OUTBOX]
-    record = outbox._record
+    record = outbox._record  # noqa: SLF001 - a database failure at exactly this step
     failures = [locked(), locked()]
 
     async def flaky(outcomes: Sequence[Any]) -> list[DeliveryStatus | Unreachable]:
@@ -69,7 +69,7 @@ async def test_a_send_whose_record_failed_is_recorded_later_and_not_sent_again(
 async def test_a_final_failure_is_reported_after_the_report_failed_once(
         harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     outbox = harness.app[OUTBOX]
-    report = outbox._report
+    report = outbox._report  # noqa: SLF001 - a failure at exactly this step
     failures = [locked()]
 
     async def flaky(events: Sequence[Any]) -> None:

@@ -138,10 +138,13 @@ async def test_changes_in_a_savepoint_roll_back_with_it(database: Database) -> N
 
 async def test_a_failed_transaction_stores_none_of_it(
         transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]]) -> None:
-    with pytest.raises(RuntimeError):
+    async def crash_before_the_commit() -> None:
         async with transaction() as session:
             set_columns(session, (await _rows(session))[0], status="done")
             raise RuntimeError("crash before the commit")
+
+    with pytest.raises(RuntimeError):
+        await crash_before_the_commit()
     async with transaction() as session:
         assert [row.status for row in await _rows(session)] == ["pending"] * 3
 

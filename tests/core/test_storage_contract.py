@@ -145,13 +145,13 @@ async def test_concurrent_stores_are_grouped_and_deduplicated(one: tuple[Harness
     h, _ = one
     writer = h.app[INBOX]
     commits: list[int] = []
-    real_commit = writer._commit
+    real_commit = writer._commit  # noqa: SLF001 - counts the group commits
 
     async def counting_commit(batch: list[object]) -> list[int]:
         commits.append(len(batch))
         return await real_commit(batch)  # type: ignore[arg-type]
 
-    writer._commit = counting_commit  # type: ignore[method-assign]
+    writer._commit = counting_commit  # type: ignore[method-assign]  # noqa: SLF001
     # 200 webhook requests at once; every id is sent by four requests (redeliveries).
     ids = [f"whatsapp:SM-{n % 50}" for n in range(200)]
     results = await asyncio.gather(*(h.feed(text(ALICE, "x", event_id=i)) for i in ids))
@@ -333,7 +333,7 @@ async def _crash_mid_send(h: Harness) -> OutboxRow:
     # The batch that queued the reply claimed it for this process's sender, which dies
     # before sending it.
     outbox = h.app[OUTBOX]
-    (claimed,), outbox._handed = outbox._handed, []
+    (claimed,), outbox._handed = outbox._handed, []  # noqa: SLF001 - the sender dies
     (row,) = await outbox_rows(h)
     assert row.status == "sending" and row.lease_until is not None
     assert claimed.id == row.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from werkbot.bot.texts import Texts
 
 REPO = Path(__file__).resolve().parents[2]
 TEXTS = Texts.load(REPO / "config" / "texts")
-CATALOGUES: dict[str, dict[str, Any]] = TEXTS._by_lang
+CATALOGUES: Mapping[str, Mapping[str, Any]] = TEXTS.catalogues()
 SMS = Capabilities(max_text=1600, gsm7=True)
 
 # Words that give an untranslated fragment away: English in a German text, German in an

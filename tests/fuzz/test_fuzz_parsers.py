@@ -257,7 +257,7 @@ def test_parse_command_never_raises(text: str) -> None:
 
 
 _SENDER = Address("whatsapp", "+491701234567")
-_CTX = cast(Context, None)  # `Commands._parse` reads only the event
+_CTX = cast(Context, None)  # `Commands.parse` reads only the event
 
 
 @parser_settings
@@ -272,6 +272,6 @@ def test_staff_command_parser_never_raises(text: str, as_command: bool) -> None:
                              args=command[1], text=text)
     else:
         event = TextEvent(id="t:1", sender=_SENDER, received_at=NOW, text=text)
-    match = commands._parse(event, _CTX)
+    match = commands.parse(event, _CTX)
     assert match is None or set(match) == {"command", "args", "typed"}
 

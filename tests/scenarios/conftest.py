@@ -113,7 +113,7 @@ class World:
         self.api = api
 
     # -- inbound ----------------------------------------------------------------------
-    async def _post_twilio(self, path: str, form: dict[str, str]) -> None:
+    async def post_twilio(self, path: str, form: dict[str, str]) -> None:
         assert self.h.client is not None
         base = str(self.h.client.make_url("")).rstrip("/")
         resp = await self.twilio.post(base, path, form,
@@ -123,7 +123,7 @@ class World:
     async def whatsapp(self, body: str, sender: str = WA_CUSTOMER, *, run: bool = True,
                        **extra: str) -> None:
         """A signed WhatsApp webhook from `sender`; then all due work runs."""
-        await self._post_twilio("/webhooks/whatsapp",
+        await self.post_twilio("/webhooks/whatsapp",
                                 payloads.whatsapp(body, sender=sender, **extra))
         if run:
             await self.h.run()
@@ -134,7 +134,7 @@ class World:
                             MediaUrl0=url, MediaContentType0="image/jpeg")
 
     async def sms(self, body: str, sender: str = SMS_CUSTOMER) -> None:
-        await self._post_twilio("/webhooks/sms", payloads.sms(body, sender=sender))
+        await self.post_twilio("/webhooks/sms", payloads.sms(body, sender=sender))
         await self.h.run()
 
     async def telegram(self, update: dict[str, Any]) -> None:

@@ -342,7 +342,7 @@ async def test_a_status_that_moves_backwards_is_ignored_once(world_at: WorldFact
     (sent,) = w.twilio_to(f"whatsapp:{WA_CUSTOMER}")
     for status in ("delivered", "sent"):
         form = payloads.status(sent.sid, status, to=f"whatsapp:{WA_CUSTOMER}")
-        await w._post_twilio("/webhooks/whatsapp/status", form)
+        await w.post_twilio("/webhooks/whatsapp/status", form)
     await w.h.run()
     async with w.h.services.db.session() as session:
         late = await session.scalar(select(InboxRow).where(

@@ -60,14 +60,14 @@ async def test_an_album_burst_arrives_as_one_batch(
         polling: tuple[Harness, TelegramAdapter], fake_api: FakeBotAPI) -> None:
     harness, adapter = polling
     batches: list[int] = []
-    original = adapter._feed
+    original = adapter._feed  # noqa: SLF001 - counts what each poll feeds
     assert original is not None
 
     async def counting_feed(events: object) -> None:
         batches.append(len(events))  # type: ignore[arg-type]
         await original(events)  # type: ignore[arg-type]
 
-    adapter._feed = counting_feed
+    adapter._feed = counting_feed  # noqa: SLF001
     await fake_api.push_update(*album(810000, 4, group="burst"))
     calls = await fake_api.wait_for("getUpdates", 2)
     await fake_api.wait_for("getUpdates", len(calls) + 1)  # the batch is confirmed

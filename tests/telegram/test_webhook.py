@@ -128,7 +128,7 @@ async def test_same_update_id_twice_is_handled_once(tg: Tg, fake_api: FakeBotAPI
     update = text_update(900000100, "hilfe")
     assert (await post_update(harness, update)).status == 200
     assert (await post_update(harness, update)).status == 200
-    adapter._seen = SeenUpdates()  # as after a restart: only the durable inbox remembers
+    adapter._seen = SeenUpdates()  # noqa: SLF001 - as after a restart: only the durable inbox remembers
     assert (await post_update(harness, update)).status == 200
     await harness.run()
     assert len(await stored_events(harness)) == 1

@@ -1,4 +1,4 @@
-"""The SQLite fast path of the inbox: one thread hop per group commit.
+"""The inbox store on an SQLite file: one thread hop per group commit.
 
 Through SQLAlchemy and aiosqlite a commit costs a handful of thread round trips
 (BEGIN IMMEDIATE, the insert, COMMIT, each handed to aiosqlite's thread and back) plus
@@ -7,8 +7,8 @@ waits on. Here a dedicated thread with its own `sqlite3` connection runs the who
 transaction (BEGIN IMMEDIATE, one multi-row insert that skips known keys and returns
 what it inserted, COMMIT) in one call. The SQL is built from the `inbox` table's own
 columns and their bind processors, so the stored values are the ones SQLAlchemy writes.
-The in-process writer lock is still taken first, so this connection never races the
-engine's for SQLite's single write lock.
+The in-process writer lock is still taken first (as urgent work: a webhook waits on
+it), so this connection never races the engine's for SQLite's single write lock.
 """
 
 from __future__ import annotations
@@ -21,19 +21,24 @@ from typing import Any
 
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
+from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.storage.sqlite_inline import apply_pragmas, sqlite_file
 
 # SQLite allows 32,766 host parameters per statement; keep well below it.
 MAX_PARAMETERS = 30000
-BUSY_TIMEOUT_MS = 30000
 
 
-class SqliteInboxInserter:
+class SqliteInboxStore:
     """Inserts inbox rows on a dedicated connection, skipping known de-duplication keys."""
 
-    def __init__(self, path: str, busy_timeout: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    def __init__(self, db: Database) -> None:
+        path = sqlite_file(db.url)
+        if path is None:
+            raise ValueError(f"not an SQLite file: {db.url}")
+        self._db = db
         self._path = path
-        self._busy_ms = round(busy_timeout * 1000)  # the engine's, from the database URL
+        self._busy_ms = round(db.busy_timeout * 1000)  # the engine's, from the database URL
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-sqlite")
         self._connection: sqlite3.Connection | None = None
         table = InboxRow.__table__
@@ -46,7 +51,8 @@ class SqliteInboxInserter:
     async def insert(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
         """Insert in one transaction; returns the keys that were new."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._insert, rows)
+        async with self._db.write_turn(urgent=True):
+            return await loop.run_in_executor(self._executor, self._insert, rows)
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
@@ -60,9 +66,7 @@ class SqliteInboxInserter:
             connection = sqlite3.connect(self._path, isolation_level=None,
                                          check_same_thread=False,
                                          timeout=self._busy_ms / 1000)
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                           "secure_delete=ON", f"busy_timeout={self._busy_ms}"):
-                connection.execute(f"PRAGMA {pragma}")
+            apply_pragmas(connection, self._busy_ms)
             self._connection = connection
         return self._connection
 

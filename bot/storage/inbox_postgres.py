@@ -1,4 +1,4 @@
-"""The PostgreSQL fast path of the inbox: a connection of its own, one statement per commit.
+"""The inbox store on PostgreSQL: a connection of its own, one statement per commit.
 
 Through the engine, every group commit checked a connection out of the pool and pinged
 it (a round trip), began a transaction, ran SQLAlchemy's insert-many (parameter
@@ -26,16 +26,17 @@ from typing import Any
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.models import InboxRow
 
 log = logging.getLogger(__name__)
 
 
-class PgInboxInserter:
+class PostgresInboxStore:
     """Inserts inbox rows on a dedicated connection, skipping known de-duplication keys."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._engine: AsyncEngine = db.engine
         self._held: AsyncConnection | None = None
         self._driver: Any = None  # the asyncpg connection under `_held`
         table = InboxRow.__table__
