@@ -336,20 +336,20 @@ async def test_sandbox_answers_503_while_the_database_refuses_and_stores_after(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
-    from werkbot.bot.storage.sqlite_inbox import SqliteInboxInserter
+    from werkbot.bot.storage.inbox_sqlite import SqliteInboxStore
 
     settings = _sandbox_settings(tmp_path)
     app = create_app(settings, plugins=_menu_plugins(settings), run_workers=False)
-    real_insert = SqliteInboxInserter.insert
+    real_insert = SqliteInboxStore.insert
 
-    async def locked(self: SqliteInboxInserter, rows: Any) -> set[str]:
+    async def locked(self: SqliteInboxStore, rows: Any) -> set[str]:
         raise sqlite3.OperationalError("database is locked")
 
     async with TestClient(TestServer(app)) as client:
-        monkeypatch.setattr(SqliteInboxInserter, "insert", locked)
+        monkeypatch.setattr(SqliteInboxStore, "insert", locked)
         refused = await client.post("/sandbox/api/messages", json={**GOOD, "id": "sb-locked"})
         assert refused.status == 503 and refused.headers["Retry-After"] == "1"
-        monkeypatch.setattr(SqliteInboxInserter, "insert", real_insert)
+        monkeypatch.setattr(SqliteInboxStore, "insert", real_insert)
         again = await client.post("/sandbox/api/messages", json={**GOOD, "id": "sb-locked"})
         assert again.status == 200
         async with app[SERVICES].db.session() as session:
