@@ -216,9 +216,11 @@ def _entity(session: Session, cls: type[Any], keys: list[str], values: tuple[Any
                 if key in expired:
                     set_committed_value(known, key, value)
         return known
-    # Built by its constructor, then made "detached", which resets the attribute history
-    # as though it had been loaded: added to the session, it is persistent and clean.
-    entity = cls(**dict(zip(keys, values, strict=True)))
+    # As the ORM's loader does: the values go into the instance's state dict as loaded
+    # (no attribute events); made "detached", the object has the identity of its key and
+    # no history, and once added to the session it is persistent and clean.
+    entity = cls()
+    inspect(entity).dict.update(zip(keys, values, strict=True))
     make_transient_to_detached(entity)
     session.add(entity)
     return entity

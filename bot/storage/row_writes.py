@@ -30,7 +30,7 @@ _updates: dict[tuple[Mapper[Any], tuple[str, ...]], Prepared] = {}
 def set_columns(session: AsyncSession, row: Any, /, **values: Any) -> None:
     """Set plain columns of `row`, a persistent object of `session`, by attribute name."""
     state = inspect(row)
-    keys = tuple(sorted(values))
+    keys = tuple(values)  # each call site names its columns in one order: one statement
     statement = _update(state.mapper, keys)  # checks the names, wherever it runs
     raw = inline_connection(session)
     if raw is None or not state.persistent:
