@@ -36,6 +36,7 @@ from werkbot.bot.settings import (
     load_settings,
 )
 from werkbot.bot.storage.database import MIGRATE_URL_ENV
+from werkbot.bot.storage.migration_state import sqlite_at_heads
 
 log = logging.getLogger(__name__)
 DEMO_CONFIG = PACKAGED_CONFIG / "demo.toml"
@@ -105,10 +106,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _start(settings: Settings, *, banner: bool) -> int:
     setup_logging(settings.server.log_level, settings.server.log_file)
-    if not _upgrade_in_child(settings):
-        return 1
-    run_on_loop(_run(settings, banner=banner), settings.server.event_loop)
-    return 0
+    migrations = _upgrade_in_child(settings)
+    try:
+        return run_on_loop(_run(settings, migrations, banner=banner),
+                           settings.server.event_loop)
+    finally:
+        if migrations is not None and migrations.poll() is None:
+            migrations.wait()  # start-up failed early: never leave it writing behind us
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -144,22 +148,33 @@ def _upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upgrade_in_child(settings: Settings) -> bool:
-    """Apply migrations in a short-lived process: Alembic (~11 MB) never stays loaded in
-    the server. The URL goes through the environment, never the command line (`ps`)."""
+def _upgrade_in_child(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """Start applying migrations in a short-lived process: Alembic (~11 MB) never stays
+    loaded in the server, and the server's imports and set-up run meanwhile (`_migrated`
+    waits for it before anything opens the database). None when an SQLite database is
+    known to be up to date already (a restart). The URL goes through the environment,
+    never the command line (`ps`)."""
+    if sqlite_at_heads(settings.database.url):
+        return None
     env = {**os.environ, MIGRATE_URL_ENV: settings.database.url}
-    done = subprocess.run([sys.executable, "-m", "werkbot.bot.storage.migrate"], env=env,
-                          check=False)
-    if done.returncode != 0:
-        log.error("database migrations failed (exit %d); not starting", done.returncode)
+    return subprocess.Popen([sys.executable, "-m", "werkbot.bot.storage.migrate"], env=env)
+
+
+def _migrated(migrations: subprocess.Popen[bytes] | None) -> bool:
+    if migrations is None:
+        return True
+    returncode = migrations.wait()
+    if returncode != 0:
+        log.error("database migrations failed (exit %d); not starting", returncode)
         print("werkbot: database migrations failed; see the output above", file=sys.stderr)
-    return done.returncode == 0
+    return returncode == 0
 
 
-async def _run(settings: Settings, *, banner: bool) -> None:
+async def _run(settings: Settings, migrations: subprocess.Popen[bytes] | None, *,
+               banner: bool) -> int:
     from werkbot.bot.server import PLUGINS, SERVICES, create_app  # local: keeps `check` light
 
-    app = create_app(settings, migrate=False)  # _serve and _demo upgraded already
+    app = create_app(settings, migrate=False)  # the child upgrades the database
     for key, problem in config_warnings(settings, app[PLUGINS].names):
         log.warning("config warning: %s: %s", key, problem)  # serve starts anyway
     seed = app[PLUGINS].bundle.seed_demo
@@ -170,6 +185,9 @@ async def _run(settings: Settings, *, banner: bool) -> None:
 
         app.on_startup.append(seed_demo)  # runs after the lifecycle context built services
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10)
+    # Nothing has opened the database yet; the services do, as the runner sets up.
+    if not await asyncio.to_thread(_migrated, migrations):
+        return 1
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()
@@ -189,6 +207,7 @@ async def _run(settings: Settings, *, banner: bool) -> None:
     await stop.wait()
     log.info("shutting down: draining")
     await runner.cleanup()
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
