@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             trees[args.against] = _worktree(stack, args.against)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for round_ in range(args.rounds):
-            for name, tree in trees.items():
+            # Turn about, so that neither tree always runs first in a round.
+            order = list(trees.items())
+            for name, tree in order if round_ % 2 == 0 else reversed(order):
                 runs[name].append(measure(tree, args.n, args.db, pg_url, args.batch,
                                           args.mix))
                 print(f"round {round_ + 1} {name}: {_line(runs[name][-1])}", flush=True)
