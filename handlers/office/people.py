@@ -6,8 +6,6 @@ the staff member who wrote is the event's `actor`, matched to `[[staff]] telegra
 
 from __future__ import annotations
 
-from typing import Any
-
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.handlers.staff_roles import staff_of
@@ -25,16 +23,7 @@ def actor_id(ctx: Context) -> str:
     staff = staff_of(ctx)
     if staff is not None:
         return staff.id
-    actor = ctx.event.actor
-    author = int(actor.id) if actor is not None and actor.id.lstrip("-").isdigit() else (
-        _author(ctx.event.raw))
+    actor = ctx.event.actor  # in a group, the member who wrote (the adapter's field)
+    author = int(actor.id) if actor is not None and actor.id.lstrip("-").isdigit() else 0
     found = next((s for s in ctx.settings.staff if author and s.telegram == author), None)
     return found.id if found else GROUP_ACTOR
-
-
-def _author(raw: dict[str, Any]) -> int:
-    # Until events carry an author field, the group member is in the update's "from".
-    message = raw.get("message")
-    user = message.get("from") if isinstance(message, dict) else None
-    ident = user.get("id") if isinstance(user, dict) else None
-    return ident if isinstance(ident, int) else 0

@@ -187,7 +187,8 @@ async def test_stats_refused_and_bad_period(h: Harness) -> None:
 async def _office_answer(h: Harness, topic: str, body: str) -> None:
     await h.feed(TextEvent(id=f"telegram:{body}", sender=GROUP_ADDRESS,
                            received_at=h.clock.now(), thread=topic, text=body,
-                           raw={"message": {"from": {"id": 133333333}}}))
+                           raw={"message": {"from": {"id": 133333333}}},
+                           actor=Address("telegram", "133333333")))
     await h.run()
 
 

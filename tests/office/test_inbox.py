@@ -47,7 +47,8 @@ def in_group(h: Harness, body: str, *, thread: str = "", reply_to: str = "",
              author: int = 133333333) -> Event:
     common = {"id": f"telegram:{next(_ids)}", "sender": GROUP_ADDRESS,
               "received_at": h.clock.now(), "sender_name": "Anna", "thread": thread,
-              "reply_to": reply_to, "raw": {"message": {"from": {"id": author}}}}
+              "reply_to": reply_to, "raw": {"message": {"from": {"id": author}}},
+              "actor": Address("telegram", str(author))}  # as the Telegram adapter sets it
     made = text(GROUP_ADDRESS, body, at=h.clock.now())
     if isinstance(made, TextEvent):
         return TextEvent(text=body, **common)  # type: ignore[arg-type]
