@@ -29,23 +29,28 @@ from werkbot.bot.events import (
     parse_command,
 )
 from werkbot.bot.plugins import HandlerBundle, Plugins
-from werkbot.bot.replies import Reply, text_of
+from werkbot.bot.replies import ChoicesReply, Reply, TextReply, text_of
 from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX, SERVICES, create_app
 from werkbot.bot.services import Services
 from werkbot.bot.settings import PACKAGED_TEXTS, Settings, settings_from_dict
 
-__all__ = ["FrozenClock", "Harness", "RecordingAdapter", "make_settings", "text"]
+__all__ = ["FrozenClock", "Harness", "RecordingAdapter", "make_settings", "offered", "text"]
 
 _ids = itertools.count(1)
 UNFILLED = re.compile(r"\{[a-z_]+(:[^}]*)?\}")  # a text placeholder nobody filled
+_NUMBERED = re.compile(r"^\d{1,2}\) (.+)$", re.MULTILINE)  # a choice rendered as text
 
 _MEDIA = frozenset({"image", "document", "audio", "voice", "video"})
+_MB = 1024 * 1024
 RICH = Capabilities(buttons=True, max_buttons=8, max_text=4096, media_kinds=_MEDIA,
-                    max_media_bytes=20 * 1024 * 1024, media_group=True, share_contact=True)
-# Capabilities like the real channels', so degrade and window rules act as in production.
+                    max_media_bytes=50 * _MB, media_group=True, share_contact=True)
+# The real channels' capabilities (the adapters' own, which `bot/` may not import;
+# tests/core/test_harness_capabilities.py holds them equal), so degrade and window rules
+# act here as in production.
 CHANNEL_CAPS = {
-    "whatsapp": Capabilities(buttons=True, max_buttons=3, max_text=4096, media_kinds=_MEDIA,
-                             max_media_bytes=16 * 1024 * 1024, templates=True, window_hours=24),
+    "whatsapp": Capabilities(buttons=False, max_text=1600, media_kinds=_MEDIA,
+                             max_media_bytes=16 * _MB, media_group=False, templates=True,
+                             window_hours=24),
     "sms": Capabilities(max_text=1600, gsm7=True),
     "telegram": RICH,
 }
@@ -211,3 +216,12 @@ class Harness:
         self.clock.advance(delta)
         await self.run()
 
+
+def offered(reply: Reply) -> list[str]:
+    """The choices a reply offers, as the recipient sees them: the buttons' labels, or,
+    on a channel without buttons (WhatsApp, SMS), the numbered lines they became."""
+    if isinstance(reply, ChoicesReply):
+        return [choice.label for choice in reply.choices]
+    if isinstance(reply, TextReply):
+        return _NUMBERED.findall(reply.text)
+    return []

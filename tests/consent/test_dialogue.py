@@ -28,7 +28,7 @@ from tests.consent.conftest import (
 from werkbot.bot.adapter import SendError
 from werkbot.bot.replies import ChoicesReply, TextReply
 from werkbot.bot.storage.models import InboxRow, OutboxRow
-from werkbot.bot.testing import Harness
+from werkbot.bot.testing import Harness, offered
 from werkbot.handlers.consent import kinds
 from werkbot.handlers.consent.ledger import ALL_CHANNELS, PURPOSES, ConsentEntry, text_hash
 from werkbot.handlers.consent.models import ConsentHold
@@ -67,11 +67,11 @@ async def test_first_contact_gets_the_consent_request_and_the_message_is_held(
     for named in ("https://example.de/datenschutz", "STOP", "Twilio" if channel != "telegram"
                   else "Telegram", "180 Tage"):
         assert named in request.text
-    if channel == "sms":
-        assert "1) Ja, einverstanden" in request.text
-    else:
+    if channel == "telegram":  # buttons
         assert isinstance(request.reply, ChoicesReply)
         assert [c.value for c in request.reply.choices] == ["ja", "nein", "andere"]
+    else:  # numbered choices, as WhatsApp and SMS show them
+        assert offered(request.reply) == ["Ja, einverstanden", "Nein", "Andere Wege"]
     assert staff_texts(h) == []
     assert await held_count(h) == 1
     async with h.services.db.session() as session:

@@ -25,7 +25,7 @@ from werkbot.bot.server import DISPATCHER
 from werkbot.bot.settings import Settings
 from werkbot.bot.storage.models import InboxRow, OutboxRow
 from werkbot.bot.storage.repos import OutboxRepo
-from werkbot.bot.testing import Harness, text
+from werkbot.bot.testing import Harness, offered, text
 from werkbot.handlers import build_bundle, menu
 
 
@@ -42,8 +42,7 @@ async def test_hilfe_gets_the_german_menu_with_choices(harness: Harness) -> None
     got = await harness.say(CUSTOMER, "hilfe")
     assert len(got) == 1
     assert "Willkommen bei Sanitär Maier GmbH" in got[0].text
-    assert isinstance(got[0].reply, ChoicesReply)
-    assert [c.value for c in got[0].reply.choices] == ["notfall", "auskunft", "hilfe"]
+    assert offered(got[0].reply) == ["Notfall", "Meine Daten", "Hilfe"]  # numbered
 
 
 async def test_help_in_english_answers_in_english(harness: Harness) -> None:

@@ -17,8 +17,7 @@ from tests.emergency.conftest import (
     settings_for,
 )
 from werkbot.bot.addresses import Address
-from werkbot.bot.replies import ChoicesReply
-from werkbot.bot.testing import Harness
+from werkbot.bot.testing import Harness, offered
 
 
 async def test_oncall_override_until_the_next_hand_over(tmp_path: Path) -> None:
@@ -81,8 +80,7 @@ async def test_away_answer_once_per_closed_period(h: Harness) -> None:
     got = await h.say(customer, "Guten Tag, mein Wasserhahn tropft")
     assert len(got) == 1 and got[0].reply.kind == "away"
     assert "wieder da am Montag, 07.12., 07:30" in got[0].text
-    assert isinstance(got[0].reply, ChoicesReply)
-    assert [c.value for c in got[0].reply.choices] == ["notfall"]
+    assert offered(got[0].reply) == ["🚨 Notfall"]
     got = await h.say(customer, "Und die Dusche auch")
     assert [s.reply.kind for s in got] == ["office_ack"]  # no second away answer
     h.clock.set(local(2026, 12, 7, 17, 0))

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from tests.jobs.conftest import KARL, WINDOW, customer, job, jpeg
 from werkbot.bot.addresses import Address
 from werkbot.bot.events import MediaEvent, MediaRef
-from werkbot.bot.replies import ChoicesReply, MediaReply
+from werkbot.bot.replies import MediaReply
 from werkbot.bot.storage.models import MediaRow
-from werkbot.bot.testing import Harness, choice, media
+from werkbot.bot.testing import Harness, choice, media, offered
 from werkbot.handlers.consent.ledger import PHOTOS, ConsentLedger
 from werkbot.handlers.jobs.models import JobBatch, JobMedia
 
@@ -45,7 +45,7 @@ async def test_customer_without_photo_consent_is_asked_and_nothing_reaches_the_f
     await h.run()
     asked = h.adapter("whatsapp").to(WA_CUSTOMER)
     assert [s.reply.kind for s in asked] == ["photo_consent"]
-    assert isinstance(asked[0].reply, ChoicesReply)
+    assert offered(asked[0].reply) == ["Ja, weitergeben", "Nein"]
     await h.advance(WINDOW * 3)
     assert fitter_media(h) == []
     await h.feed(choice(WA_CUSTOMER, "jobs:photos:yes"))

@@ -36,7 +36,8 @@ async def test_closing_an_existing_job_still_asks_first(h: Harness) -> None:
     code = await job(h, "Wasserhahn")
     got = await h.say(CHEF, f"/auftrag abschliessen {code}")
     # asked back in the words the sender used, not the English command names
-    assert got[0].text == f"Bitte bestätigen: /auftrag abschliessen {code} – wirklich ausführen?"
+    question, _ = got[0].text.split("\n\n", 1)  # then the numbered choices
+    assert question == f"Bitte bestätigen: /auftrag abschliessen {code} – wirklich ausführen?"
     got = await h.say(CHEF, "nein")
     got = await h.say(CHEF, f"/job close {code}")
     assert "Bitte bestätigen: /job close" in got[0].text

@@ -14,9 +14,9 @@ from tests.rights.helpers import count, dump_all_rows, person_of
 from werkbot.bot.addresses import Address
 from werkbot.bot.codec import dumps_reply
 from werkbot.bot.hooks import hooks
-from werkbot.bot.replies import ChoicesReply, TextReply
+from werkbot.bot.replies import TextReply
 from werkbot.bot.storage.models import MediaRow, OutboxRow, Person
-from werkbot.bot.testing import Harness
+from werkbot.bot.testing import Harness, offered
 from werkbot.handlers.consent.ledger import ConsentEntry, ConsentLedger
 from werkbot.handlers.rights import ERASERS, wait_for_checkpoints
 from werkbot.handlers.rights.registry import PROVIDER_ERASERS
@@ -74,7 +74,8 @@ async def _alice_with_history(h: Harness) -> Person:
 
 async def _erase(h: Harness, who: Address) -> list[str]:
     asked = await h.say(who, "löschen")
-    assert len(asked) == 1 and isinstance(asked[0].reply, ChoicesReply)
+    assert len(asked) == 1 and offered(asked[0].reply) == ["Ja, alles löschen",
+                                                            "Nein, abbrechen"]
     assert "JA" in asked[0].text
     done = await h.say(who, "ja")
     await h.advance(timedelta(seconds=5))  # the scrub timer after delivery
