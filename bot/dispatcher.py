@@ -173,8 +173,8 @@ class Dispatcher:
                 # once one has waited its budget to be stored, commit what is done and
                 # let it in. Not at once: a steady stream always has one waiting, and
                 # batches of one or two cost so much per event that a backlog grows
-                # instead of shrinking. Not during a burst either: the batch runs whole
-                # and the pause after it makes room instead.
+                # instead of shrinking. During a burst the budget is longer (one always
+                # waits) and the pause after the batch makes room for the rest.
                 await asyncio.sleep(0)
                 if self._yield_now():
                     break

@@ -3,7 +3,9 @@
 On SQLite a batch holds the one writer, so a webhook's acknowledgement waits for it.
 Cutting the batch as soon as one waits made batches of one or two under a steady stream:
 each event then cost several times as much, and a backlog grew instead of shrinking.
-And the dispatcher counts as behind (so handling may pause for a burst of webhooks)
+During a burst of webhooks one always waits, so the budget is longer there: a batch still
+makes way within it (an acknowledgement never waits for a whole batch of first contacts),
+but not after every event. And the dispatcher counts as behind (so handling may pause for a burst of webhooks)
 only when its claim finds a whole batch due.
 """
 
@@ -89,3 +91,38 @@ async def test_the_dispatcher_is_behind_only_when_its_claim_fills_a_batch(
     for _ in range(20):
         dispatcher.pressure.enter()
     assert not dispatcher.pressure.bursting
+
+
+def _burst(h: Harness) -> None:
+    """Webhooks in flight at once, a burst's worth (the claim, filling its limit, is behind)."""
+    pressure = h.app[DISPATCHER].pressure
+    for _ in range(pressure.burst):
+        pressure.enter()
+
+
+async def test_in_a_burst_a_webhook_past_the_burst_budget_gets_the_writer(
+        harness: Harness) -> None:
+    dispatcher = harness.app[DISPATCHER]
+    dispatcher.store_budget, dispatcher.burst_store_budget = 3600.0, 0.0
+    stored: list[str] = []
+    _webhook_waiting_during_the_first_event(harness, stored)
+    await _feed_all(harness)
+    _burst(harness)
+    assert await dispatcher.handle_batch(limit=len(CUSTOMERS)) == 1
+    assert dispatcher.pressure.bursting
+    await asyncio.sleep(0)
+    assert stored == ["webhook after 1"]
+
+
+async def test_in_a_burst_a_webhook_within_the_burst_budget_waits_for_the_batch(
+        harness: Harness) -> None:
+    dispatcher = harness.app[DISPATCHER]
+    dispatcher.store_budget, dispatcher.burst_store_budget = 0.0, 3600.0
+    stored: list[str] = []
+    _webhook_waiting_during_the_first_event(harness, stored)
+    await _feed_all(harness)
+    _burst(harness)
+    assert await dispatcher.handle_batch(limit=len(CUSTOMERS)) == len(CUSTOMERS)
+    assert dispatcher.pressure.bursting
+    await asyncio.sleep(0)
+    assert stored == [f"webhook after {len(CUSTOMERS)}"]
