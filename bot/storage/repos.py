@@ -89,6 +89,7 @@ _BY_ADDRESS = PreparedEntities(
 _STATE = cast(Table, ConversationState.__table__)
 _KV = cast(Table, KeyValue.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
+_INBOX = cast(Table, InboxRow.__table__)
 # Prepared once: building a statement costs more than running it on SQLite, and on SQLite
 # these run on the driver connection directly (bot/storage/inline_sql.py).
 _STATE_LOAD = Prepared(select(_STATE.c.data).where(_STATE.c.person_id == bindparam("person_id"))
@@ -112,6 +113,13 @@ def _upsert(dialect_insert: Any) -> Any:
 
 _CHOICES_UPSERT = {"sqlite": Prepared(_upsert(sqlite_insert), keys=("key", "value")),
                    "postgresql": Prepared(_upsert(pg_insert), keys=("key", "value"))}
+_INBOX_COLUMNS = ("dedup_key", "kind", "sender", "payload", "status", "available_at",
+                  "created_at", "handled_at", "attempts", "error")
+# A timer is one inbox row per key: the row is written unless its key exists already.
+_TIMER_INSERT = {
+    name: Prepared(dialect_insert(_INBOX).on_conflict_do_nothing(
+        index_elements=[_INBOX.c.dedup_key]), keys=_INBOX_COLUMNS)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))}
 
 
 def state_of(text: str | None) -> dict[str, Any]:
@@ -193,14 +201,11 @@ class TimerRepo:
     async def schedule(self, key: str, name: str, at: datetime, now: datetime,
                        payload: dict[str, Any] | None = None) -> bool:
         """Schedule `name` at `at` once per `key`; False if that key already exists."""
-        dedup = f"timer:{key}"
-        if await self.session.scalar(select(InboxRow.id).where(InboxRow.dedup_key == dedup)):
-            return False
-        event = TimerEvent(id=dedup, sender=Address("timer", name), received_at=now,
+        event = TimerEvent(id=f"timer:{key}", sender=Address("timer", name), received_at=now,
                            name=name, payload=payload or {})
-        self.session.add(_inbox_row(event, available_at=at, now=now))
-        await self.session.flush()
-        return True
+        insert_new = _TIMER_INSERT[self.session.get_bind().dialect.name]
+        values = {**inbox_values(event, now), "available_at": at, "handled_at": None}
+        return await insert_new.run(self.session, values) == 1
 
     async def cancel(self, key: str) -> bool:
         result = await self.session.execute(
@@ -221,12 +226,6 @@ class AuditRepo:
                      detail: str = "") -> None:
         self.session.add(AuditRow(at=now, actor=actor, action=action, subject=subject,
                                   detail=detail))
-
-
-def _inbox_row(event: Event, *, available_at: datetime, now: datetime) -> InboxRow:
-    return InboxRow(dedup_key=event.id, kind=type(event).__name__, sender=str(event.sender),
-                    payload=dumps_event(event), status="pending", available_at=available_at,
-                    created_at=now, attempts=0, error="")
 
 
 def inbox_values(event: Event, now: datetime) -> dict[str, Any]:

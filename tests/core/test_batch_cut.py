@@ -5,8 +5,8 @@ Cutting the batch as soon as one waits made batches of one or two under a steady
 each event then cost several times as much, and a backlog grew instead of shrinking.
 During a burst of webhooks one always waits, so the budget is longer there: a batch still
 makes way within it (an acknowledgement never waits for a whole batch of first contacts),
-but not after every event. And the dispatcher counts as behind (so handling may pause for a burst of webhooks)
-only when its claim finds a whole batch due.
+but not after every event. And the dispatcher counts as behind (so handling may pause
+for a burst of webhooks) only when its claim finds a whole batch due.
 """
 
 from __future__ import annotations
