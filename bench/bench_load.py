@@ -36,6 +36,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -198,6 +199,7 @@ class Row:
     others_cpus: float = 0.0  # CPUs other processes of the machine used meanwhile
     standin_busy: float = 0.0  # share of one CPU the stand-ins (and the loop's client) used
     notes: list[str] = field(default_factory=list)
+    round: int = 1  # the round of --rounds it was measured in
 
 
 # -- the stand-ins ----------------------------------------------------------------------
@@ -282,6 +284,33 @@ def measure_baseline(name: str, kind: str, requests: client.Requests, args: argp
         if proc.is_alive():
             proc.kill()
     return row
+
+
+def measure_baselines(bench: Bench, args: argparse.Namespace, workdir: Path,
+                      round_: int) -> list[Row]:
+    """Round 1: the four baselines (with --uvloop-baselines on uvloop too); later rounds
+    of --rounds: PTB alone, as it ships, to pair with that round's werkbot rows."""
+    print("baselines" if round_ == 1 else "baseline (PTB)", flush=True)
+    telegram_load = bench.requests("telegram", args.seconds * 12000)
+    hook = client.Requests("/hook", telegram_load.header,
+                           telegram_load.content_type, telegram_load.items)
+    ptb = ("PTB 22 webhook (update_queue)", "ptb", hook)
+    servers = [ptb]
+    if round_ == 1:
+        form = bench.requests("whatsapp", 20000)
+        servers = [("bare aiohttp (Telegram JSON)", "bare", hook),
+                   ("bare aiohttp (Twilio form)", "bare-form", form),
+                   ("aiogram 3 webhook", "aiogram", hook), ptb]
+    loops = [False, True] if args.uvloop_baselines and round_ == 1 else [False]
+    out = []
+    for on_uvloop, (name, kind, load) in ((u, s) for u in loops for s in servers):
+        name = f"{name} {UVLOOP_TAG}" if on_uvloop else name
+        row = measure_baseline(name, kind, load, args, workdir, uvloop=on_uvloop)
+        row.round = round_
+        print(f"  {name}: {row.ack_per_s:,.0f}/s, RSS {row.rss_start_mb:.0f} → "
+              f"{row.rss_peak_mb:.0f} MB", flush=True)
+        out.append(row)
+    return out
 
 
 # -- werkbot ----------------------------------------------------------------------------
@@ -510,6 +539,7 @@ class Plan:
     # every webhook from a new sender (person, address, held message, consent request)
     tree: Path = REPO  # the checkout werkbot runs from (--against: an earlier revision)
     tag: str = ""  # the revision's name in directories and rows ("" for this tree)
+    round: int = 1  # the round of --rounds (later rounds get their own directory)
 
 
 class Bench:
@@ -572,13 +602,16 @@ class Bench:
 
     def run(self, plan: Plan, pg: PgServer | None) -> Row:
         args = self.args
+        later = f"r{plan.round}" if plan.round > 1 else ""
         tmp = (self.workdir / f"{plan.db}-{plan.load}-{plan.stored}-{plan.role}-"
-               f"{plan.event_loop}-{plan.mix}{'-' + plan.tag if plan.tag else ''}")
+               f"{plan.event_loop}-{plan.mix}{'-' + plan.tag if plan.tag else ''}"
+               f"{'-' + later if later else ''}")
         tmp.mkdir(parents=True, exist_ok=True)
-        row = Row(plan.name, plan.db, plan.stored)
+        row = Row(plan.name, plan.db, plan.stored, round=plan.round)
         run_began = time.perf_counter()
         db_name = (f"load_{plan.load}_{plan.stored}_{plan.role}_{plan.event_loop}_"
-                   f"{plan.mix.replace('-', '_')}{'_' + plan.tag if plan.tag else ''}")
+                   f"{plan.mix.replace('-', '_')}{'_' + plan.tag if plan.tag else ''}"
+                   f"{'_' + later if later else ''}")
         if plan.db == "sqlite":
             db_url = f"sqlite+aiosqlite:///{tmp / 'werkbot.db'}"
         else:
@@ -748,8 +781,13 @@ def report(baselines: list[Row], rows: list[Row], flat: list[tuple[Row, Row]],
     bare_form = next((r for r in shipped if r.name.startswith("bare aiohttp (Twilio")), None)
     frameworks = [r for r in shipped if r.name.startswith(("aiogram", "PTB"))]
     faster = max(frameworks, key=lambda r: r.ack_per_s) if frameworks else None
+    rounds = ""
+    if args.rounds > 1:
+        rounds = (f"Every number is the median of {args.rounds} rounds"
+                  + (" (PTB measured in each, the other baselines in round 1)"
+                     if baselines else "") + ". ")
     lines = [
-        f"Load average before / after the run: {args.loadavg_before} / {loadavg()}. "
+        f"{rounds}Load average before / after the run: {args.loadavg_before} / {loadavg()}. "
         f"{args.seconds} s closed loop per row ({client.CONNECTIONS} connections, "
         f"{args.client}), then {args.seconds} s open loop at half the handled rate; "
         f"{os.cpu_count()} CPUs; werkbot log level {args.log_level}.",
@@ -786,8 +824,9 @@ def report(baselines: list[Row], rows: list[Row], flat: list[tuple[Row, Row]],
               "flight. CPU ms/msg: the werkbot process (+ the PostgreSQL server) per handled "
               "message. other load: CPUs that other processes on the machine used meanwhile."]
     if flat:
-        lines += ["", "Flatness (WhatsApp, Telegram off): the same run on a bigger database. "
-                  "Per-message cost: CPU time of werkbot (+ PostgreSQL) per handled message.",
+        lines += ["", "Flatness (WhatsApp, Telegram off): the same run on a bigger database"
+                  + (" (last round, next to that round's row)" if args.rounds > 1 else "")
+                  + ". Per-message cost: CPU time of werkbot (+ PostgreSQL) per handled message.",
                   "", "| db | stored | acked/s | handled/s | webhook→send p99 ms "
                   "| CPU ms/msg | DB CPU ms/msg | other load | fill s | start-up s |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -890,6 +929,97 @@ def issue22_targets(baselines: list[Row], rows: list[Row], against: str) -> list
     return out
 
 
+# -- several rounds (--rounds) ----------------------------------------------------------
+
+def _median(values: list[float]) -> float:
+    """The median, NaNs left out (NaN if there is nothing else)."""
+    known = [v for v in values if v == v]
+    return statistics.median(known) if known else float("nan")
+
+
+def _worst(values: list[float]) -> float:
+    """The highest, NaNs left out (NaN if there is nothing else)."""
+    return max((v for v in values if v == v), default=float("nan"))
+
+
+def by_name(rows: list[Row]) -> dict[str, list[Row]]:
+    """The rows grouped by name, in the order the names first appear."""
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.name, []).append(r)
+    return groups
+
+
+def median_rows(rows: list[Row]) -> list[Row]:
+    """One row per name: each number the median over its rounds (for counts the lower
+    median, still a count), the rest (statements, timings) from the last round, and the
+    notes of every round, marked with their round."""
+    out = []
+    for same in by_name(rows).values():
+        numbers: dict[str, Any] = {}
+        for key, value in vars(same[-1]).items():
+            values = [getattr(r, key) for r in same]
+            if key == "round" or not isinstance(value, int | float):
+                continue
+            numbers[key] = (statistics.median_low(values)
+                            if all(isinstance(v, int) for v in values) else _median(values))
+        notes = [f"round {r.round}: {note}" for r in same for note in r.notes]
+        out.append(replace(same[-1], **numbers, notes=notes))
+    return out
+
+
+def paired_ratios(rows: list[Row], others: list[Row], key: str) -> list[float]:
+    """Per round that both have: `key` of the row in `rows` divided by `key` of the row
+    in `others` measured in the same round (rounds with a zero or NaN left out)."""
+    theirs = {r.round: float(getattr(r, key)) for r in others}
+    out = []
+    for r in rows:
+        mine, other = float(getattr(r, key)), theirs.get(r.round, float("nan"))
+        if other and other == other and mine == mine:
+            out.append(mine / other)
+    return out
+
+
+def _spread(ratios: list[float]) -> str:
+    """`×median (min–max, n rounds)` of paired ratios."""
+    if not ratios:
+        return "×–"
+    return (f"×{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}, "
+            f"{len(ratios)} rounds)")
+
+
+def issue22_rounds(baselines: list[Row], rows: list[Row], against: str) -> list[str]:
+    """`issue22_targets` over several rounds: each ratio paired within a round (the row
+    against the same round's PTB, or the same round's row of `against`), shown as median
+    and range; the p99s as medians and the worst round. Every verdict is on the medians."""
+    ptb = [b for b in baselines if b.name.startswith("PTB") and UVLOOP_TAG not in b.name]
+    groups = by_name([r for r in rows if r.db == "sqlite"])
+    out = []
+    for name, same in groups.items():
+        if _ack_only(same[0]) or (against and name.endswith(f"[{against}]")):
+            continue
+        checks = []
+        if ptb:
+            acked = paired_ratios(same, ptb, "ack_per_s")
+            checks.append(f"acked vs PTB {_spread(acked)}: "
+                          f"{'met' if acked and statistics.median(acked) >= 1 else 'MISSED'}")
+        e2e, ack = [r.e2e_p99_ms for r in same], [r.ack_p99_ms for r in same]
+        checks.append(f"p99 webhook→send {fmt(_median(e2e), 1)} ms (worst "
+                      f"{fmt(_worst(e2e), 1)}), ack {fmt(_median(ack), 1)} ms (worst "
+                      f"{fmt(_worst(ack), 1)}) (medians < 50): "
+                      f"{'met' if max(_median(e2e), _median(ack)) < 50 else 'MISSED'}")
+        before = groups.get(f"{name} [{against}]") if against else None
+        if before is not None:
+            acked = paired_ratios(same, before, "ack_per_s")
+            handled = paired_ratios(same, before, "handled_per_s")
+            worst = min(statistics.median(acked) if acked else 1.0,
+                        statistics.median(handled) if handled else 1.0)
+            checks.append(f"vs {against}: acked {_spread(acked)}, handled {_spread(handled)} "
+                          f"(no more than 5 % slower): {'met' if worst >= 0.95 else 'MISSED'}")
+        out.append(f"- {name}: " + "; ".join(checks))
+    return out
+
+
 def print_statements(rows: list[Row]) -> str:
     lines = []
     for r in rows:
@@ -906,6 +1036,29 @@ def print_statements(rows: list[Row]) -> str:
 
 
 # -- main -------------------------------------------------------------------------------
+
+def werkbot_plans(args: argparse.Namespace, db: str) -> list[Plan]:
+    """This tree's werkbot rows on `db`, in the order they run."""
+    mixes = ["consented", "first-contact"] if args.mix == "both" else [args.mix]
+    plans = []
+    for mix in mixes:
+        label = "" if mix == "consented" else " first contact"
+        plans.append(Plan(f"werkbot WhatsApp{label} (Telegram off)", db, False,
+                          "whatsapp", args.stored, mix=mix))
+        if not args.no_telegram:
+            plans.append(Plan(f"werkbot Telegram{label} (Telegram on)", db, True,
+                              "telegram", args.stored, mix=mix))
+    if args.ack_only:
+        plans.append(Plan("werkbot WhatsApp, ack only (role web)", db, False,
+                          "whatsapp", args.stored, role="web"))
+        if not args.no_telegram:
+            plans.append(Plan("werkbot Telegram, ack only (role web)", db, True,
+                              "telegram", args.stored, role="web"))
+    if args.event_loop == "both":
+        return [replace(p, name=f"{p.name} [{loop}]", event_loop=loop)
+                for p in plans for loop in ("asyncio", "uvloop")]
+    return [replace(p, event_loop=args.event_loop) for p in plans]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -953,7 +1106,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", default="",
                         help="a git revision: its werkbot rows too, from a git worktree, "
                         "side by side in the same run (baselines and stand-ins shared)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure N times: each round PTB, then every werkbot row (with "
+                        "--against the two trees first in turn); the other baselines run in "
+                        "round 1 only, the flatness run in the last round only; the table "
+                        "shows medians, issue 22's targets per-round paired ratios")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.quick:
         args.seconds = min(args.seconds, 3)
         args.warmup = 1
@@ -977,65 +1137,47 @@ def main(argv: list[str] | None = None) -> int:
             from bench.bench_drain import _worktree
 
             earlier = _worktree(trees, args.against)
-        if not args.no_baselines:
-            print("baselines", flush=True)
-            telegram_load = bench.requests("telegram", args.seconds * 12000)
-            hook = client.Requests("/hook", telegram_load.header,
-                                   telegram_load.content_type, telegram_load.items)
-            form = bench.requests("whatsapp", 20000)
-            servers = (("bare aiohttp (Telegram JSON)", "bare", hook),
-                       ("bare aiohttp (Twilio form)", "bare-form", form),
-                       ("aiogram 3 webhook", "aiogram", hook),
-                       ("PTB 22 webhook (update_queue)", "ptb", hook))
-            loops = [False, True] if args.uvloop_baselines else [False]
-            for on_uvloop, (name, kind, load) in ((u, s) for u in loops for s in servers):
-                name = f"{name} {UVLOOP_TAG}" if on_uvloop else name
-                row = measure_baseline(name, kind, load, args, workdir, uvloop=on_uvloop)
-                print(f"  {name}: {row.ack_per_s:,.0f}/s, RSS {row.rss_start_mb:.0f} → "
-                      f"{row.rss_peak_mb:.0f} MB", flush=True)
-                baselines.append(row)
-        for db in dbs:
-            print(db, flush=True)
-            with _database_server(db) as pg:
-                mixes = ["consented", "first-contact"] if args.mix == "both" else [args.mix]
-                plans = []
-                for mix in mixes:
-                    label = "" if mix == "consented" else " first contact"
-                    plans.append(Plan(f"werkbot WhatsApp{label} (Telegram off)", db, False,
-                                      "whatsapp", args.stored, mix=mix))
-                    if not args.no_telegram:
-                        plans.append(Plan(f"werkbot Telegram{label} (Telegram on)", db, True,
-                                          "telegram", args.stored, mix=mix))
-                if args.ack_only:
-                    plans.append(Plan("werkbot WhatsApp, ack only (role web)", db, False,
-                                      "whatsapp", args.stored, role="web"))
-                    if not args.no_telegram:
-                        plans.append(Plan("werkbot Telegram, ack only (role web)", db, True,
-                                          "telegram", args.stored, role="web"))
-                if args.event_loop == "both":
-                    plans = [replace(p, name=f"{p.name} [{loop}]", event_loop=loop)
-                             for p in plans for loop in ("asyncio", "uvloop")]
-                else:
-                    plans = [replace(p, event_loop=args.event_loop) for p in plans]
-                if earlier is not None:  # each row of this tree next to the earlier one's
-                    plans = [q for p in plans for q in (p, replace(
-                        p, name=f"{p.name} [{args.against}]", tree=earlier,
-                        tag=args.against))]
-                for plan in plans:
-                    row = bench.run(plan, pg)
-                    _progress(row)
-                    rows.append(row)
-                if big > 0:
-                    row = bench.run(replace(plans[0], stored=big), pg)
-                    _progress(row)
-                    flat.append((rows[-len(plans)], row))
-    issue = issue22_targets(baselines, rows, args.against)
+        for round_ in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"round {round_} of {args.rounds}", flush=True)
+            if not args.no_baselines:
+                baselines += measure_baselines(bench, args, workdir, round_)
+            for db in dbs:
+                print(db, flush=True)
+                with _database_server(db) as pg:
+                    plans = [replace(p, round=round_) for p in werkbot_plans(args, db)]
+                    ordered = plans
+                    if earlier is not None:
+                        # each row of this tree next to the earlier one's, first in turn:
+                        # this tree in odd rounds, the earlier revision in even ones
+                        ordered = []
+                        for p in plans:
+                            pair = [p, replace(p, name=f"{p.name} [{args.against}]",
+                                               tree=earlier, tag=args.against)]
+                            ordered += pair if round_ % 2 else pair[::-1]
+                    done = []
+                    for plan in ordered:
+                        row = bench.run(plan, pg)
+                        _progress(row)
+                        done.append(row)
+                    rows += done
+                    if big > 0 and round_ == args.rounds:  # flatness: once, in the last round
+                        row = bench.run(replace(plans[0], stored=big), pg)
+                        _progress(row)
+                        flat.append((next(r for r in done if r.name == plans[0].name), row))
+    if args.rounds > 1:
+        issue = issue22_rounds(baselines, rows, args.against)
+        table = report(median_rows(baselines), median_rows(rows), flat, args)
+    else:
+        issue = issue22_targets(baselines, rows, args.against)
+        table = report(baselines, rows, flat, args)
     print()
-    table = report(baselines, rows, flat, args)
     if issue:
         table += "\n\nIssue 22 targets (SQLite):\n" + "\n".join(issue)
     print(table)
-    print(print_statements(rows + [b for _, b in flat]))
+    if args.rounds > 1:
+        print(f"\nStatements: round {args.rounds} (the last)")
+    print(print_statements([r for r in rows if r.round == args.rounds] + [b for _, b in flat]))
     print(f"\nwhole run: {time.monotonic() - began:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({
