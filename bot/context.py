@@ -274,15 +274,15 @@ class Context:
         self.sent.append((address, message))
         return Delivery(Outcome.QUEUED, address)
 
-    async def send_to_person(self, person_id: int, reply: Reply | str) -> Address | None:
-        """Reach a person on the channel the policy picks; None (and logged) if none."""
+    async def send_to_person(self, person_id: int, reply: Reply | str) -> Delivery:
+        """Reach a person on the channel the policy picks (`Delivery.address`); when no
+        address of theirs allows the message, `NO_ADDRESS` (and logged)."""
         message = TextReply(text=reply) if isinstance(reply, str) else reply
         address = await self.services.policy.choose(self, person_id, message)
         if address is None:
             log.info("no allowed channel for person %s (%s)", person_id, message.kind)
-            return None
-        delivery = await self.send(address, message, person_id=person_id)
-        return address if delivery else None
+            return Delivery(Outcome.NO_ADDRESS)
+        return await self.send(address, message, person_id=person_id)
 
     async def _window_open(self, address: Address) -> bool:
         if self.address_row is not None and address == self.address:

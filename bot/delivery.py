@@ -18,6 +18,7 @@ class Outcome(Enum):
     REFUSED = "refused"  # the delivery policy (the consent gate) does not allow it
     NO_CHANNEL = "no_channel"  # no adapter runs for the address's channel
     WINDOW_CLOSED = "window_closed"  # free-form window closed, the channel has no templates
+    NO_ADDRESS = "no_address"  # `send_to_person`: no address of the person allows it
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import logging
 from werkbot.bot.addresses import Address
 from werkbot.bot.codec import CodecError, loads_reply
 from werkbot.bot.context import Context
+from werkbot.bot.delivery import Delivery
 from werkbot.bot.events import DeliveryStatus, Event, Unreachable
 from werkbot.bot.replies import Reply
 from werkbot.bot.router import Filter, Router
@@ -85,13 +86,12 @@ async def fall_back(ctx: Context, row: OutboxRow) -> None:
     await _tell_office(ctx, row, person)
 
 
-async def send_or_tell_office(ctx: Context, person_id: int, reply: Reply
-                              ) -> Address | None:
-    """`ctx.send_to_person`, and if no channel is allowed, the office is told instead."""
-    address = await ctx.send_to_person(person_id, reply)
-    if address is None:
+async def send_or_tell_office(ctx: Context, person_id: int, reply: Reply) -> Delivery:
+    """`ctx.send_to_person`, and if it queued nothing, the office is told instead."""
+    delivery = await ctx.send_to_person(person_id, reply)
+    if not delivery:
         await tell_office(ctx, person_id, reply.kind)
-    return address
+    return delivery
 
 
 async def tell_office(ctx: Context, person: int | None, kind: str,

@@ -226,7 +226,7 @@ async def _send(job: Job, rest: tuple[str, ...], ctx: Context, staff: StaffSetti
     media_ids = [await _without_position(ctx, item, job.customer_id) for item in items]
     reply = MediaReply(kind="job_photos_customer", media_ids=tuple(media_ids),
                        media_kinds=tuple(i.kind for i in items), caption=caption)
-    if await ctx.send_to_person(job.customer_id, reply) is None:
+    if not await ctx.send_to_person(job.customer_id, reply):
         await ctx.reply(ctx.t("jobs.send.unreachable", code=job.code))
         return
     for item in items:

@@ -95,9 +95,8 @@ async def request_signature(ctx: Context, job: Job, text: str, staff_id: str) ->
     sig.request_id = request.id
     message = ctx.texts.get("jobs.sign.message", lang, code=job.code, title=job.title,
                             business=ctx.settings.business.name, link=link)
-    sent = await ctx.send_to_person(job.customer_id,
-                                    TextReply(kind="job_sign_request", text=message))
-    return sent is not None
+    return bool(await ctx.send_to_person(job.customer_id,
+                                         TextReply(kind="job_sign_request", text=message)))
 
 
 async def on_job_signed(ctx: Context, request: SigningRequest) -> None:

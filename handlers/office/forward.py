@@ -101,11 +101,11 @@ async def to_office(ctx: Context, conv: Conversation, content: Content, *,
     sent = 0
     for person_id in await office_staff(ctx):
         before = await conversations.outbox_mark()
-        address = await ctx.send_to_person(person_id, content.reply(prefix))
-        if address is None:
+        delivery = await ctx.send_to_person(person_id, content.reply(prefix))
+        if not delivery or delivery.address is None:
             continue
         conversations.add_forwards(
-            conv, await conversations.rows_since(address, before, ctx.inbox_id),
+            conv, await conversations.rows_since(delivery.address, before, ctx.inbox_id),
             direction=TO_OFFICE, now=now, after_hours=after_hours)
         sent += 1
     return sent

@@ -122,8 +122,9 @@ async def answer_customer(ctx: Context, target: Conversation | int, content: Con
     conv = target if isinstance(target, Conversation) else await _conversation_of(ctx, target)
     conversations = ctx.repo(ConversationsRepo)
     before = await conversations.outbox_mark()
-    address = await ctx.send_to_person(conv.person_id, content.reply("", kind=ANSWER))
-    if address is None:
+    delivery = await ctx.send_to_person(conv.person_id, content.reply("", kind=ANSWER))
+    address = delivery.address
+    if not delivery or address is None:
         await ctx.audit.record(f"staff:{staff_id}", "office_reply_refused", now,
                                subject=f"person:{conv.person_id}")
         return OfficeAnswer("refused", conv.person_id)

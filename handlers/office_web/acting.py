@@ -40,7 +40,7 @@ class WebContext(Context):
         self.notices.append(reply if isinstance(reply, str) else text_of(reply))
         return Delivery(Outcome.QUEUED, self.address)
 
-    async def send_to_person(self, person_id: int, reply: Reply | str) -> Address | None:
+    async def send_to_person(self, person_id: int, reply: Reply | str) -> Delivery:
         """As in chat, but on the channel the staff member picked, when the consent gate
         and the WhatsApp window allow that channel (else the policy's own choice)."""
         message = TextReply(text=reply) if isinstance(reply, str) else reply
@@ -49,8 +49,7 @@ class WebContext(Context):
             allowed = await policy.candidates(self, person_id, message)
             chosen = next((a for a in allowed if a.channel == self.channel), None)
             if chosen is not None:
-                queued = await self.send(chosen, message, person_id=person_id)
-                return chosen if queued else None
+                return await self.send(chosen, message, person_id=person_id)
         return await super().send_to_person(person_id, message)
 
 

@@ -21,7 +21,7 @@ async def send_about(ctx: Context, about: int, reply: Reply | str, *,
     if address is not None:
         sent = bool(await ctx.send(address, reply))
     elif to_person is not None:
-        sent = await ctx.send_to_person(to_person, reply) is not None
+        sent = bool(await ctx.send_to_person(to_person, reply))
     else:
         raise ValueError("send_about needs to_person or address")
     if sent:

@@ -36,8 +36,9 @@ async def after_signing(event: TimerEvent, ctx: Context) -> None:
     if request.person_id is not None:
         sent = await ctx.send_to_person(request.person_id, TextReply(
             kind="signing_receipt", text=texts.get("rights.signed.person", lang, link=link)))
-        if sent is None:
-            log.info("signing request %s: receipt not deliverable in chat", request.id)
+        if not sent:
+            log.info("signing request %s: receipt not deliverable in chat (%s)", request.id,
+                     sent.outcome.value)
         await notify_office(ctx, request, link)
     hook = hooks(ctx.services, SIGNING_HOOKS).get(request.kind)
     if hook is not None:

@@ -205,11 +205,12 @@ def system_context(h: Harness, session: AsyncSession) -> Context:
 
 
 async def send_to(h: Harness, person_id: int, reply: Reply) -> Address | None:
-    """The office sends a message to a person (outside any customer event)."""
+    """The office sends a message to a person (outside any customer event); the address it
+    was queued for, None if nothing was queued."""
     async with h.services.db.session() as session:
         sent = await system_context(h, session).send_to_person(person_id, reply)
     await h.run()
-    return sent
+    return sent.address if sent else None
 
 
 async def send_to_address(h: Harness, address: Address, person_id: int, reply: Reply) -> bool:

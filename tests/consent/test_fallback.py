@@ -20,6 +20,7 @@ from tests.consent.conftest import (
 )
 from werkbot.bot.adapter import SendError
 from werkbot.bot.addresses import Address
+from werkbot.bot.delivery import Outcome
 from werkbot.bot.events import DeliveryStatus, Unreachable
 from werkbot.bot.replies import TextReply
 from werkbot.bot.storage.models import OutboxRow
@@ -174,7 +175,7 @@ async def test_no_allowed_channel_at_all_tells_the_office(h: Harness, channel: s
         sent = await send_or_tell_office(system_context(h, session), person,
                                          TextReply(text=NOTE))
     await h.run()
-    assert sent is None
+    assert not sent and sent.outcome is Outcome.NO_ADDRESS
     assert NOTE not in got(h, customer)
     notice = got(h, OFFICE)[-1]
     assert f"Nr. {person}" in notice and NOTE not in notice and customer.id not in notice
