@@ -7,9 +7,9 @@ A distribution declares each plug-in in its `pyproject.toml`:
 
 The entry point names a `Plugin`: the config section it owns (a dataclass; the table
 `[echo]` is validated like werkbot's own sections), the adapters it builds, and
-optionally web routes, the handler bundle or CLI subcommands. werkbot's own sandbox,
-Twilio, Telegram and handlers are plug-ins declared the same way in its own
-`pyproject.toml`. `bot` never imports `adapters` or `handlers`: explicit declaration,
+optionally web routes, handler routers, the handler bundle or CLI subcommands.
+werkbot's own sandbox, Twilio, Telegram and handlers are plug-ins declared the same way
+in its own `pyproject.toml`. `bot` never imports `adapters` or `handlers`: explicit declaration,
 no module scanning.
 """
 
@@ -55,6 +55,9 @@ class HandlerBundle:
     # The command names and aliases the handlers answer, read when a channel needs them
     # (a Telegram plug-in claims `/name ...` for werkbot); commands register at import.
     command_names: Callable[[], Iterable[str]] = tuple
+    # Where other plug-ins' routers go in the tree: the bundle places it, so its order
+    # (what the consent gate holds first) stays its own. None: it takes no routers.
+    extensions: Router | None = None
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,18 @@ class Plugin:
     `section`: a dataclass whose fields all have defaults; the config table `[<name>]`
     (and `WERKBOT_<NAME>__<KEY>`) fills it, read back with `settings.section(kind)`.
     `adapters`: the channels it builds from the settings (none when switched off).
-    `routes`: further web routes. `handlers`: the handler bundle (exactly one installed
-    plug-in has one: werkbot's own). `cli`: adds subcommands to `werkbot`.
+    `routes`: further web routes. `routers`: handlers of its own, included where the
+    handler bundle places them (`HandlerBundle.extensions`; werkbot's: after the consent
+    gate, the menu and job intake, before the office inbox). `handlers`: the handler
+    bundle (exactly one installed plug-in has one: werkbot's own). `cli`: adds
+    subcommands to `werkbot`.
     """
 
     name: str
     section: type[Any] | None = None
     adapters: Callable[[Settings], Sequence[Adapter]] | None = None
     routes: Callable[[Settings], Sequence[web.AbstractRouteDef]] | None = None
+    routers: Callable[[Settings], Sequence[Router]] | None = None
     handlers: Callable[[Settings], HandlerBundle] | None = None
     cli: Callable[[SubCommands], None] | None = None
     distribution: str = ""  # who declared it, filled in when loaded
@@ -126,7 +133,8 @@ def plugin_sections() -> dict[str, type[Any]]:
 
 
 def load_plugins(settings: Settings) -> Plugins:
-    """Build the enabled adapters, the web routes and the handler bundle."""
+    """Build the enabled adapters, the web routes and the handler bundle, with the other
+    plug-ins' routers in the bundle's place for them."""
     plugins = declared_plugins()
     adapters = [a for p in plugins if p.adapters for a in p.adapters(settings)]
     routes = [r for p in plugins if p.routes for r in p.routes(settings)]
@@ -134,5 +142,12 @@ def load_plugins(settings: Settings) -> Plugins:
     if len(bundles) != 1:
         raise RuntimeError(f"expected one '{PLUGIN_GROUP}' plug-in with handlers, "
                            f"found {len(bundles)}")
-    return Plugins(adapters=adapters, bundle=bundles[0](settings),
-                   names=[a.name for a in adapters], routes=routes)
+    bundle = bundles[0](settings)
+    for plugin in plugins:
+        for router in plugin.routers(settings) if plugin.routers else ():
+            if bundle.extensions is None:
+                raise RuntimeError(f"plug-in {plugin.name!r} brings handler routers, and "
+                                   "the handler bundle has no place for them")
+            bundle.extensions.include_router(router)
+    return Plugins(adapters=adapters, bundle=bundle, names=[a.name for a in adapters],
+                   routes=routes)

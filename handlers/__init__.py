@@ -14,8 +14,11 @@ First match wins, so the order is the policy:
 4. consent words (yes / no / other ways / stop), yielding to a pending erasure's `ja`;
 5. data-subject rights (export, erasure): open to everyone, consented or not;
 6. the consent gate: holds whatever a customer without consent writes;
-7. the menu, 8. job photos and `#code` notes, 9. the office inbox;
-10. the fallback that answers anything left: customers with the menu, staff with a hint.
+7. the menu, 8. job photos and `#code` notes;
+9. other plug-ins' routers (`Plugin.routers`): what the features above leave, only ever
+   from someone the consent gate let through;
+10. the office inbox;
+11. the fallback that answers anything left: customers with the menu, staff with a hint.
 
 `plugin` is the entry point `werkbot.plugins:handlers`: the bundle and `werkbot
 privacy-report`.
@@ -46,7 +49,8 @@ from werkbot.handlers.emergency.detect import is_emergency
 __all__ = ["admin", "build_bundle", "build_root", "identity", "plugin", "setup"]
 
 
-def build_root() -> Router:
+def build_root(extensions: Router | None = None) -> Router:
+    """The tree in the order above; `extensions`: where other plug-ins' routers go."""
     root = Router("root")
     for router in (
         groups.router,
@@ -59,6 +63,7 @@ def build_root() -> Router:
         consent.gate,
         menu.router,
         jobs.router,
+        *([extensions] if extensions is not None else []),
         office.router,
         menu.fallback,
     ):
@@ -78,10 +83,11 @@ async def setup(services: Services) -> None:
 def build_bundle(settings: Settings) -> HandlerBundle:
     """The handler bundle of werkbot's plug-in `handlers`."""
     del settings
-    return HandlerBundle(router=build_root(), policy=consent.build_policy, setup=setup,
-                         routes=[*rights.routes, *office_web.routes],
+    extensions = Router("plug-ins")
+    return HandlerBundle(router=build_root(extensions), policy=consent.build_policy,
+                         setup=setup, routes=[*rights.routes, *office_web.routes],
                          seed_demo=jobs.seed_demo, unthrottled=is_emergency,
-                         command_names=commands.names)
+                         command_names=commands.names, extensions=extensions)
 
 
 plugin = Plugin(name="handlers", handlers=build_bundle, cli=rights.register_cli)

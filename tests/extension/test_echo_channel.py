@@ -3,8 +3,9 @@
 The package is installed as a user would (`pip install`, here `--target` a directory put
 on `PYTHONPATH`), with no change to werkbot. Then `werkbot serve` runs with its `[echo]`
 section (the token from `WERKBOT_ECHO__TOKEN`), a message posted to the package's own
-webhook gets werkbot's consent question at the package's outbound URL, a bad key in the
-section stops start-up naming it, and `werkbot check` lists the channel and its webhook.
+webhook gets werkbot's consent question at the package's outbound URL, the package's own
+handler answers only once the customer agreed, a bad key in the section stops start-up
+naming it, and `werkbot check` lists the channel and its webhook.
 """
 
 from __future__ import annotations
@@ -118,6 +119,38 @@ def test_a_message_on_the_new_channel_gets_the_consent_question(
     assert "Sanitär Maier GmbH" in sent["text"]
     assert "Einwilligung" in sent["text"]
     assert "JA" in sent["text"]
+
+
+PRICES = "Anfahrt 45 EUR, jede Stunde 68 EUR"
+
+
+def test_the_packages_own_handler_answers_only_after_consent(
+        site: Path, outbound: Outbound, tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = echo_config(tmp_path, port,
+                         f'outbound_url = "{outbound.url}"\nprice_list = "{PRICES}"\n')
+    env = clean_env(PYTHONPATH=str(site), WERKBOT_ECHO__TOKEN=TOKEN)
+
+    def say(message_id: str, text: str) -> None:
+        body = json.dumps({"id": message_id, "from": "bob", "text": text}).encode()
+        status, answer = post(f"{base}/webhooks/echo", body, "application/json",
+                              {"X-Echo-Token": TOKEN})
+        assert status == 200, answer
+
+    with running(["serve", "--config", str(config)], tmp_path / "werkbot.log", env=env,
+                 base=base):
+        say("p1", "Preise?")  # before consent: held by werkbot's gate, never seen by the handler
+        question = outbound.next()
+        assert "Einwilligung" in question["text"] and PRICES not in question["text"]
+        say("p2", "ja")
+        after_yes = [outbound.next()]
+        while PRICES not in after_yes[-1]["text"]:  # the held question, answered now
+            after_yes.append(outbound.next())
+        assert len(after_yes) >= 2  # werkbot's confirmation came first
+        say("p3", "preise")
+        answer = outbound.next()
+    assert answer == {"to": "bob", "text": PRICES, "kind": "echo_prices"}
 
 
 def test_a_bad_key_in_the_new_section_stops_start_up_naming_it(

@@ -8,6 +8,11 @@ werkbot sends to `echo:alice` is POSTed as JSON `{"to": "alice", "text": ...}` t
     [echo]
     token = "a-long-random-secret"     # empty: the channel is off
     outbound_url = "https://chat.example.de/outbound"
+    price_list = "Anfahrt 45 EUR, jede Stunde 68 EUR"   # empty: no answer to `preise`
+
+It also brings a handler of its own, on every channel: `preise` (or `prices`) is answered
+with `echo.price_list`. werkbot puts it after its consent gate, so only a customer who
+agreed gets the answer; what someone writes before agreeing is held and answered after.
 
 The `plugin` object below is what the entry point in pyproject.toml names.
 """
@@ -26,13 +31,16 @@ from aiohttp import web
 from werkbot.bot.adapter import Feed, MediaAccess, MediaUnavailable, Receipt, SendError
 from werkbot.bot.addresses import Address
 from werkbot.bot.capabilities import Capabilities
+from werkbot.bot.context import Context
 from werkbot.bot.events import MediaRef, TextEvent
 from werkbot.bot.plugins import Plugin
-from werkbot.bot.replies import Reply, text_of
+from werkbot.bot.replies import Reply, TextReply, text_of
+from werkbot.bot.router import Router
 from werkbot.bot.settings import Settings, SettingsError
 
 CHANNEL = "echo"
 ROUTE = "/webhooks/echo"
+PRICE_WORDS = frozenset({"preise", "prices"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class EchoSettings:
     token: str = ""
     outbound_url: str = ""
     timeout: timedelta = timedelta(seconds=10)
+    price_list: str = ""  # the answer to `preise`; empty: the word is left to werkbot
 
 
 class EchoChannel:
@@ -117,4 +126,21 @@ def build(settings: Settings) -> list[EchoChannel]:
     return [EchoChannel(section)]
 
 
-plugin = Plugin(name=CHANNEL, section=EchoSettings, adapters=build)
+def price_routers(settings: Settings) -> list[Router]:
+    """The `preise` handler, when `echo.price_list` is set."""
+    answer = settings.section(EchoSettings).price_list
+    if not answer:
+        return []
+    router = Router("echo.prices")
+
+    def asks_for_prices(event: TextEvent, ctx: Context) -> bool:
+        return event.text.strip(" ?!.").lower() in PRICE_WORDS
+
+    @router.on(TextEvent, asks_for_prices)
+    async def prices(event: TextEvent, ctx: Context) -> None:
+        await ctx.reply(TextReply(kind="echo_prices", text=answer))
+
+    return [router]
+
+
+plugin = Plugin(name=CHANNEL, section=EchoSettings, adapters=build, routers=price_routers)
