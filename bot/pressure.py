@@ -6,7 +6,8 @@ inbox. So during a burst (at least `BURST` requests in flight at once, while the
 dispatcher's last claim filled a whole batch) the background workers, the dispatcher and
 the outbox sender, pause between rounds (outside their transactions, so SQLite's writer
 is free for the webhooks it waits for) until a `SLICE` passes without a burst's worth in
-flight: a burst is taken in at the speed of the inbox and handled right after it. A
+flight: a burst is taken in at the speed of the inbox and handled right after it (and a
+batch under way makes way for a waiting webhook within the dispatcher's burst budget). A
 flood that never stops still gets its events handled and its replies sent, with
 `BURST_SHARE` of the time between them: each round of t seconds moves the end of the
 shared pause on by t * (1 - share) / share (at least `MIN_PAUSE`, never further than

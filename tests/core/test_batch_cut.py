@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from werkbot.bot.addresses import Address
 from werkbot.bot.context import Context
 from werkbot.bot.events import Event, TextEvent
@@ -100,29 +102,19 @@ def _burst(h: Harness) -> None:
         pressure.enter()
 
 
-async def test_in_a_burst_a_webhook_past_the_burst_budget_gets_the_writer(
-        harness: Harness) -> None:
+@pytest.mark.parametrize(("budget", "burst_budget", "handled_first"), [
+    (3600.0, 0.0, 1),  # past the burst's budget: the batch makes way after one event
+    (0.0, 3600.0, len(CUSTOMERS)),  # within it: the batch runs on (the usual budget is out)
+])
+async def test_in_a_burst_the_burst_budget_decides_when_a_batch_makes_way(
+        harness: Harness, budget: float, burst_budget: float, handled_first: int) -> None:
     dispatcher = harness.app[DISPATCHER]
-    dispatcher.store_budget, dispatcher.burst_store_budget = 3600.0, 0.0
+    dispatcher.store_budget, dispatcher.burst_store_budget = budget, burst_budget
     stored: list[str] = []
     _webhook_waiting_during_the_first_event(harness, stored)
     await _feed_all(harness)
     _burst(harness)
-    assert await dispatcher.handle_batch(limit=len(CUSTOMERS)) == 1
+    assert await dispatcher.handle_batch(limit=len(CUSTOMERS)) == handled_first
     assert dispatcher.pressure.bursting
     await asyncio.sleep(0)
-    assert stored == ["webhook after 1"]
-
-
-async def test_in_a_burst_a_webhook_within_the_burst_budget_waits_for_the_batch(
-        harness: Harness) -> None:
-    dispatcher = harness.app[DISPATCHER]
-    dispatcher.store_budget, dispatcher.burst_store_budget = 0.0, 3600.0
-    stored: list[str] = []
-    _webhook_waiting_during_the_first_event(harness, stored)
-    await _feed_all(harness)
-    _burst(harness)
-    assert await dispatcher.handle_batch(limit=len(CUSTOMERS)) == len(CUSTOMERS)
-    assert dispatcher.pressure.bursting
-    await asyncio.sleep(0)
-    assert stored == [f"webhook after {len(CUSTOMERS)}"]
+    assert stored == [f"webhook after {handled_first}"]
