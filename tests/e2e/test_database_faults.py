@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -340,14 +341,17 @@ def test_postgres_restart_under_load_loses_nothing_and_recovers(
 # ----------------------------------------------------------------- 2./3. SQLite locked
 
 
-def hold_write_lock(db: Path, seconds: float) -> tuple[float, float]:
-    """Another writer: takes SQLite's write lock with a write, holds it, rolls back.
-    Returns when the lock was taken and released (monotonic)."""
+def hold_write_lock(db: Path, seconds: float, held: threading.Event | None = None
+                    ) -> tuple[float, float]:
+    """Another writer: takes SQLite's write lock with a write, holds it (`held` is set
+    once it does), rolls back. Returns when the lock was taken and released (monotonic)."""
     conn = sqlite3.connect(db, isolation_level=None, timeout=30)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("UPDATE alembic_version SET version_num = version_num")
         taken = time.monotonic()
+        if held is not None:
+            held.set()
         time.sleep(seconds)
         conn.execute("ROLLBACK")
         return taken, time.monotonic()
@@ -370,9 +374,11 @@ def run_sqlite_lock(base: str, db: Path, wave: Wave, *, rate: float, lock_after:
         started = time.monotonic()
         load = asyncio.create_task(deliver([base], wave.hooks, rate))
         await asyncio.sleep(lock_after)
-        lock = asyncio.create_task(asyncio.to_thread(hold_write_lock, db, hold))
+        held = threading.Event()
+        lock = asyncio.create_task(asyncio.to_thread(hold_write_lock, db, hold, held))
         health: list[int] = []
-        if health_probe:
+        if health_probe:  # once the other writer holds the lock (however busy the machine)
+            assert await asyncio.to_thread(held.wait, 30), "the other writer never got the lock"
             await asyncio.sleep(0.3)
             health.append(await healthz(base))
         taken, released = await lock
