@@ -45,7 +45,7 @@ from werkbot.bot.router import Router
 from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import InboxRow, OutboxRow
-from werkbot.bot.storage.repos import numbered_choice
+from werkbot.bot.storage.repos import deleted_inbox_rows, numbered_choice
 from werkbot.bot.storage.row_writes import set_columns
 from werkbot.bot.worker import WorkerLoop
 
@@ -196,6 +196,9 @@ class Dispatcher:
         `isolated`: inside a savepoint of its own, a raising handler recorded for retry;
         otherwise a raising handler raises `_HandlerRaised` (the batch goes again).
         """
+        if row.id in deleted_inbox_rows(session):  # an erasure earlier in the batch
+            log.info("inbox row %s was deleted before its turn; not handled", row.id)
+            return
         try:
             event = loads_event(row.payload)
         except (CodecError, ValueError, TypeError) as exc:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -226,6 +226,29 @@ class AuditRepo:
                      detail: str = "") -> None:
         self.session.add(AuditRow(at=now, actor=actor, action=action, subject=subject,
                                   detail=detail))
+
+
+_DELETED_INBOX = "werkbot.deleted_inbox"  # session.info: inbox ids deleted in this session
+
+
+async def delete_inbox_rows(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """Delete the inbox rows matching `where` (an erasure, a deleted send's reports).
+
+    The dispatcher skips any of them it claimed for the batch this runs in: handling a row
+    after it was deleted would bring back what was erased (a new person for the address)
+    and mark a row that SQLite may have given the same id since.
+    """
+    statement = delete(InboxRow).where(*where).returning(InboxRow.id)
+    ids = (await session.execute(statement, execution_options={
+        "synchronize_session": False})).scalars().all()
+    session.info.setdefault(_DELETED_INBOX, set()).update(ids)
+    return len(ids)
+
+
+def deleted_inbox_rows(session: AsyncSession) -> set[int]:
+    """The inbox row ids `delete_inbox_rows` deleted in this session."""
+    found: set[int] = session.info.get(_DELETED_INBOX, set())
+    return found
 
 
 def inbox_values(event: Event, now: datetime) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from werkbot.bot.storage.models import (
     OutboxRow,
     Person,
 )
-from werkbot.bot.storage.repos import AuditRepo
+from werkbot.bot.storage.repos import AuditRepo, delete_inbox_rows
 from werkbot.handlers.consent.ledger import ConsentEntry
 from werkbot.handlers.rights.checkpoint import request_checkpoint
 from werkbot.handlers.rights.models import ForwardedRecord, SigningRequest
@@ -123,7 +123,8 @@ async def erase_person(session: AsyncSession, services: Services, person_id: int
     if current_inbox_id in doomed:
         doomed.discard(current_inbox_id)
         await blank_inbox_row(session, current_inbox_id)
-    result.counts["inbox"] = await _delete(session, InboxRow, doomed)
+    result.counts["inbox"] = (await delete_inbox_rows(session, InboxRow.id.in_(doomed))
+                              if doomed else 0)
 
     # At once, not at the next flush: the state and choices are read with plain SQL.
     await session.execute(delete(ConversationState)
@@ -195,8 +196,7 @@ def _provider_id(result: Erasure, address: str, provider_id: str, *,
         result.provider_ids.setdefault(channel, []).append(sid)
 
 
-async def _delete(session: AsyncSession, model: type[InboxRow] | type[OutboxRow],
-                  ids: Iterable[int]) -> int:
+async def _delete(session: AsyncSession, model: type[OutboxRow], ids: Iterable[int]) -> int:
     chosen = list(ids)
     if chosen:
         await session.execute(delete(model).where(model.id.in_(chosen)),

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.addresses import Address
 from werkbot.bot.services import Services
 from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.storage.repos import delete_inbox_rows
 from werkbot.handlers.rights.erasure import Erasure, blank_inbox_row, erase_person
 from werkbot.handlers.rights.models import ForwardedRecord, SigningRequest
 
@@ -42,9 +43,9 @@ class RightsRepo:
     async def delete_sent(self, row: OutboxRow, current_inbox_id: int | None) -> None:
         """Delete an outbox row and the status reports about its address (except the
         inbox row being handled, which the dispatcher still marks)."""
-        await self.session.execute(delete(InboxRow).where(
-            InboxRow.sender == row.address, InboxRow.id != current_inbox_id,
-            InboxRow.kind.in_(("DeliveryStatus", "Unreachable"))))
+        await delete_inbox_rows(
+            self.session, InboxRow.sender == row.address, InboxRow.id != current_inbox_id,
+            InboxRow.kind.in_(("DeliveryStatus", "Unreachable")))
         await self.session.delete(row)
 
     async def blank_inbox_row(self, inbox_id: int | None) -> None:

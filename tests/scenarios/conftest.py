@@ -8,6 +8,7 @@ with the secret header) and reads what werkbot put on the wire from the fakes.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -210,11 +211,16 @@ async def world_at(tmp_path: Path, fake_twilio: FakeTwilio,
         settings = scenario_settings(tmp_path, fake_twilio, fake_api, **options)
         clock = FrozenClock(at)
         fake_twilio.clock = clock.now  # Twilio's timestamps on the same (frozen) time
-        adapters = [*build_twilio(settings), TelegramAdapter(settings, clock=clock)]
+        telegram = TelegramAdapter(settings, clock=clock)
         harness = Harness(settings, build_bundle(settings), channels=(), clock=clock,
-                          adapters=adapters)
+                          adapters=[*build_twilio(settings), telegram])
         await harness.__aenter__()
         opened.append(harness)
+        # As a server some seconds after start-up: aiogram loaded, webhook set (a scenario
+        # that makes the Bot API hang must not catch the adapter still starting).
+        async with asyncio.timeout(60):
+            while telegram.state == "registering":
+                await asyncio.sleep(0.01)
         await harness.run()  # start-up timers
         return World(harness, fake_twilio, fake_api)
 
