@@ -97,6 +97,9 @@ class InboxRow(Base):
     __table_args__ = (
         Index("ix_inbox_due", "status", "available_at"),
         Index("ix_inbox_sender", "sender", "status"),
+        # Ids are never handed out twice (SQLite reuses the newest id once its row is
+        # deleted, e.g. by an erasure; timer keys and outbox rows name inbox ids).
+        {"sqlite_autoincrement": True},
     )
 
 
@@ -123,6 +126,7 @@ class OutboxRow(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_address", "address", "status", "id"),  # one at a time per recipient
+        {"sqlite_autoincrement": True},  # as the inbox's: delivery reports name outbox ids
     )
 
 

@@ -16,6 +16,8 @@ from alembic.script import ScriptDirectory
 from werkbot.bot.storage.migrate import alembic_config, upgrade
 from werkbot.bot.storage.migration_state import VERSIONS, script_heads, sqlite_at_heads
 
+NEWEST = max(script_heads() or ())  # the newest migration, a head of its branch
+
 
 def _url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
@@ -35,7 +37,7 @@ def test_only_a_database_at_every_head_is_up_to_date(tmp_path: Path) -> None:
     upgrade(_url(db))
     assert sqlite_at_heads(_url(db))
     with sqlite3.connect(db) as raw:
-        raw.execute("DELETE FROM alembic_version WHERE version_num = '0014'")
+        raw.execute("DELETE FROM alembic_version WHERE version_num = ?", (NEWEST,))
     raw.close()
     assert not sqlite_at_heads(_url(db))  # one branch behind
 
@@ -48,15 +50,15 @@ def test_anything_unsure_goes_to_alembic(tmp_path: Path) -> None:
     versions = tmp_path / "versions"
     shutil.copytree(VERSIONS, versions, ignore=shutil.ignore_patterns("__pycache__"))
     assert sqlite_at_heads(_url(db), versions)
-    (versions / "0015_next.py").write_text(
-        'revision = "0015"\ndown_revision = "0014"\n')
+    (versions / "9001_next.py").write_text(
+        f'revision = "9001"\ndown_revision = "{NEWEST}"\n')
     assert not sqlite_at_heads(_url(db), versions)  # a new migration to apply
-    (versions / "0015_next.py").write_text(
-        'revision = "0015"\ndown_revision = "0014"\ndepends_on = "0007"\n')
+    (versions / "9001_next.py").write_text(
+        f'revision = "9001"\ndown_revision = "{NEWEST}"\ndepends_on = "0007"\n')
     assert script_heads(versions) is None
-    (versions / "0015_next.py").write_text('revision = compute()\n')
+    (versions / "9001_next.py").write_text('revision = compute()\n')
     assert script_heads(versions) is None
-    (versions / "0015_next.py").write_text("revision = (\n")
+    (versions / "9001_next.py").write_text("revision = (\n")
     assert script_heads(versions) is None
     with sqlite3.connect(tmp_path / "other.db") as raw:
         raw.execute("CREATE TABLE t (x)")
