@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, and_, bindparam, exists, select
+from sqlalchemy import BindParameter, Select, Table, and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -43,7 +44,7 @@ from werkbot.bot.pressure import Pressure
 from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
-from werkbot.bot.storage.inline_sql import PreparedEntities
+from werkbot.bot.storage.inline_sql import Prepared
 from werkbot.bot.storage.models import InboxRow, OutboxRow
 from werkbot.bot.storage.repos import deleted_inbox_rows, numbered_choice
 from werkbot.bot.storage.row_writes import set_columns
@@ -80,6 +81,48 @@ class _HandlerRaised(Exception):
         self.error = error
 
 
+@dataclass(slots=True)
+class _Claimed:
+    """A claimed inbox row: what handling reads, and its outcome, written for the whole
+    batch at its end (`_settle`: one statement, not an ORM object and an UPDATE each)."""
+
+    id: int
+    payload: str
+    attempts: int
+    error: str
+    available_at: datetime
+    created_at: datetime
+    status: str = "pending"
+    handled_at: datetime | None = None
+    settled: bool = False  # an outcome to write
+
+    def settle(self, status: str, now: datetime, error: str | None = None) -> None:
+        self.status, self.handled_at, self.settled = status, now, True
+        if error is not None:
+            self.error = error
+
+    def again(self, at: datetime, error: str | None = None) -> None:
+        """Not handled now: due again at `at`, one attempt more."""
+        self.attempts, self.available_at, self.settled = self.attempts + 1, at, True
+        if error is not None:
+            self.error = error
+
+
+_INBOX = cast(Table, InboxRow.__table__)
+_CLAIMED_COLUMNS = (_INBOX.c.id, _INBOX.c.payload, _INBOX.c.attempts, _INBOX.c.error,
+                    _INBOX.c.available_at, _INBOX.c.created_at)
+_OUTCOME = ("status", "handled_at", "attempts", "available_at", "error")
+_SETTLE = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("row_id")).values(
+    {name: bindparam(f"v_{name}", type_=_INBOX.c[name].type) for name in _OUTCOME}))
+
+
+async def _settle(session: AsyncSession, rows: list[_Claimed]) -> None:
+    """Write the outcome of every row the batch handled, in one statement."""
+    await _SETTLE.run_many(session, [
+        {"row_id": row.id, **{f"v_{name}": getattr(row, name) for name in _OUTCOME}}
+        for row in rows if row.settled])
+
+
 @dataclass
 class _Batch:
     """What one batch leaves for after its commit, and what a second pass must reuse."""
@@ -113,7 +156,7 @@ class Dispatcher:
         self.wake = self.worker.wake
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
         self.unthrottled = unthrottled  # what flood protection never holds back
-        self._claims: dict[int, PreparedEntities] = {}
+        self._claims: dict[int, Prepared] = {}
         # The sender of this process: replies queued by a batch are claimed in the same
         # transaction and handed to it after the commit (None: it claims them itself).
         self.outbox: OutboxSender | None = None
@@ -157,8 +200,8 @@ class Dispatcher:
         services = self.services
         now = services.clock.now()
         async with services.db.session() as session:
-            rows = [found[0] for found in await self._claim_query(limit).all(session,
-                                                                             {"now": now})]
+            rows = [_Claimed(*found) for found in await self._claim_query(limit).all(
+                session, {"now": now})]
             self.pressure.behind = len(rows) >= limit
             # Isolated at once when one failed before (and will likely fail again). Not
             # a lone event: a savepoint costs it the inline statements (inline_sql.py),
@@ -178,6 +221,7 @@ class Dispatcher:
                 await asyncio.sleep(0)
                 if self._yield_now():
                     break
+            await _settle(session, rows)
             if batch.queued_sends and self.outbox is not None:
                 batch.claimed = await self.outbox.claim_in(session)
         return handled
@@ -189,7 +233,7 @@ class Dispatcher:
         return waited >= (self.burst_store_budget if self.pressure.bursting
                           else self.store_budget)
 
-    async def _handle_row(self, session: AsyncSession, row: InboxRow, now: datetime,
+    async def _handle_row(self, session: AsyncSession, row: _Claimed, now: datetime,
                           batch: _Batch, isolated: bool) -> None:
         """Handle one claimed row inside the batch.
 
@@ -203,7 +247,7 @@ class Dispatcher:
             event = loads_event(row.payload)
         except (CodecError, ValueError, TypeError) as exc:
             log.error("inbox row %s does not decode: %s", row.id, type(exc).__name__)
-            set_columns(session, row, status="failed", error="undecodable", handled_at=now)
+            row.settle("failed", now, error="undecodable")
             return
         ctx = Context.begin(self.services, session, event, inbox_id=row.id)
         try:
@@ -213,28 +257,25 @@ class Dispatcher:
             else:
                 await self._handle_event(ctx, row, batch, now)
         except StatusStale:  # raised before the event changed anything
-            set_columns(session, row, status="done", error="stale status", handled_at=now)
+            row.settle("done", now, error="stale status")
             return
         except StatusTooEarly:  # raised before the event changed anything
-            if row.attempts + 1 >= MAX_ATTEMPTS:
-                set_columns(session, row, attempts=row.attempts + 1, status="done",
-                            error="no such message", handled_at=now)
-            else:
-                set_columns(session, row, attempts=row.attempts + 1,
-                            available_at=now + STATUS_RETRY)
+            row.again(now + STATUS_RETRY)
+            if row.attempts >= MAX_ATTEMPTS:
+                row.settle("done", now, error="no such message")
             return
         except Exception as exc:  # recorded and retried, never lost
             if not isolated:
                 raise _HandlerRaised(type(exc).__name__) from exc
-            self._record_failure(session, row, exc, now)
+            self._record_failure(row, exc)
             return
         batch.queued_sends |= bool(ctx.sent)
         if row.status == "throttled":
             return
-        set_columns(session, row, status="done", handled_at=now)
+        row.settle("done", now)
         batch.latencies.append(max(0.0, (now - row.created_at).total_seconds()))
 
-    async def _handle_event(self, ctx: Context, row: InboxRow, batch: _Batch,
+    async def _handle_event(self, ctx: Context, row: _Claimed, batch: _Batch,
                             now: datetime) -> None:
         ctx = await self._prepare(ctx)
         verdict = batch.verdicts.get(row.id)
@@ -259,11 +300,11 @@ class Dispatcher:
             return Verdict.HANDLE
         return self.flood.check(str(event.sender), ctx.clock.now())
 
-    async def _throttle(self, ctx: Context, row: InboxRow, verdict: Verdict,
+    async def _throttle(self, ctx: Context, row: _Claimed, verdict: Verdict,
                         batch: _Batch) -> None:
         """Stored, not handled; the sender hears about it once per window, and a timer at
         the window's end hands on what was held back."""
-        set_columns(ctx.tx, row, status="throttled", handled_at=ctx.clock.now(), error="flood")
+        row.settle("throttled", ctx.clock.now(), error="flood")
         batch.throttled += 1
         if ctx.person is not None:  # one release per person and window: nothing is lost
             number, end = window_end(ctx.clock.now(), self.flood.window)
@@ -274,15 +315,15 @@ class Dispatcher:
             log.warning("sender %s throttled", ctx.event.sender.masked())
             await ctx.reply(TextReply(kind="flood_notice", text=ctx.t("flood.notice")))
 
-    def _claim_query(self, limit: int) -> PreparedEntities:
+    def _claim_query(self, limit: int) -> Prepared:
         """The claim statement, built once per limit: building it (an aliased table, a
         dozen operators) cost more than running it. `now` is bound at execution."""
         found = self._claims.get(limit)
         if found is not None:
             return found
         now: BindParameter[datetime] = bindparam("now", type_=InboxRow.available_at.type)
-        query: Select[InboxRow] = (
-            select(InboxRow)
+        query: Select[Any] = (
+            select(*_CLAIMED_COLUMNS)
             .where(InboxRow.status == "pending", InboxRow.available_at <= now)
             .order_by(InboxRow.id)
             .limit(limit)
@@ -293,21 +334,19 @@ class Dispatcher:
                 earlier.sender == InboxRow.sender, earlier.status == "pending",
                 earlier.available_at <= now, earlier.id < InboxRow.id,
             ))).with_for_update(skip_locked=True)
-        prepared = self._claims[limit] = PreparedEntities(query, InboxRow)
+        prepared = self._claims[limit] = Prepared(query)
         return prepared
 
-    def _record_failure(self, session: AsyncSession, row: InboxRow, exc: Exception,
-                        now: datetime) -> None:
+    def _record_failure(self, row: _Claimed, exc: Exception) -> None:
         self.services.metrics.handler_errors.inc()
-        attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            set_columns(session, row, attempts=attempts, error=type(exc).__name__,
-                        status="failed")
-            log.error("event %s failed %d times; giving up", row.id, attempts, exc_info=exc)
+        now = self.services.clock.now()
+        row.again(now + timedelta(seconds=2 ** (row.attempts + 1)), error=type(exc).__name__)
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"  # given up: not due again, visible in the row and metrics
+            log.error("event %s failed %d times; giving up", row.id, row.attempts,
+                      exc_info=exc)
         else:
-            set_columns(session, row, attempts=attempts, error=type(exc).__name__,
-                        available_at=self.services.clock.now() + timedelta(seconds=2 ** attempts))
-            log.warning("event %s failed (attempt %d); retrying", row.id, attempts,
+            log.warning("event %s failed (attempt %d); retrying", row.id, row.attempts,
                         exc_info=exc)
 
     async def _prepare(self, ctx: Context) -> Context:

@@ -228,6 +228,15 @@ class AuditRepo:
                                   detail=detail))
 
 
+_INBOX_PAYLOAD = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("row_id"))
+                          .values(payload=bindparam("v_payload")))
+
+
+async def set_inbox_payload(session: AsyncSession, inbox_id: int, payload: str) -> None:
+    """Replace an inbox row's stored event (a blanked copy of what a person said)."""
+    await _INBOX_PAYLOAD.run(session, {"row_id": inbox_id, "v_payload": payload})
+
+
 _DELETED_INBOX = "werkbot.deleted_inbox"  # session.info: inbox ids deleted in this session
 
 

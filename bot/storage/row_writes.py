@@ -1,7 +1,7 @@
 """Column changes of loaded rows on the hot paths, written without the unit of work.
 
-The dispatcher (an event handled, its sender's address refreshed) and the outbox (rows
-claimed, sends recorded) change a few plain columns of rows they loaded, for every event.
+The dispatcher (its sender's address refreshed) and the outbox (rows claimed, sends
+recorded) change a few plain columns of rows they loaded, for every event.
 The ORM's unit of work costs about a millisecond of Python per flush however little it
 writes, so where statements run on SQLite's driver connection (`inline_sql.py`),
 `set_columns` runs the UPDATE at once and gives the object the values as loaded state:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.addresses import Address
-from werkbot.bot.storage.models import AddressRow, AuditRow, InboxRow, OutboxRow, Person
-from werkbot.bot.storage.repos import forget_numbered_choices
+from werkbot.bot.storage.models import AddressRow, AuditRow, OutboxRow, Person
+from werkbot.bot.storage.repos import forget_numbered_choices, set_inbox_payload
 from werkbot.bot.tokens import Signer
 from werkbot.handlers.consent import holds
 from werkbot.handlers.consent.ledger import ConsentLedger, Grant, load_current
@@ -78,11 +78,7 @@ class ConsentRepo:
         await self.session.flush()
 
     async def blank_inbox_row(self, inbox_id: int, payload: str) -> None:
-        # The dispatcher has the row loaded: no query, and the blanked payload is written
-        # with the row's own update when the event is done.
-        row = await self.session.get(InboxRow, inbox_id)
-        if row is not None:
-            row.payload = payload
+        await set_inbox_payload(self.session, inbox_id, payload)
 
     async def release_held(self, person_id: int, now: datetime, *,
                            channel: str | None = None) -> int:
