@@ -114,7 +114,7 @@ async def erase_person(session: AsyncSession, services: Services, person_id: int
             _provider_id(result, out.address, out.provider_id,
                          to_someone_else=out.address not in addresses)
     await session.execute(delete(ForwardedRecord).where(ForwardedRecord.person_id == person_id))
-    result.counts["outbox"] = await _delete(session, OutboxRow, gone_outbox)
+    result.counts["outbox"] = await _delete_outbox(session, gone_outbox)
 
     # inbox: their own messages, plus timers and status reports that name them
     mentioning = (await session.scalars(select(InboxRow.id).where(
@@ -196,10 +196,10 @@ def _provider_id(result: Erasure, address: str, provider_id: str, *,
         result.provider_ids.setdefault(channel, []).append(sid)
 
 
-async def _delete(session: AsyncSession, model: type[OutboxRow], ids: Iterable[int]) -> int:
+async def _delete_outbox(session: AsyncSession, ids: Iterable[int]) -> int:
     chosen = list(ids)
     if chosen:
-        await session.execute(delete(model).where(model.id.in_(chosen)),
+        await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(chosen)),
                               execution_options={"synchronize_session": False})
     return len(chosen)
 
