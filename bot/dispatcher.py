@@ -39,13 +39,13 @@ from werkbot.bot.events import (
 from werkbot.bot.flood import RELEASE_TIMER, FloodGuard, Verdict, window_end
 from werkbot.bot.identity import person_for_new_address
 from werkbot.bot.logs import correlation
-from werkbot.bot.outbox import OutboxSender, apply_status
+from werkbot.bot.outbox import ClaimedReply, OutboxSender, apply_status
 from werkbot.bot.pressure import Pressure
 from werkbot.bot.replies import TextReply
 from werkbot.bot.router import Router
 from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import Prepared
-from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.storage.models import InboxRow
 from werkbot.bot.storage.repos import deleted_inbox_rows, numbered_choice
 from werkbot.bot.storage.row_writes import set_columns
 from werkbot.bot.worker import WorkerLoop
@@ -131,7 +131,7 @@ class _Batch:
     latencies: list[float] = field(default_factory=list)
     throttled: int = 0
     queued_sends: bool = False
-    claimed: list[OutboxRow] = field(default_factory=list)  # replies to hand to the sender
+    claimed: list[ClaimedReply] = field(default_factory=list)  # replies for the sender
 
     def retry(self) -> None:
         """Forget the rolled-back pass's effects; keep its flood verdicts."""

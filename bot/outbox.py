@@ -25,10 +25,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import BindParameter, Select, and_, bindparam, exists, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -40,9 +52,9 @@ from werkbot.bot.events import DeliveryStatus, Unreachable
 from werkbot.bot.pressure import Pressure
 from werkbot.bot.replies import Reply
 from werkbot.bot.services import Services
-from werkbot.bot.storage.inline_sql import PreparedEntities
+from werkbot.bot.storage.inline_sql import Prepared
 from werkbot.bot.storage.models import OutboxRow
-from werkbot.bot.storage.row_writes import set_columns
+from werkbot.bot.storage.row_writes import set_columns, write_columns
 from werkbot.bot.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
@@ -60,6 +72,33 @@ RECORD_RETRY_MAX = 5.0
 INTERRUPTED = "interrupted"  # the process died (or its lease ran out) during a send
 UNCERTAIN_CODES = frozenset({"timeout", "network", INTERRUPTED, UNREADABLE})
 LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew and whole-second provider timestamps
+_OUTBOX = cast(Table, OutboxRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedReply:
+    """An outbox row claimed for sending (`status` now `sending`): what sending it reads."""
+
+    id: int
+    address: str
+    kind: str
+    payload: str
+    attempts: int  # this attempt included
+    error_code: str  # INTERRUPTED when an earlier attempt's outcome is unknown
+    created_at: datetime
+
+
+class _Current(NamedTuple):
+    """A claimed row as it is when its outcome is recorded (a status callback or a
+    cancellation may have moved it meanwhile)."""
+
+    id: int
+    status: str
+    address: str
+    kind: str
+    payload: str
+    attempts: int
+    provider_id: str | None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -97,8 +136,8 @@ class OutboxSender:
         self._report = report
         self.worker = WorkerLoop("outbox", self.send_due, pressure)
         self.wake = self.worker.wake
-        self._claim_query = PreparedEntities(_claim_query(services.db.is_sqlite), OutboxRow)
-        self._handed: list[OutboxRow] = []  # claimed by the dispatcher, not sent yet
+        self._claim_statement = Prepared(_claim_statement(services.db.is_sqlite))
+        self._handed: list[ClaimedReply] = []  # claimed by the dispatcher, not sent yet
 
     async def recover(self) -> None:
         """On SQLite one process owns the queue: rows left `sending` by a crash go again."""
@@ -128,7 +167,7 @@ class OutboxSender:
         # retried through a database error: given up, they would stay `sending` and go
         # out a second time when the lease ends.
         record_until = asyncio.get_running_loop().time() + LEASE.total_seconds() - 15
-        by_address: dict[str, list[OutboxRow]] = {}
+        by_address: dict[str, list[ClaimedReply]] = {}
         for row in claimed:  # claimed in id order, so each list is in order too
             by_address.setdefault(row.address, []).append(row)
         groups = await asyncio.gather(*(self._send_in_order(rows)
@@ -137,7 +176,7 @@ class OutboxSender:
         return len(claimed)
 
     async def _record_retrying(
-            self, outcomes: Sequence[tuple[OutboxRow, Receipt | SendError | None]],
+            self, outcomes: Sequence[tuple[ClaimedReply, Receipt | SendError | None]],
             until: float) -> None:
         """Record the outcomes, then report final failures; a database that is down,
         restarting or locked is tried again (with backoff) until `until` (loop time)."""
@@ -159,10 +198,10 @@ class OutboxSender:
                 await asyncio.sleep(pause)
                 pause = min(2 * pause, RECORD_RETRY_MAX)
 
-    async def _send_in_order(self, rows: list[OutboxRow]
-                             ) -> list[tuple[OutboxRow, Receipt | SendError | None]]:
+    async def _send_in_order(self, rows: list[ClaimedReply]
+                             ) -> list[tuple[ClaimedReply, Receipt | SendError | None]]:
         """One recipient's rows, one after the other; after a failure the rest wait."""
-        outcomes: list[tuple[OutboxRow, Receipt | SendError | None]] = []
+        outcomes: list[tuple[ClaimedReply, Receipt | SendError | None]] = []
         failed = False
         for row in rows:
             outcome = None if failed else await self._send(row)
@@ -170,26 +209,24 @@ class OutboxSender:
             outcomes.append((row, outcome))
         return outcomes
 
-    async def _claim(self) -> list[OutboxRow]:
+    async def _claim(self) -> list[ClaimedReply]:
         async with self._services.db.session() as session:
             return await self.claim_in(session)
 
-    async def claim_in(self, session: AsyncSession) -> list[OutboxRow]:
+    async def claim_in(self, session: AsyncSession) -> list[ClaimedReply]:
         """Claim due rows inside the caller's transaction; they are ours once it commits.
 
         The dispatcher claims this way in the transaction that queued replies, and hands
         the rows over after its commit (`hand`): one transaction fewer per round, and the
         reply does not wait for the next round's claim. Rolled back with that transaction,
-        the claim is gone with the rows.
+        the claim is gone with the rows. One statement claims and reads them; changes
+        still pending in the session's objects are flushed first, so it sees them.
         """
+        await session.flush()
         now = self._services.clock.now()
-        rows = [found[0] for found in await self._claim_query.all(session, {"now": now})]
-        for row in rows:
-            # A row still `sending`: its sender died mid-send, the outcome is unknown.
-            set_columns(session, row, status="sending", lease_until=now + LEASE,
-                        attempts=row.attempts + 1, updated_at=now,
-                        error_code=INTERRUPTED if row.status == "sending" else row.error_code)
-        return rows
+        found = await self._claim_statement.all(session, {"now": now,
+                                                          "lease_until": now + LEASE})
+        return sorted((ClaimedReply(*row) for row in found), key=lambda row: row.id)
 
     async def release_handed(self) -> int:
         """On shutdown: rows handed over but not taken for sending yet go back to the queue
@@ -205,12 +242,12 @@ class OutboxSender:
                 .values(status="queued", lease_until=None, attempts=OutboxRow.attempts - 1))
         return len(rows)
 
-    def hand(self, rows: Sequence[OutboxRow]) -> None:
+    def hand(self, rows: Sequence[ClaimedReply]) -> None:
         """Rows claimed by `claim_in` (committed): sent next, before anything is claimed."""
         self._handed.extend(rows)
         self.wake.set()
 
-    async def _send(self, row: OutboxRow) -> Receipt | SendError:
+    async def _send(self, row: ClaimedReply) -> Receipt | SendError:
         address = Address.parse(row.address)
         adapter = self._adapters.get(address.channel)
         if adapter is None:
@@ -232,7 +269,7 @@ class OutboxSender:
             return SendError(f"adapter error {type(exc).__name__}", code="adapter-error",
                              retryable=True)
 
-    async def _earlier_attempt(self, adapter: Adapter, row: OutboxRow, address: Address,
+    async def _earlier_attempt(self, adapter: Adapter, row: ClaimedReply, address: Address,
                                reply: Reply) -> Receipt | SendError | None:
         """The provider's copy from an earlier attempt whose outcome is unknown, a retryable
         error if the provider cannot tell us now, or None: send (again)."""
@@ -260,17 +297,19 @@ class OutboxSender:
                  row.id, found.provider_id)
         return found
 
-    async def _record(self, outcomes: Sequence[tuple[OutboxRow, Receipt | SendError | None]]
+    async def _record(self, outcomes: Sequence[tuple[ClaimedReply, Receipt | SendError | None]]
                       ) -> list[DeliveryStatus | Unreachable]:
         """Record the outcomes in one transaction; returns the failures to report."""
         now = self._services.clock.now()
         reports: list[DeliveryStatus | Unreachable] = []
         metrics = self._services.metrics
+        changes: list[tuple[int, dict[str, Any]]] = []
         async with self._services.db.session() as session:
-            # One locked read for the whole batch; the updates go out as one executemany.
+            # One locked read for the whole batch; the updates go out as one executemany
+            # per set of columns.
             ids = [claimed.id for claimed, _ in outcomes]
-            rows = {row.id: row for row in (await session.scalars(
-                _ROWS_LOCKED, {"ids": ids})).all()}
+            rows = {row.id: row for row in (_Current(*found) for found in (
+                await session.execute(_ROWS_LOCKED, {"ids": ids})).all())}
             for claimed, outcome in outcomes:
                 row = rows.get(claimed.id)
                 if row is None or row.status != "sending":
@@ -278,44 +317,52 @@ class OutboxSender:
                 channel = row.address.split(":", 1)[0]
                 done: dict[str, Any] = {"updated_at": now, "lease_until": None}
                 if outcome is None:  # not tried: an earlier row to the same recipient failed
-                    set_columns(session, row, **done, status="queued",
-                                attempts=row.attempts - 1)
+                    changes.append((row.id, {**done, "status": "queued",
+                                             "attempts": row.attempts - 1}))
                     continue
                 if isinstance(outcome, Receipt):
                     metrics.replies_out.labels(channel).inc()
-                    set_columns(session, row, **done, **_forgotten(row),
-                                status=outcome.status, provider_id=outcome.provider_id,
-                                thread=outcome.thread)
+                    changes.append((row.id, {**done, **_forgotten(row.id, row.payload),
+                                             "status": outcome.status,
+                                             "provider_id": outcome.provider_id,
+                                             "thread": outcome.thread}))
                     continue
                 done.update(error_code=outcome.code, error=str(outcome)[:500])
                 if outcome.retryable and row.attempts < MAX_ATTEMPTS:
                     delay = (timedelta(seconds=outcome.retry_after) if outcome.retry_after
                              else backoff(row.attempts))
-                    set_columns(session, row, **done, status="queued",
-                                next_attempt_at=now + delay)
+                    changes.append((row.id, {**done, "status": "queued",
+                                             "next_attempt_at": now + delay}))
                     metrics.send_failures.labels(channel, "no").inc()
                     continue
                 metrics.send_failures.labels(channel, "yes").inc()
                 log.warning("outbox row %s failed for good: %s", row.id, outcome.code)
-                forgotten = _forgotten(row)
+                forgotten = _forgotten(row.id, row.payload)
                 if not forgotten:
                     reports.append(_report_for(row, outcome, now))
-                set_columns(session, row, **{**done, **forgotten}, status="failed")
+                changes.append((row.id, {**done, **forgotten, "status": "failed"}))
+            await write_columns(session, OutboxRow, changes)
         return reports
 
 
-_ROWS_LOCKED = (select(OutboxRow).where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
+_ROWS_LOCKED = (select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBOX.c.kind,
+                       _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)
+                .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
                 .with_for_update())
 
 
-def _claim_query(sqlite: bool) -> Select[OutboxRow]:
-    """Due rows whose recipient has no earlier row holding them back, built once (`now` is
-    bound at execution): building it cost more than running it."""
-    now: BindParameter[datetime] = bindparam("now", type_=OutboxRow.next_attempt_at.type)
-    earlier = aliased(OutboxRow)
+def _claim_statement(sqlite: bool) -> Update:
+    """Claim due rows whose recipient has no earlier row holding them back, and return
+    them: one UPDATE ... RETURNING, built once (`now` and `lease_until` are bound at
+    execution). A row claimed while still `sending` lost its sender mid-send: its
+    outcome is unknown (INTERRUPTED)."""
+    now: BindParameter[datetime] = bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)
+    lease: BindParameter[datetime] = bindparam("lease_until",
+                                               type_=_OUTBOX.c.lease_until.type)
+    candidate, earlier = aliased(OutboxRow, name="candidate"), aliased(OutboxRow, name="earlier")
     due = or_(
-        and_(OutboxRow.status == "queued", OutboxRow.next_attempt_at <= now),
-        and_(OutboxRow.status == "sending", OutboxRow.lease_until < now),
+        and_(candidate.status == "queued", candidate.next_attempt_at <= now),
+        and_(candidate.status == "sending", candidate.lease_until < now),
     )
     if sqlite:
         # One sender per process: due rows of one recipient may go in one round (sent
@@ -326,14 +373,20 @@ def _claim_query(sqlite: bool) -> Select[OutboxRow]:
         # Several processes: any earlier unsent row holds a recipient's rows back.
         waiting = earlier.status.in_(("queued", "sending"))
     blocked = exists().where(and_(
-        earlier.address == OutboxRow.address, earlier.id < OutboxRow.id, waiting))
-    query = select(OutboxRow).where(due, ~blocked).order_by(OutboxRow.id).limit(BATCH)
+        earlier.address == candidate.address, earlier.id < candidate.id, waiting))
+    ids = select(candidate.id).where(due, ~blocked).order_by(candidate.id).limit(BATCH)
     if not sqlite:
-        query = query.with_for_update(skip_locked=True)
-    return query
+        ids = ids.with_for_update(skip_locked=True)
+    return (update(_OUTBOX).where(_OUTBOX.c.id.in_(ids))
+            .values(status="sending", lease_until=lease, attempts=_OUTBOX.c.attempts + 1,
+                    updated_at=now,
+                    error_code=case((_OUTBOX.c.status == "sending", INTERRUPTED),
+                                    else_=_OUTBOX.c.error_code))
+            .returning(_OUTBOX.c.id, _OUTBOX.c.address, _OUTBOX.c.kind, _OUTBOX.c.payload,
+                       _OUTBOX.c.attempts, _OUTBOX.c.error_code, _OUTBOX.c.created_at))
 
 
-def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStatus | Unreachable:
+def _report_for(row: _Current, error: SendError, now: datetime) -> DeliveryStatus | Unreachable:
     address = Address.parse(row.address)
     if error.unreachable:
         return Unreachable(id=f"unreachable:outbox-{row.id}", sender=address, received_at=now,
@@ -344,12 +397,12 @@ def _report_for(row: OutboxRow, error: SendError, now: datetime) -> DeliveryStat
                           raw={"kind": row.kind})
 
 
-def _forgotten(row: OutboxRow) -> dict[str, Any]:
+def _forgotten(row_id: int, payload: str) -> dict[str, Any]:
     """The columns that blank an ephemeral reply once it is done with (else none)."""
     try:
-        ephemeral = loads_reply(row.payload).ephemeral
+        ephemeral = loads_reply(payload).ephemeral
     except (ValueError, TypeError):
         return {}
     if not ephemeral:
         return {}
-    return {"address": f"forgotten:{row.id}", "payload": FORGOTTEN_PAYLOAD, "error": ""}
+    return {"address": f"forgotten:{row_id}", "payload": FORGOTTEN_PAYLOAD, "error": ""}

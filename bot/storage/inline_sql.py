@@ -94,7 +94,8 @@ class Prepared:
         self._bound = [(name, compiled.binds[name].value,
                         _bind_processor(compiled.binds[name].type))
                        for name in compiled.positiontup or ()]
-        columns = getattr(statement, "selected_columns", None)
+        # What it returns: a SELECT's columns, or an INSERT's/UPDATE's RETURNING.
+        columns = getattr(statement, "exported_columns", None)
         self._results: list[_Processor] = (
             [_result_processor(column.type) for column in columns] if columns is not None
             else [])

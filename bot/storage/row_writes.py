@@ -13,6 +13,7 @@ executemany per table and set of columns. Only public SQLAlchemy API is used
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, inspect, update
@@ -44,6 +45,20 @@ def set_columns(session: AsyncSession, row: Any, /, **values: Any) -> None:
                              "matched no row")
     for key in keys:
         set_committed_value(row, key, values[key])
+
+
+async def write_columns(session: AsyncSession, model: type[Any],
+                        changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """Set plain columns of `model` rows by primary key, without loading them: one
+    executemany per set of columns (the same statements as `set_columns`). Objects of
+    those rows already in the session are not told: use it for rows read as columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for key, values in changes:
+        groups.setdefault(tuple(values), []).append(
+            {_KEY: key, **{f"v_{name}": value for name, value in values.items()}})
+    mapper = inspect(model)
+    for keys, params in groups.items():
+        await _update(mapper, keys).run_many(session, params)
 
 
 def _update(mapper: Mapper[Any], keys: tuple[str, ...]) -> Prepared:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from werkbot.bot.addresses import Address
 from werkbot.bot.replies import TextReply
 from werkbot.bot.storage.database import Database
-from werkbot.bot.storage.inline_sql import InlineSession, inline_connection
+from werkbot.bot.storage.inline_sql import InlineSession, Prepared, inline_connection
 from werkbot.bot.storage.models import AddressRow, OutboxRow, Person
 from werkbot.bot.storage.repos import OutboxRepo, PeopleRepo, StateRepo
 
@@ -75,19 +75,26 @@ async def test_a_reply_queued_inline_is_stored_as_the_engine_stores_it(
 
 async def test_a_reply_queued_inline_is_claimed_at_its_time_not_before(
         database: Database) -> None:
-    from werkbot.bot.outbox import _claim_query
-    from werkbot.bot.storage.inline_sql import PreparedEntities
+    from werkbot.bot.outbox import LEASE, ClaimedReply, _claim_statement
 
-    claim = PreparedEntities(_claim_query(True), OutboxRow)
+    claim = Prepared(_claim_statement(True))
     later = NOW + timedelta(minutes=5)
     async with database.session() as session:
         await _alice(session)
         await OutboxRepo(session).enqueue(ALICE, [TextReply(text="later")], later)
     async with database.session() as session:
-        early = await claim.all(session, {"now": later - timedelta(microseconds=1)})
-        due = await claim.all(session, {"now": later})
+        early = await claim.all(session, {"now": later - timedelta(microseconds=1),
+                                          "lease_until": later + LEASE})
+        due = await claim.all(session, {"now": later, "lease_until": later + LEASE})
     assert early == []
-    assert [row.address for (row,) in due] == [str(ALICE)]
+    (row,) = [ClaimedReply(*found) for found in due]
+    # What RETURNING gives is read as the engine reads it (a UTC datetime, not text).
+    assert (row.address, row.attempts, row.created_at) == (str(ALICE), 1,
+                                                           later.astimezone(UTC))
+    async with database.session() as session:
+        stored = await session.scalar(select(OutboxRow))
+    assert stored is not None
+    assert (stored.status, stored.lease_until) == ("sending", (later + LEASE).astimezone(UTC))
 
 
 async def test_the_sender_lookup_gives_the_sessions_own_objects(database: Database) -> None:

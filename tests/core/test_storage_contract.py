@@ -30,7 +30,7 @@ from werkbot.bot.context import Context
 from werkbot.bot.dispatcher import BATCH
 from werkbot.bot.events import DeliveryStatus, Event, TextEvent, TimerEvent
 from werkbot.bot.inbox import InboxWriter
-from werkbot.bot.outbox import MAX_ATTEMPTS, apply_status
+from werkbot.bot.outbox import MAX_ATTEMPTS, ClaimedReply, apply_status
 from werkbot.bot.plugins import HandlerBundle
 from werkbot.bot.router import Router
 from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX
@@ -326,7 +326,7 @@ async def test_status_is_monotonic(one: tuple[Harness, Recorder]) -> None:
     assert row.status == "read" and row.error_code == ""
 
 
-async def _crash_mid_send(h: Harness) -> OutboxRow:
+async def _crash_mid_send(h: Harness) -> ClaimedReply:
     """Leave a row as a crashed process would: `sending`, with a lease, never recorded."""
     await h.feed(text(ALICE, "a"))
     await h.app[DISPATCHER].drain()
