@@ -54,7 +54,7 @@ from werkbot.bot.replies import Reply
 from werkbot.bot.services import Services
 from werkbot.bot.storage.inline_sql import Prepared
 from werkbot.bot.storage.models import OutboxRow
-from werkbot.bot.storage.row_writes import set_columns, write_columns
+from werkbot.bot.storage.row_writes import write_columns
 from werkbot.bot.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,11 @@ INTERRUPTED = "interrupted"  # the process died (or its lease ran out) during a 
 UNCERTAIN_CODES = frozenset({"timeout", "network", INTERRUPTED, UNREADABLE})
 LOOKUP_MARGIN = timedelta(minutes=2)  # clock skew and whole-second provider timestamps
 _OUTBOX = cast(Table, OutboxRow.__table__)
+# A delivery report's row, locked (PostgreSQL) against a concurrent report of the same send.
+_BY_PROVIDER_ID = Prepared(
+    select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.error_code)
+    .where(_OUTBOX.c.provider_id == bindparam("provider_id", type_=_OUTBOX.c.provider_id.type))
+    .limit(1).with_for_update())
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +116,15 @@ async def apply_status(session: AsyncSession, event: DeliveryStatus, now: dateti
 
     True: moved. False: the row is already there or further (a late or repeated
     callback: nothing to do, ever). None: no row has that provider id (yet)."""
-    row = await session.scalar(
-        select(OutboxRow).where(OutboxRow.provider_id == event.provider_message_id)
-        .with_for_update()
-    )
-    if row is None:
+    found = await _BY_PROVIDER_ID.first(session, {"provider_id": event.provider_message_id})
+    if found is None:
         return None
+    row_id, current, error_code = found
     status = event.status.lower()
-    if STATUS_RANK.get(status, -1) > STATUS_RANK.get(row.status, -1):
-        set_columns(session, row, status=status, updated_at=now,
-                    error_code=event.error_code or row.error_code)
+    if STATUS_RANK.get(status, -1) > STATUS_RANK.get(current, -1):
+        await write_columns(session, OutboxRow, [(row_id, {
+            "status": status, "updated_at": now,
+            "error_code": event.error_code or error_code})])
         return True
     return False
 
