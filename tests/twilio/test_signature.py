@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from multidict import MultiDict
+from twilio.request_validator import HMAC_SHA256, RequestValidator
 
 from tests.twilio import payloads
 from tests.twilio.conftest import App
@@ -25,6 +29,29 @@ def checker() -> SignatureChecker:
 def test_published_vector_is_accepted(checker: SignatureChecker) -> None:
     assert checker.sign(VECTOR_URL, VECTOR_PARAMS) == VECTOR_SIGNATURE
     assert checker.valid(VECTOR_URL, VECTOR_PARAMS, HEADERS)
+
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(st.sampled_from(["Body", "From", "To", "MediaUrl0", "b", "B",
+                                                 "Body0", ""]) | _text, _text), max_size=8),
+       token=_text, sha256=st.booleans())
+def test_signatures_are_twilios_for_any_form(pairs: list[tuple[str, str]], token: str,
+                                             sha256: bool) -> None:
+    """Repeated names, repeated pairs, empty and non-ASCII values: what werkbot computes is
+    what twilio's own validator computes, so a real Twilio webhook is never refused."""
+    form: MultiDict[str] = MultiDict(pairs)
+    url = "https://bot.example.de/webhooks/whatsapp?x=1"
+    algorithm = HMAC_SHA256 if sha256 else None
+    theirs = RequestValidator(token).compute_signature(url, form, algorithm)
+    checker = SignatureChecker(token)
+    assert checker.compute(url, form, "sha256" if sha256 else "sha1") == theirs
+    headers = {"X-Twilio-Signature": theirs}
+    if sha256:
+        headers["X-Twilio-Webhooks-Signature-Settings"] = f"algorithm={HMAC_SHA256}"
+    assert checker.valid(url, form, headers)
 
 
 def test_wrong_url_is_refused(checker: SignatureChecker) -> None:
