@@ -36,6 +36,7 @@ from werkbot.bot.settings import Settings
 from werkbot.bot.staff_persons import sync_staff
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.storage.sqlite_checkpoint import WalCheckpointer
 from werkbot.bot.texts import Texts
 from werkbot.bot.tokens import Signer
 
@@ -108,6 +109,8 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
             await bundle.setup(services)
         await outbox.recover()
         inbox.start()
+        wal = WalCheckpointer.of(db)  # SQLite: the log folded back off the event loop
+        checkpoints = [asyncio.create_task(wal.run(), name="wal-checkpoint")] if wal else []
         for adapter in plugins.adapters:
             await adapter.start(_feed(inbox, metrics), media)
         workers = run_workers and settings.server.role != "web"
@@ -129,6 +132,9 @@ def _lifecycle(settings: Settings, plugins: Plugins, clock: Clock, run_workers: 
                 with suppress(Exception):
                     await adapter.stop()
             await inbox.stop()
+            for task in checkpoints:
+                task.cancel()
+            await asyncio.gather(*checkpoints, return_exceptions=True)
             await db.close()
 
     return lifecycle

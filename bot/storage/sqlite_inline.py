@@ -27,17 +27,24 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 SHORT_BUSY_MS = 200  # busy timeout for everything else (checkpoints, schema reads)
+# WAL pages after which a commit folds the log back into the file itself. Far above what
+# the server's checkpointer (`sqlite_checkpoint.py`) lets pile up: only a process
+# without one (a CLI command) or a checkpointer that cannot keep up gets there.
+AUTOCHECKPOINT_PAGES = 10_000
 
 
 def apply_pragmas(connection: Any, busy_ms: int) -> None:
     """What every SQLite connection werkbot opens is set to, as soon as it is open:
     write-ahead log, `synchronous=NORMAL`, foreign keys on, `secure_delete` (erased data
-    must not stay readable in the file) and how long to wait for another process's
-    write lock. `connection`: a DB-API connection (`sqlite3`'s or SQLAlchemy's adapted)."""
+    must not stay readable in the file), how long to wait for another process's write
+    lock, and checkpoints left to the checkpointer (a commit on the event loop that
+    folds the log back would stop the loop for its writes and two fsyncs).
+    `connection`: a DB-API connection (`sqlite3`'s or SQLAlchemy's adapted)."""
     cursor = connection.cursor()
     try:
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                       "secure_delete=ON", f"busy_timeout={busy_ms}"):
+                       "secure_delete=ON", f"busy_timeout={busy_ms}",
+                       f"wal_autocheckpoint={AUTOCHECKPOINT_PAGES}"):
             cursor.execute(f"PRAGMA {pragma}")
     finally:
         cursor.close()

@@ -1,0 +1,87 @@
+"""Folds SQLite's write-ahead log back into the database file, off the event loop.
+
+By default SQLite does this inside the commit that takes the log past 1,000 pages: it
+copies them into the file and syncs both to disk. werkbot commits on the event loop
+(`sqlite_inline.py`), so that commit would stop every request for as long. Instead the
+connections leave it to this checkpointer (`AUTOCHECKPOINT_PAGES` is only a safety net):
+every `INTERVAL` it runs a checkpoint on a connection and thread of its own, while the
+loop goes on serving. It holds the in-process writer turn meanwhile (as background work,
+after waiting webhooks): no in-process commit appends to the log during the copy, so the
+copy is complete and the next transaction starts the log from its beginning again,
+which keeps the file small. Another process writing at the same time (a CLI command)
+leaves the rest for the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
+from werkbot.bot.storage.database import Database
+from werkbot.bot.storage.sqlite_inline import apply_pragmas, sqlite_file
+
+log = logging.getLogger(__name__)
+INTERVAL = 1.0  # seconds between checkpoints
+
+
+class WalCheckpointer:
+    """Checkpoints one SQLite file's log every `interval` seconds until cancelled."""
+
+    def __init__(self, db: Database, path: str, interval: float = INTERVAL) -> None:
+        self._db = db
+        self._path = path
+        self._interval = interval
+        self._busy_ms = round(db.busy_timeout * 1000)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoint")
+        self._connection: sqlite3.Connection | None = None
+
+    @classmethod
+    def of(cls, db: Database, interval: float = INTERVAL) -> WalCheckpointer | None:
+        """The checkpointer for `db`, or None when it is not an SQLite file."""
+        path = sqlite_file(db.url) if db.is_sqlite else None
+        return None if path is None else cls(db, path, interval)
+
+    async def run(self) -> None:
+        """Checkpoint every interval until cancelled; a failed round is logged and the
+        next one tries again (the safety net keeps the log bounded meanwhile)."""
+        failed = False
+        try:
+            while True:
+                await asyncio.sleep(self._interval)
+                try:
+                    await self.checkpoint()
+                except (sqlite3.Error, OSError) as exc:
+                    if not failed:
+                        log.warning("WAL checkpoint failed (%s); trying again",
+                                    type(exc).__name__)
+                    failed = True
+                else:
+                    failed = False
+        finally:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+            self._executor.shutdown(wait=False)
+
+    async def checkpoint(self) -> tuple[int, int]:
+        """One checkpoint: (pages in the log, pages copied back into the file)."""
+        loop = asyncio.get_running_loop()
+        async with self._db.write_turn():
+            return await loop.run_in_executor(self._executor, self._checkpoint)
+
+    # -- on the checkpoint thread --------------------------------------------------------
+
+    def _checkpoint(self) -> tuple[int, int]:
+        if self._connection is None:
+            connection = sqlite3.connect(self._path, isolation_level=None,
+                                         check_same_thread=False)
+            apply_pragmas(connection, self._busy_ms)
+            self._connection = connection
+        _busy, pages, copied = self._connection.execute(
+            "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(pages), int(copied)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
