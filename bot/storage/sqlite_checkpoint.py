@@ -5,11 +5,12 @@ copies them into the file and syncs both to disk. werkbot commits on the event l
 (`sqlite_inline.py`), so that commit would stop every request for as long. Instead the
 connections leave it to this checkpointer (`AUTOCHECKPOINT_PAGES` is only a safety net):
 every `INTERVAL` it runs a checkpoint on a connection and thread of its own, while the
-loop goes on serving. It holds the in-process writer turn meanwhile (as background work,
-after waiting webhooks): no in-process commit appends to the log during the copy, so the
-copy is complete and the next transaction starts the log from its beginning again,
-which keeps the file small. Another process writing at the same time (a CLI command)
-leaves the rest for the next round.
+loop goes on serving, and then a second one, for the pages the loop's commits added
+meanwhile, in the in-process writer turn (as background work, after waiting webhooks).
+That second copy is complete with no transaction of the process open across it, so the
+next transaction starts the log from its beginning again, which keeps the file small.
+Another process writing at the same time (a CLI command) leaves the rest for the next
+round.
 """
 
 from __future__ import annotations
@@ -64,8 +65,16 @@ class WalCheckpointer:
             self._executor.shutdown(wait=False)
 
     async def checkpoint(self) -> tuple[int, int]:
-        """One checkpoint: (pages in the log, pages copied back into the file)."""
+        """One checkpoint: (pages in the log, pages copied back into the file).
+
+        Twice: first while the loop's commits go on (the bulk of the copy and its
+        fsyncs), then in the writer turn for what they added meanwhile. Only a copy no
+        open transaction outlasts lets the next one start the log afresh.
+        """
         loop = asyncio.get_running_loop()
+        pages, copied = await loop.run_in_executor(self._executor, self._checkpoint)
+        if pages <= 0:  # nothing written since the log last started again
+            return pages, copied
         async with self._db.write_turn():
             return await loop.run_in_executor(self._executor, self._checkpoint)
 
