@@ -21,7 +21,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 from werkbot.bot.storage.database import Database
-from werkbot.bot.storage.sqlite_inline import apply_pragmas, sqlite_file
+from werkbot.bot.storage.sqlite_inline import SHORT_BUSY_MS, apply_pragmas, sqlite_file
 
 log = logging.getLogger(__name__)
 INTERVAL = 1.0  # seconds between checkpoints
@@ -34,7 +34,6 @@ class WalCheckpointer:
         self._db = db
         self._path = path
         self._interval = interval
-        self._busy_ms = round(db.busy_timeout * 1000)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal-checkpoint")
         self._connection: sqlite3.Connection | None = None
 
@@ -53,10 +52,9 @@ class WalCheckpointer:
                 await asyncio.sleep(self._interval)
                 try:
                     await self.checkpoint()
-                except (sqlite3.Error, OSError) as exc:
+                except Exception:  # the file locked or gone for a while, or a bug: say so
                     if not failed:
-                        log.warning("WAL checkpoint failed (%s); trying again",
-                                    type(exc).__name__)
+                        log.warning("WAL checkpoint failed; trying again", exc_info=True)
                     failed = True
                 else:
                     failed = False
@@ -84,7 +82,8 @@ class WalCheckpointer:
         if self._connection is None:
             connection = sqlite3.connect(self._path, isolation_level=None,
                                          check_same_thread=False)
-            apply_pragmas(connection, self._busy_ms)
+            # Never a long wait: the second step runs in the writer turn.
+            apply_pragmas(connection, SHORT_BUSY_MS)
             self._connection = connection
         _busy, pages, copied = self._connection.execute(
             "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
