@@ -1,7 +1,8 @@
-"""Column changes of loaded rows on the hot paths, written without the unit of work.
+"""Column changes on the hot paths, written without the unit of work.
 
-The dispatcher (its sender's address refreshed) and the outbox (rows claimed, sends
-recorded) change a few plain columns of rows they loaded, for every event.
+The dispatcher refreshes its sender's address (an ORM object it loaded) for every event:
+`set_columns`. The outbox records the outcomes of sends on rows it read as plain
+columns: `write_columns`, one executemany per set of columns, no object at all.
 The ORM's unit of work costs about a millisecond of Python per flush however little it
 writes, so where statements run on SQLite's driver connection (`inline_sql.py`),
 `set_columns` runs the UPDATE at once and gives the object the values as loaded state:
