@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.models import InboxRow
-from werkbot.bot.storage.sqlite_inline import apply_pragmas, sqlite_file
+from werkbot.bot.storage.sqlite_inline import open_file, sqlite_file
 
 # SQLite allows 32,766 host parameters per statement; keep well below it.
 MAX_PARAMETERS = 30000
@@ -63,11 +63,7 @@ class SqliteInboxStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None,
-                                         check_same_thread=False,
-                                         timeout=self._busy_ms / 1000)
-            apply_pragmas(connection, self._busy_ms)
-            self._connection = connection
+            self._connection = open_file(self._path, self._busy_ms)
         return self._connection
 
     def _insert(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:

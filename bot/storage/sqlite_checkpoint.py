@@ -21,7 +21,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 from werkbot.bot.storage.database import Database
-from werkbot.bot.storage.sqlite_inline import SHORT_BUSY_MS, apply_pragmas, sqlite_file
+from werkbot.bot.storage.sqlite_inline import SHORT_BUSY_MS, open_file, sqlite_file
 
 log = logging.getLogger(__name__)
 INTERVAL = 1.0  # seconds between checkpoints
@@ -79,12 +79,8 @@ class WalCheckpointer:
     # -- on the checkpoint thread --------------------------------------------------------
 
     def _checkpoint(self) -> tuple[int, int]:
-        if self._connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None,
-                                         check_same_thread=False)
-            # Never a long wait: the second step runs in the writer turn.
-            apply_pragmas(connection, SHORT_BUSY_MS)
-            self._connection = connection
+        if self._connection is None:  # never a long wait: the second step holds the turn
+            self._connection = open_file(self._path, SHORT_BUSY_MS)
         _busy, pages, copied = self._connection.execute(
             "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return int(pages), int(copied)

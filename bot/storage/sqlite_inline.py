@@ -50,6 +50,16 @@ def apply_pragmas(connection: Any, busy_ms: int) -> None:
         cursor.close()
 
 
+def open_file(path: str, busy_ms: int) -> sqlite3.Connection:
+    """A `sqlite3` connection of werkbot's own to `path` (the inbox store's, the
+    checkpointer's): autocommit unless a statement begins a transaction, usable from the
+    thread that owns it, PRAGMAs applied."""
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                 timeout=busy_ms / 1000)
+    apply_pragmas(connection, busy_ms)
+    return connection
+
+
 class _Immediately:
     """Stands in for aiosqlite's job queue: SQLAlchemy puts the isolation-level setter
     there; here it runs at once."""
