@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from werkbot.bot.addresses import PHONE_CHANNELS, Address
+from werkbot.bot.storage.inline_sql import PreparedEntities
 from werkbot.bot.storage.models import AddressRow, Base, Person
 from werkbot.bot.storage.repos import PeopleRepo
 
@@ -65,9 +66,11 @@ async def person_for_new_address(session: AsyncSession, address: Address, now: d
             return again
     siblings = [str(Address(channel, address.id)) for channel in sorted(PHONE_CHANNELS)
                 if channel != address.channel]
-    owner = await session.scalar(_OWNER_OF_SIBLINGS, {"siblings": siblings})
-    if owner is None:
+    found = await _OWNER_OF_SIBLINGS.first(
+        session, {f"sibling{i}": sibling for i, sibling in enumerate(siblings)})
+    if found is None:
         return None
+    owner: Person = found[0]
     if await _has_channel(session, owner.id, address.channel):
         return None  # one address per channel: never a second number on this channel
     row = await PeopleRepo(session).add_address(owner.id, address, now)
@@ -76,12 +79,13 @@ async def person_for_new_address(session: AsyncSession, address: Address, now: d
 
 
 # Built once: every first message from a phone number asks it (building it cost more than
-# running it).
-_OWNER_OF_SIBLINGS = (
+# running it). A phone address has one sibling per other phone channel.
+_OWNER_OF_SIBLINGS = PreparedEntities(
     select(Person).join(AddressRow, AddressRow.person_id == Person.id)
-    .where(AddressRow.address.in_(bindparam("siblings", expanding=True)),
+    .where(AddressRow.address.in_([bindparam(f"sibling{i}")
+                                   for i in range(len(PHONE_CHANNELS) - 1)]),
            Person.kind == "customer", Person.erased_at.is_(None))
-    .order_by(Person.id).limit(1))
+    .order_by(Person.id).limit(1), Person)
 
 
 async def _has_channel(session: AsyncSession, person_id: int, channel: str) -> bool:

@@ -204,11 +204,15 @@ class PreparedEntities:
 
     def _entities(self, session: AsyncSession, row: tuple[Any, ...]) -> tuple[Any, ...]:
         sync = session.sync_session
-        return tuple(_entity(sync, cls, keys, row[part])
+        return tuple(session_entity(sync, cls, keys, row[part])
                      for (cls, keys), part in zip(self._classes, self._slices, strict=True))
 
 
-def _entity(session: Session, cls: type[Any], keys: list[str], values: tuple[Any, ...]) -> Any:
+def session_entity(session: Session, cls: type[Any], keys: Sequence[str],
+                   values: Sequence[Any]) -> Any:
+    """The session's object for a row of `cls` read as columns (`keys`: its mapped
+    attributes, the primary key first): the one in the identity map, or a new persistent,
+    clean one, as a query would give it."""
     known = session.identity_map.get(identity_key(cls, values[0]))
     if known is not None:
         expired = inspect(known).expired_attributes

@@ -31,6 +31,7 @@ from werkbot.bot.storage.models import (
     OutboxRow,
     Person,
 )
+from werkbot.bot.storage.row_writes import insert_row
 
 
 class PeopleRepo:
@@ -51,9 +52,8 @@ class PeopleRepo:
 
     async def create_customer(self, address: Address, now: datetime, *, name: str = "",
                               language: str = "de") -> tuple[Person, AddressRow]:
-        person = Person(kind="customer", display_name=name, language=language, created_at=now)
-        self.session.add(person)
-        await self.session.flush()
+        person = await insert_row(self.session, Person, kind="customer", display_name=name,
+                                  language=language, created_at=now)
         row = await self.add_address(person.id, address, now, position=0)
         return person, row
 
@@ -62,11 +62,9 @@ class PeopleRepo:
         """Add an address at the end of the person's preference order (or at `position`)."""
         if position is None:
             position = len(await self.addresses(person_id))
-        row = AddressRow(person_id=person_id, address=str(address), channel=address.channel,
-                         position=position, created_at=now, last_seen_at=now)
-        self.session.add(row)
-        await self.session.flush()
-        return row
+        return await insert_row(self.session, AddressRow, person_id=person_id,
+                                address=str(address), channel=address.channel,
+                                position=position, created_at=now, last_seen_at=now)
 
     async def addresses(self, person_id: int) -> Sequence[AddressRow]:
         result = await self.session.scalars(

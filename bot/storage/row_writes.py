@@ -1,32 +1,91 @@
-"""Column changes on the hot paths, written without the unit of work.
+"""Row writes on the hot paths, without the unit of work.
 
 The dispatcher refreshes its sender's address (an ORM object it loaded) for every event:
-`set_columns`. The outbox records the outcomes of sends on rows it read as plain
-columns: `write_columns`, one executemany per set of columns, no object at all.
-The ORM's unit of work costs about a millisecond of Python per flush however little it
-writes, so where statements run on SQLite's driver connection (`inline_sql.py`),
-`set_columns` runs the UPDATE at once and gives the object the values as loaded state:
-the commit's flush finds nothing left to do. Elsewhere (PostgreSQL, an in-memory
-database, inside a savepoint) it sets the attributes and the flush writes them, one
-executemany per table and set of columns. Only public SQLAlchemy API is used
-(`set_committed_value`, `inspect`, Core `update`).
+`set_columns`. A first message makes a person and an address: `insert_row`. The outbox
+records the outcomes of sends on rows it read as plain columns: `write_columns`, one
+executemany per set of columns, no object at all.
+The ORM's unit of work costs far more Python per flush than SQLite needs for the row
+(bench/README.md), so where statements run on SQLite's driver connection
+(`inline_sql.py`), `set_columns` runs the UPDATE at once and gives the object the values
+as loaded state, and `insert_row` runs one INSERT ... RETURNING and makes the object from
+the row as a query would: the commit's flush finds nothing left to do. Elsewhere
+(PostgreSQL, an in-memory database, inside a savepoint) the ORM writes them as usual.
+Only public SQLAlchemy API is used (`set_committed_value`, `inspect`,
+`make_transient_to_detached`, Core `insert` and `update`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, inspect, update
+from sqlalchemy import Table, bindparam, insert, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from werkbot.bot.storage.inline_sql import Prepared, inline_connection
+from werkbot.bot.storage.inline_sql import Prepared, inline_connection, session_entity
 
 _KEY = "pk_"  # the bound name of the primary key; values are bound as `v_<column>`
 _updates: dict[tuple[Mapper[Any], tuple[str, ...]], Prepared] = {}
+_inserts: dict[Mapper[Any], tuple[Prepared, list[str], dict[str, Any]]] = {}
+Row = TypeVar("Row")
+
+
+async def insert_row(session: AsyncSession, model: type[Row], /, **values: Any) -> Row:
+    """Insert one row of `model` and return the session's persistent object for it.
+
+    Columns not given take their scalar default, or NULL; a column with neither must be
+    given (ValueError names it). The primary key comes from the database.
+    """
+    statement, keys, defaults = _insert(inspect(model))
+    unknown = set(values) - set(defaults)
+    if unknown:
+        raise ValueError(f"insert_row: {sorted(unknown)} are not columns of {model.__name__}")
+    row = {**defaults, **values}
+    missing = [key for key, value in row.items() if value is _REQUIRED]
+    if missing:
+        raise ValueError(f"insert_row: {model.__name__} needs {', '.join(missing)}")
+    if inline_connection(session) is None:
+        entity = model(**row)
+        session.add(entity)
+        await session.flush()
+        return entity
+    found = await statement.first(session, row)
+    assert found is not None  # RETURNING gives the inserted row
+    entity_: Row = session_entity(session.sync_session, model, keys, found)
+    return entity_
+
+
+_REQUIRED = object()
+
+
+def _insert(mapper: Mapper[Any]) -> tuple[Prepared, list[str], dict[str, Any]]:
+    """`INSERT ... RETURNING` every column of `mapper`'s table, compiled once; its
+    attribute keys (primary key first) and per column its default (`_REQUIRED`: none)."""
+    found = _inserts.get(mapper)
+    if found is not None:
+        return found
+    table = mapper.local_table
+    attrs = list(mapper.column_attrs)
+    if (not isinstance(table, Table) or len(mapper.primary_key) != 1
+            or attrs[0].columns[0] is not mapper.primary_key[0]
+            or any(attr.key != attr.columns[0].key for attr in attrs)):
+        raise TypeError(f"insert_row: {mapper.class_.__name__} needs one table, one key "
+                        "mapped first, and attributes named as their columns")
+    defaults: dict[str, Any] = {}
+    for attr in attrs[1:]:
+        column = attr.columns[0]
+        default = column.default
+        if default is not None and getattr(default, "is_scalar", False):
+            defaults[attr.key] = getattr(default, "arg", None)
+        else:
+            defaults[attr.key] = None if column.nullable else _REQUIRED
+    statement = Prepared(insert(table).returning(*(attr.columns[0] for attr in attrs)),
+                         keys=list(defaults))
+    found = _inserts[mapper] = (statement, [attr.key for attr in attrs], defaults)
+    return found
 
 
 def set_columns(session: AsyncSession, row: Any, /, **values: Any) -> None:

@@ -1,9 +1,11 @@
-"""Column changes on the hot paths (`bot/storage/row_writes.py`) keep the ORM's promises.
+"""Row writes on the hot paths (`bot/storage/row_writes.py`) keep the ORM's promises.
 
 Written inline or by the unit of work, what is stored is the same; the object holds the
 new values and has nothing left to flush; inside a savepoint the change rolls back with
 it; a failed transaction stores nothing; a row gone meanwhile is reported as the ORM
-reports it; only plain columns can be set this way.
+reports it; only plain columns can be set this way. A new row (`insert_row`) is the
+session's own object, with its database id and its columns' defaults, found again by
+later queries in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.inline_sql import inline_connection
-from werkbot.bot.storage.models import InboxRow
+from werkbot.bot.storage.models import AddressRow, InboxRow, Person
 from werkbot.bot.storage.repos import PeopleRepo
-from werkbot.bot.storage.row_writes import set_columns
+from werkbot.bot.storage.row_writes import insert_row, set_columns
 
 ALICE = Address("whatsapp", "+491701111111")
 NOW = datetime(2026, 12, 2, 9, 0, 0, 123456, tzinfo=UTC)
@@ -63,12 +65,12 @@ def transaction(request: pytest.FixtureRequest, database: Database,
 
 
 @contextmanager
-def engine_updates(db: Database) -> Iterator[list[str]]:
-    """The UPDATE statements that went through SQLAlchemy's engine meanwhile."""
+def engine_updates(db: Database, verb: str = "UPDATE") -> Iterator[list[str]]:
+    """The UPDATE (or `verb`) statements that went through SQLAlchemy's engine meanwhile."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("UPDATE"):
+        if statement.startswith(verb):
             seen.append(statement)
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
@@ -171,3 +173,72 @@ async def test_only_plain_columns_can_be_set(database: Database) -> None:
             set_columns(session, row, id=99)
         with pytest.raises(ValueError, match="not a plain column"):
             set_columns(session, row, no_such_column=1)
+
+
+BOB = Address("sms", "+491702222222")
+
+
+async def test_a_new_row_is_the_sessions_own_with_its_defaults(
+        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        db_file: Path) -> None:
+    async with transaction() as session:
+        person = await insert_row(session, Person, kind="customer", created_at=NOW)
+        address = await insert_row(session, AddressRow, person_id=person.id,
+                                   address=str(BOB), channel="sms", created_at=NOW)
+        assert person.id > 1 and address.id > 1  # the database's ids (Alice has 1)
+        assert (person.display_name, person.language, person.staff_id) == ("", "de", None)
+        assert address.position == 0 and address.window_until is None
+        assert not session.new and not session.dirty
+        found = await PeopleRepo(session).by_address(BOB)
+        assert found is not None
+        assert found[0] is person and found[1] is address  # one object per row
+        set_columns(session, address, last_seen_at=LATER)
+        assert address.last_seen_at == LATER
+    assert _stored(db_file, "SELECT kind, display_name, language, created_at FROM persons "
+                            "ORDER BY id") == [
+        ("customer", "", "de", "2026-12-02 09:00:00.123456"),
+        ("customer", "", "de", "2026-12-02 09:00:00.123456")]
+    assert _stored(db_file, "SELECT address, position, last_seen_at FROM addresses "
+                            "WHERE channel = 'sms'") == [
+        (str(BOB), 0, "2026-12-02 10:00:00.123456")]
+
+
+async def test_inline_a_new_row_is_written_at_once(database: Database) -> None:
+    with engine_updates(database, "INSERT") as through_engine:
+        async with database.session() as session:
+            person = await insert_row(session, Person, kind="customer", created_at=NOW)
+            stored = await session.scalar(text("SELECT kind FROM persons WHERE id = :id"),
+                                          {"id": person.id})
+            assert stored == "customer"
+    assert through_engine == []
+
+
+async def test_new_rows_roll_back_with_their_transaction_or_savepoint(
+        transaction: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        db_file: Path) -> None:
+    async def crash_before_the_commit() -> None:
+        async with transaction() as session:
+            await insert_row(session, Person, kind="customer", created_at=NOW)
+            raise RuntimeError("crash before the commit")
+
+    with pytest.raises(RuntimeError):
+        await crash_before_the_commit()
+    async with transaction() as session:
+        with pytest.raises(RuntimeError):
+            async with session.begin_nested():
+                await insert_row(session, Person, kind="staff", created_at=NOW)
+                raise RuntimeError("the handler failed")
+        await insert_row(session, Person, kind="customer", display_name="Bob",
+                         created_at=NOW)
+    assert _stored(db_file, "SELECT display_name FROM persons ORDER BY id") == [("",),
+                                                                               ("Bob",)]
+
+
+async def test_a_new_row_needs_its_required_columns_and_no_others(database: Database
+                                                                  ) -> None:
+    async with database.session() as session:
+        with pytest.raises(ValueError, match="needs kind, created_at"):
+            await insert_row(session, Person)
+        with pytest.raises(ValueError, match="no_such_column"):
+            await insert_row(session, Person, kind="customer", created_at=NOW,
+                             no_such_column=1)
