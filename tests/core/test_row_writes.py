@@ -221,13 +221,16 @@ async def test_new_rows_roll_back_with_their_transaction_or_savepoint(
             await insert_row(session, Person, kind="customer", created_at=NOW)
             raise RuntimeError("crash before the commit")
 
+    async def fail_in_a_savepoint(session: AsyncSession) -> None:
+        async with session.begin_nested():
+            await insert_row(session, Person, kind="staff", created_at=NOW)
+            raise RuntimeError("the handler failed")
+
     with pytest.raises(RuntimeError):
         await crash_before_the_commit()
     async with transaction() as session:
         with pytest.raises(RuntimeError):
-            async with session.begin_nested():
-                await insert_row(session, Person, kind="staff", created_at=NOW)
-                raise RuntimeError("the handler failed")
+            await fail_in_a_savepoint(session)
         await insert_row(session, Person, kind="customer", display_name="Bob",
                          created_at=NOW)
     assert _stored(db_file, "SELECT display_name FROM persons ORDER BY id") == [("",),
