@@ -35,10 +35,10 @@ MODES = ("on the loop", "checkpointer")
 async def _measure(mode: str, seconds: float, work: Path) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from werkbot.bot.storage import sqlite_inline
+    from werkbot.bot.storage import sqlite_connections
 
     if mode == MODES[0]:
-        sqlite_inline.AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+        sqlite_connections.AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
     from werkbot.bot.storage.database import Database
     from werkbot.bot.storage.sqlite_checkpoint import WalCheckpointer
 

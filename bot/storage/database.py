@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -33,10 +34,14 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from werkbot.bot.storage.inline_sql import InlineSession, watch_inline_connections
-from werkbot.bot.storage.sqlite_inline import (
+from werkbot.bot.storage.sqlite_connections import (
     SHORT_BUSY_MS,
+    aiosqlite_creator,
     apply_pragmas,
-    inline_creator,
+    begin_unless_locked,
+    end_transaction,
+    quiet_driver_logs,
+    sqlite_connection_of,
     sqlite_file,
 )
 
@@ -56,15 +61,19 @@ class Database:
         path = sqlite_file(url) if self.is_sqlite else None
         if self.is_sqlite:
             ensure_sqlite_dir(url)
+            quiet_driver_logs()
             kwargs["connect_args"] = {"timeout": self.busy_timeout}
-        if path is not None:  # a file: SQLite inline on the loop, no thread hop per call
-            kwargs = {"async_creator": inline_creator(path, self.busy_timeout)}
+        if path is not None:  # a file: aiosqlite, its sqlite3 connection kept for inline_sql
+            # Nothing to reset when a connection goes back to the pool: its transaction
+            # has ended on the sqlite3 connection (the `commit`/`rollback` listeners), and
+            # outside one it is in autocommit mode.
+            kwargs = {"async_creator": aiosqlite_creator(path, self.busy_timeout),
+                      "pool_reset_on_return": None}
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine, SHORT_BUSY_MS / 1000 if path is not None
-                              else self.busy_timeout)
+            _configure_sqlite(self.engine, self.busy_timeout)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                             sync_session_class=InlineSession)
         self._write_lock = WriterLock() if self.is_sqlite else None
@@ -124,11 +133,17 @@ class Database:
         if self.is_sqlite:
             # On the driver connection, outside any transaction: SQLite refuses a checkpoint
             # inside the BEGIN IMMEDIATE that every SQLAlchemy transaction here starts with.
+            # Briefly: it waits for readers, in the writer's turn; the checkpointer
+            # (`sqlite_checkpoint.py`) folds back what is left a second later.
             async with self._writer(), self.engine.connect() as conn:
                 raw = await conn.get_raw_connection()
                 driver: Any = raw.driver_connection
-                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                await cursor.close()
+                await driver.execute(f"PRAGMA busy_timeout={SHORT_BUSY_MS}")
+                try:
+                    cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    await cursor.close()
+                finally:
+                    await driver.execute(f"PRAGMA busy_timeout={round(self.busy_timeout * 1000)}")
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -226,6 +241,46 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         apply_pragmas(dbapi_connection, round(busy_timeout * 1000))
 
+    # Transactions begin and end on the sqlite3 connection directly: through aiosqlite,
+    # each would be thread hand-overs while the writer's turn is held. Only a write lock
+    # held by another process is waited for on aiosqlite's thread. The driver's own
+    # commit or rollback that follows finds nothing to do.
+    busy_ms = round(busy_timeout * 1000)
+
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(conn: Connection) -> None:
+        raw = _sqlite_of(conn)
+        if raw is None or not begin_unless_locked(raw, busy_ms):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _on_commit(conn: Connection) -> None:
+        raw = _sqlite_of(conn)
+        if raw is not None:
+            end_transaction(raw, "COMMIT")
+
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_rollback(conn: Connection) -> None:
+        raw = _sqlite_of(conn)
+        if raw is not None:
+            end_transaction(raw, "ROLLBACK")
+
+    @event.listens_for(engine.sync_engine.pool, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        # A task cancelled during a call on aiosqlite's thread: the pool closes the
+        # connection on that thread, after whatever runs there. Its transaction ends now,
+        # so the write lock it holds does not keep every other writer waiting meanwhile.
+        raw = sqlite_connection_of(record.driver_connection)
+        if raw is not None:
+            try:
+                end_transaction(raw, "ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("rolling back an invalidated connection failed: %s", exc)
+
+
+def _sqlite_of(conn: Connection) -> sqlite3.Connection | None:
+    """The sqlite3 connection under `conn`; None if there is none, or if `conn` was
+    invalidated (the `invalidate` listener has ended its transaction)."""
+    if conn.invalidated:
+        return None
+    return sqlite_connection_of(conn.connection.driver_connection)

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.models import InboxRow
-from werkbot.bot.storage.sqlite_inline import open_file, sqlite_file
+from werkbot.bot.storage.sqlite_connections import open_file, sqlite_file
 
 # SQLite allows 32,766 host parameters per statement; keep well below it.
 MAX_PARAMETERS = 30000

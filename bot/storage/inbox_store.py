@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.models import InboxRow
-from werkbot.bot.storage.sqlite_inline import sqlite_file
+from werkbot.bot.storage.sqlite_connections import sqlite_file
 
 
 class InboxStore(Protocol):

@@ -5,7 +5,7 @@ cache lookup, parameter processing, two greenlet switches per await, result set-
 SQLite itself answers an indexed read in about 5 µs. The dispatcher runs a handful of the
 same statements for every event, so on SQLite they are compiled once with SQLAlchemy
 and then run on the `sqlite3` connection of the session's own transaction
-(`bot/storage/sqlite_inline.py`), with SQLAlchemy's own bind and result processors for
+(`bot/storage/sqlite_connections.py`), with SQLAlchemy's own bind and result processors for
 each column: what is stored and read is exactly what the engine would store and read.
 
 Anything else (PostgreSQL, an in-memory SQLite database on aiosqlite's thread, a session
@@ -30,7 +30,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-from werkbot.bot.storage.sqlite_inline import InlineConnection
+from werkbot.bot.storage.sqlite_connections import sqlite_connection_of
 
 INLINE = "werkbot.inline_sqlite"  # session.info key: the transaction's sqlite3 connection
 _DIALECT = sqlite.dialect()
@@ -51,9 +51,9 @@ def watch_inline_connections() -> None:
 
 def _remember_inline(session: Session, _transaction: SessionTransaction,
                      connection: Connection) -> None:
-    driver = connection.connection.driver_connection
-    if isinstance(driver, InlineConnection):
-        session.info[INLINE] = driver.sqlite
+    found = sqlite_connection_of(connection.connection.driver_connection)
+    if found is not None:
+        session.info[INLINE] = found
 
 
 def _forget_inline(session: Session, transaction: SessionTransaction) -> None:

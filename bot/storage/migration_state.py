@@ -16,7 +16,7 @@ import ast
 import sqlite3
 from pathlib import Path
 
-from werkbot.bot.storage.sqlite_inline import sqlite_file
+from werkbot.bot.storage.sqlite_connections import sqlite_file
 
 VERSIONS = Path(__file__).with_name("migrations") / "versions"
 

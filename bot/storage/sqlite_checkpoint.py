@@ -1,9 +1,10 @@
 """Folds SQLite's write-ahead log back into the database file, off the event loop.
 
 By default SQLite does this inside the commit that takes the log past 1,000 pages: it
-copies them into the file and syncs both to disk. werkbot commits on the event loop
-(`sqlite_inline.py`), so that commit would stop every request for as long. Instead the
-connections leave it to this checkpointer (`AUTOCHECKPOINT_PAGES` is only a safety net):
+copies them into the file and syncs both to disk, in the writer's turn, so every webhook
+waiting to be stored would wait for as long. Instead the connections
+(`sqlite_connections.py`) leave it to this checkpointer (`AUTOCHECKPOINT_PAGES` is only
+a safety net):
 every `INTERVAL` it runs a checkpoint on a connection and thread of its own, while the
 loop goes on serving, and then a second one, for the pages the loop's commits added
 meanwhile, in the in-process writer turn (as background work, after waiting webhooks).
@@ -21,7 +22,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 from werkbot.bot.storage.database import Database
-from werkbot.bot.storage.sqlite_inline import SHORT_BUSY_MS, open_file, sqlite_file
+from werkbot.bot.storage.sqlite_connections import SHORT_BUSY_MS, open_file, sqlite_file
 
 log = logging.getLogger(__name__)
 INTERVAL = 1.0  # seconds between checkpoints

@@ -50,19 +50,15 @@ async def hold(ctx: Context) -> bool:
     repo, now = _repo(ctx), ctx.clock.now()
     count = 0 if ctx.is_new else await repo.held_count(ctx.person.id)
     if count < MAX_HELD:
-        row = ConsentHold(person_id=ctx.person.id, channel=ctx.address.channel,
-                          event_id=ctx.event.id, payload=dumps_event(ctx.event), held_at=now,
-                          expires_at=now + ctx.settings.consent.hold_for)
-        if ctx.inbox_id is None:  # not from the inbox: the held row's id names the timer
-            repo.add(row)
-            await repo.flush()
-            key = f"consent-hold:row-{row.id}"
-        else:
-            key = f"consent-hold:{ctx.inbox_id}"
-        # The timer first: its lookup has nothing to flush, and the held row is written
-        # together with the timer's.
-        await ctx.timers.schedule(key, HOLD_EXPIRED, row.expires_at, now)
-        repo.add(row)
+        expires_at = now + ctx.settings.consent.hold_for
+        row = await repo.hold(ctx.person.id, ctx.address.channel, event_id=ctx.event.id,
+                              payload=dumps_event(ctx.event), held_at=now,
+                              expires_at=expires_at)
+        # From the inbox, the timer is named by the inbox row (one per event, even when
+        # the batch goes again); otherwise by the held row.
+        key = (f"consent-hold:row-{row.id}" if ctx.inbox_id is None
+               else f"consent-hold:{ctx.inbox_id}")
+        await ctx.timers.schedule(key, HOLD_EXPIRED, expires_at, now)
     await blank_inbox_row(ctx)
     log.info("held message %s of person %s", ctx.inbox_id, ctx.person.id)
     return count < MAX_HELD

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkbot.bot.addresses import Address
 from werkbot.bot.storage.models import AddressRow, AuditRow, OutboxRow, Person
 from werkbot.bot.storage.repos import forget_numbered_choices, set_inbox_payload
+from werkbot.bot.storage.row_writes import insert_row
 from werkbot.bot.tokens import Signer
 from werkbot.handlers.consent import holds
 from werkbot.handlers.consent.ledger import ConsentLedger, Grant, load_current
@@ -71,11 +72,12 @@ class ConsentRepo:
         return len((await self.session.scalars(select(ConsentHold.id).where(
             ConsentHold.person_id == person_id))).all())
 
-    def add(self, row: object) -> None:
-        self.session.add(row)
-
-    async def flush(self) -> None:
-        await self.session.flush()
+    async def hold(self, person_id: int, channel: str, *, event_id: str, payload: str,
+                   held_at: datetime, expires_at: datetime) -> ConsentHold:
+        """Keep one event until the person decides; the row is written at once."""
+        return await insert_row(self.session, ConsentHold, person_id=person_id,
+                                channel=channel, event_id=event_id, payload=payload,
+                                held_at=held_at, expires_at=expires_at)
 
     async def blank_inbox_row(self, inbox_id: int, payload: str) -> None:
         await set_inbox_payload(self.session, inbox_id, payload)

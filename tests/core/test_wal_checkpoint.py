@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.sqlite_checkpoint import WalCheckpointer
-from werkbot.bot.storage.sqlite_inline import AUTOCHECKPOINT_PAGES
+from werkbot.bot.storage.sqlite_connections import AUTOCHECKPOINT_PAGES
 from werkbot.bot.testing import Harness
 
 ROW = "x" * 4000  # about a page per row
@@ -37,8 +37,8 @@ async def test_the_log_stays_small_while_commits_leave_checkpoints_alone(
     try:
         async with db.session() as session:
             await session.execute(text("CREATE TABLE t (n INTEGER, x TEXT)"))
-            # A commit on the event loop folds the log back only far beyond what the
-            # checkpointer lets pile up.
+            # A commit folds the log back only far beyond what the checkpointer lets
+            # pile up.
             assert (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar() == (
                 AUTOCHECKPOINT_PAGES)
         await _write(db, WRITTEN // 4)
