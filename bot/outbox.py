@@ -52,7 +52,7 @@ from werkbot.bot.events import DeliveryStatus, Unreachable
 from werkbot.bot.pressure import Pressure
 from werkbot.bot.replies import Reply
 from werkbot.bot.services import Services
-from werkbot.bot.storage.inline_sql import Prepared
+from werkbot.bot.storage.inline_sql import Prepared, inline_connection
 from werkbot.bot.storage.models import OutboxRow
 from werkbot.bot.storage.row_writes import write_columns
 from werkbot.bot.worker import WorkerLoop
@@ -312,8 +312,7 @@ class OutboxSender:
             # One locked read for the whole batch; the updates go out as one executemany
             # per set of columns.
             ids = [claimed.id for claimed, _ in outcomes]
-            rows = {row.id: row for row in (_Current(*found) for found in (
-                await session.execute(_ROWS_LOCKED, {"ids": ids})).all())}
+            rows = {row.id: row for row in await _current(session, ids)}
             for claimed, outcome in outcomes:
                 row = rows.get(claimed.id)
                 if row is None or row.status != "sending":
@@ -353,6 +352,25 @@ _ROWS_LOCKED = (select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBO
                        _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)
                 .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
                 .with_for_update())
+
+
+# One of them, on SQLite: read on the transaction's own connection (`inline_sql.py`).
+_ROW_LOCKED = Prepared(
+    select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBOX.c.kind,
+           _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)
+    .where(_OUTBOX.c.id == bindparam("id", type_=_OUTBOX.c.id.type))
+    .with_for_update())
+
+
+async def _current(session: AsyncSession, ids: Sequence[int]) -> list[_Current]:
+    """The claimed rows as they are now, locked: one statement for all of them, or on
+    SQLite one indexed read each on the transaction's connection, which costs less than
+    one statement through the driver's thread."""
+    if inline_connection(session) is None:
+        return [_Current(*found)
+                for found in (await session.execute(_ROWS_LOCKED, {"ids": ids})).all()]
+    found = [await _ROW_LOCKED.first(session, {"id": row_id}) for row_id in ids]
+    return [_Current(*row) for row in found if row is not None]
 
 
 def _claim_statement(sqlite: bool) -> Update:
