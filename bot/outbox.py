@@ -309,8 +309,8 @@ class OutboxSender:
         metrics = self._services.metrics
         changes: list[tuple[int, dict[str, Any]]] = []
         async with self._services.db.session() as session:
-            # One locked read for the whole batch; the updates go out as one executemany
-            # per set of columns.
+            # The rows as they are now, locked; the updates go out as one executemany per
+            # set of columns.
             ids = [claimed.id for claimed, _ in outcomes]
             rows = {row.id: row for row in await _current(session, ids)}
             for claimed, outcome in outcomes:
@@ -348,17 +348,16 @@ class OutboxSender:
         return reports
 
 
-_ROWS_LOCKED = (select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBOX.c.kind,
-                       _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)
+_CURRENT = select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBOX.c.kind,
+                  _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)
+_ROWS_LOCKED = (_CURRENT
                 .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
                 .with_for_update())
 
 
 # One of them, on SQLite: read on the transaction's own connection (`inline_sql.py`).
 _ROW_LOCKED = Prepared(
-    select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBOX.c.kind,
-           _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)
-    .where(_OUTBOX.c.id == bindparam("id", type_=_OUTBOX.c.id.type))
+    _CURRENT.where(_OUTBOX.c.id == bindparam("id", type_=_OUTBOX.c.id.type))
     .with_for_update())
 
 

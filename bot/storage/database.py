@@ -236,16 +236,17 @@ def sqlite_busy_timeout(url: str) -> float:
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
+    busy_ms = round(busy_timeout * 1000)
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-        apply_pragmas(dbapi_connection, round(busy_timeout * 1000))
+        apply_pragmas(dbapi_connection, busy_ms)
 
     # Transactions begin and end on the sqlite3 connection directly: through aiosqlite,
     # each would be thread hand-overs while the writer's turn is held. Only a write lock
     # held by another process is waited for on aiosqlite's thread. The driver's own
     # commit or rollback that follows finds nothing to do.
-    busy_ms = round(busy_timeout * 1000)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
