@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 
@@ -54,7 +54,7 @@ class Address:
 
 @lru_cache(maxsize=4096)  # every webhook names its sender: the same people again and again
 def _address_of(channel: str, raw: str) -> Address:
-    if channel in PHONE_CHANNELS and looks_like_phone(raw):
+    if channel in PHONE_CHANNELS and (_E164.fullmatch(raw) or looks_like_phone(raw)):
         raw = normalize_phone(raw)
     return Address(channel, raw)
 
@@ -112,16 +112,30 @@ def _already_e164(text: str) -> str | None:
         code = int(text[1:1 + length])
         if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             national = text[1 + length:]
-            region = phonenumbers.region_code_for_country_code(code)
-            meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-            prefix = meta.national_prefix_for_parsing if meta else None
-            if national.startswith("0") or meta is None or (
-                    prefix and re.match(prefix, national)):
+            known, prefix = _calling_code(code)
+            if not known or national.startswith("0") or (prefix and prefix.match(national)):
                 return None  # a national prefix the full parse may strip
-            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
             # Impossible as written: the full parse may still strip a national prefix.
-            return text if phonenumbers.is_possible_number(number) else None
+            return text if _possible_length(code, len(national)) else None
     return None
+
+
+@cache  # one entry per country calling code that writes
+def _calling_code(code: int) -> tuple[bool, re.Pattern[str] | None]:
+    """Whether `phonenumbers` has metadata for a calling code, and the pattern of the
+    national prefix its full parse would strip (None: there is none)."""
+    region = phonenumbers.region_code_for_country_code(code)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    if meta is None:
+        return False, None
+    prefix = meta.national_prefix_for_parsing
+    return True, re.compile(prefix) if prefix else None
+
+
+@cache  # possible or not depends on the calling code and the number's length alone
+def _possible_length(code: int, length: int) -> bool:
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int("1" * length))
+    return bool(phonenumbers.is_possible_number(number))
 
 
 def mask(text: str) -> str:

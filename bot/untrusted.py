@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from functools import cache
 from typing import Any
 
 import orjson
@@ -77,22 +78,35 @@ def clean_text(text: str) -> str:
 
 def clean_event(event: Event) -> Event:
     """The event with its human-written fields cleaned (itself when already clean)."""
+    kind: Any = type(event)  # (mypy: a frozen dataclass type as a cache key)
+    texts, has_args, has_media = _cleaned_fields(kind)
     changes: dict[str, Any] = {}
-    for field in dataclasses.fields(event):
-        value = getattr(event, field.name)
-        if field.name in _TEXT_FIELDS and isinstance(value, str):
-            cleaned = clean_text(value)
-            if cleaned is not value:
-                changes[field.name] = cleaned
-        elif field.name == "args" and isinstance(value, tuple):
+    for name in texts:
+        value = getattr(event, name)
+        if isinstance(value, str) and _DIRTY.search(value):
+            changes[name] = clean_text(value)
+    if has_args:
+        value = getattr(event, "args", None)  # only some event types have it
+        if isinstance(value, tuple):
             args = tuple(clean_text(a) for a in value if isinstance(a, str))
             if args != value:
                 changes["args"] = tuple(a for a in args if a)
-        elif field.name == "media" and isinstance(value, tuple):
+    if has_media:
+        value = getattr(event, "media", None)
+        if isinstance(value, tuple):
             media = tuple(_clean_ref(ref) for ref in value)
             if media != value:
                 changes["media"] = media
     return dataclasses.replace(event, **changes) if changes else event
+
+
+@cache
+def _cleaned_fields(kind: Any) -> tuple[tuple[str, ...], bool, bool]:
+    """Which of an event type's fields `clean_event` looks at: the human-written text
+    fields, and whether it has `args` and `media` (every webhook's event passes here)."""
+    names = [field.name for field in dataclasses.fields(kind)]
+    return (tuple(name for name in names if name in _TEXT_FIELDS), "args" in names,
+            "media" in names)
 
 
 def _clean_ref(ref: Any) -> Any:
