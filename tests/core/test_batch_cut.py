@@ -5,8 +5,10 @@ Cutting the batch as soon as one waits made batches of one or two under a steady
 each event then cost several times as much, and a backlog grew instead of shrinking.
 During a burst of webhooks one always waits, so the budget is longer there: a batch still
 makes way within it (an acknowledgement never waits for a whole batch of first contacts),
-but not after every event. And the dispatcher counts as behind (so handling may pause
-for a burst of webhooks) only when its claim finds a whole batch due.
+but not after every event. So it is while a backlog is worked off: batches of one or two
+would let it grow. And the dispatcher counts as behind (so handling may pause for a
+burst of webhooks, and the longer budget holds) only when its claim finds a whole batch
+due.
 """
 
 from __future__ import annotations
@@ -116,5 +118,23 @@ async def test_in_a_burst_the_burst_budget_decides_when_a_batch_makes_way(
     _burst(harness)
     assert await dispatcher.handle_batch(limit=len(CUSTOMERS)) == handled_first
     assert dispatcher.pressure.bursting
+    await asyncio.sleep(0)
+    assert stored == [f"webhook after {handled_first}"]
+
+
+@pytest.mark.parametrize(("budget", "backlog_budget", "handled_first"), [
+    (3600.0, 0.0, 1),  # past the backlog's budget: the batch makes way after one event
+    (0.0, 3600.0, len(CUSTOMERS)),  # within it: the batch runs on (the usual budget is out)
+])
+async def test_with_a_backlog_the_longer_budget_decides_when_a_batch_makes_way(
+        harness: Harness, budget: float, backlog_budget: float, handled_first: int) -> None:
+    dispatcher = harness.app[DISPATCHER]
+    dispatcher.store_budget, dispatcher.burst_store_budget = budget, backlog_budget
+    stored: list[str] = []
+    _webhook_waiting_during_the_first_event(harness, stored)
+    await _feed_all(harness)
+    # No burst: one webhook waits. The claim fills its batch, so more are due behind it.
+    assert await dispatcher.handle_batch(limit=len(CUSTOMERS)) == handled_first
+    assert dispatcher.pressure.behind and not dispatcher.pressure.bursting
     await asyncio.sleep(0)
     assert stored == [f"webhook after {handled_first}"]
