@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -129,14 +127,10 @@ def child(mix: str, n: int) -> dict[str, float]:
 
 
 def measure(tree: Path, mix: str, n: int) -> dict[str, float]:
+    from bench.bench_drain import child_result
+
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mix, "-n", str(n)]
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True,
-                          check=False, timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"measurement in {tree} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return child_result(tree, cmd, timeout=600)
 
 
 def main(argv: list[str] | None = None) -> int:

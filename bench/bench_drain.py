@@ -60,13 +60,19 @@ def measure(tree: Path, n: int, db: str, pg_url: str | None, batch: int = 0,
                "--mix", mix]
         if pg_url:
             cmd += ["--pg-url", pg_url]
-        env = {**os.environ, "PYTHONPATH": str(tree)}
-        done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True,
-                              check=False, timeout=1800)
-        if done.returncode != 0:
-            raise RuntimeError(f"measurement in {tree} failed:\n{done.stderr[-3000:]}")
-        result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-        return result
+        return child_result(tree, cmd, timeout=1800)
+
+
+def child_result(tree: Path, cmd: list[str], timeout: int) -> dict[str, float]:
+    """Run a measurement's child in `tree` (its packages first on the path); the JSON
+    object it printed last."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True,
+                          check=False, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"measurement in {tree} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def child(args: argparse.Namespace) -> None:
