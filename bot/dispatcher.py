@@ -59,11 +59,9 @@ BATCH = 32
 # the event being handled then). Stored is what its acknowledgement waits for; handled
 # it is in turn either way, so cutting batches sooner only makes each event dearer.
 STORE_BUDGET = 0.005  # seconds; each dispatcher's own `store_budget` starts from it
-# The same during a burst of webhooks, when one always waits, and while a backlog is
-# worked off (the claim found a whole batch due): long enough for a few events per batch
-# (each batch costs a claim and a commit; first contacts cut after one or two fell
-# behind a steady stream for seconds), short enough that an acknowledgement never waits
-# long for a batch (bench/README.md).
+# The same during a burst of webhooks, when one always waits: long enough for a few events
+# per batch (each batch costs a claim and a commit), short enough that an acknowledgement
+# never waits long for a batch (bench/README.md).
 BURST_STORE_BUDGET = 0.02  # seconds
 
 
@@ -218,9 +216,8 @@ class Dispatcher:
                 # once one has waited its budget to be stored, commit what is done and
                 # let it in. Not at once: a steady stream always has one waiting, and
                 # batches of one or two cost so much per event that a backlog grows
-                # instead of shrinking. During a burst or with a backlog the budget is
-                # longer (one always waits, or the backlog must shrink); in a burst, the
-                # pause after the batch makes room for the rest.
+                # instead of shrinking. During a burst the budget is longer (one always
+                # waits) and the pause after the batch makes room for the rest.
                 await asyncio.sleep(0)
                 if self._yield_now():
                     break
@@ -233,8 +230,8 @@ class Dispatcher:
         waited = self.services.db.urgent_waited()
         if waited is None:
             return False
-        longer = self.pressure.bursting or self.pressure.behind
-        return waited >= (self.burst_store_budget if longer else self.store_budget)
+        return waited >= (self.burst_store_budget if self.pressure.bursting
+                          else self.store_budget)
 
     async def _handle_row(self, session: AsyncSession, row: _Claimed, now: datetime,
                           batch: _Batch, isolated: bool) -> None:
