@@ -58,6 +58,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         self.busy_timeout = sqlite_busy_timeout(url) if self.is_sqlite else 0.0
+        self.busy_ms = round(self.busy_timeout * 1000)  # as SQLite's PRAGMA takes it
         path = sqlite_file(url) if self.is_sqlite else None
         if self.is_sqlite:
             ensure_sqlite_dir(url)
@@ -73,7 +74,7 @@ class Database:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine, self.busy_timeout)
+            _configure_sqlite(self.engine, self.busy_ms)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                             sync_session_class=InlineSession)
         self._write_lock = WriterLock() if self.is_sqlite else None
@@ -143,7 +144,7 @@ class Database:
                     cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     await cursor.close()
                 finally:
-                    await driver.execute(f"PRAGMA busy_timeout={round(self.busy_timeout * 1000)}")
+                    await driver.execute(f"PRAGMA busy_timeout={self.busy_ms}")
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -235,9 +236,7 @@ def sqlite_busy_timeout(url: str) -> float:
     return seconds
 
 
-def _configure_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
-    busy_ms = round(busy_timeout * 1000)
-
+def _configure_sqlite(engine: AsyncEngine, busy_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below

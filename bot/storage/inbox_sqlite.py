@@ -38,7 +38,6 @@ class SqliteInboxStore:
             raise ValueError(f"not an SQLite file: {db.url}")
         self._db = db
         self._path = path
-        self._busy_ms = round(db.busy_timeout * 1000)  # the engine's, from the database URL
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-sqlite")
         self._connection: sqlite3.Connection | None = None
         table = InboxRow.__table__
@@ -63,7 +62,7 @@ class SqliteInboxStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._connection = open_file(self._path, self._busy_ms)
+            self._connection = open_file(self._path, self._db.busy_ms)
         return self._connection
 
     def _insert(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
