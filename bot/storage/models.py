@@ -125,6 +125,7 @@ class OutboxRow(Base):
     updated_at: Mapped[datetime]
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_lease", "status", "lease_until"),  # a sender lost mid-send
         Index("ix_outbox_address", "address", "status", "id"),  # one at a time per recipient
         {"sqlite_autoincrement": True},  # as the inbox's: delivery reports name outbox ids
     )

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from werkbot.bot.addresses import Address
+from werkbot.bot.storage.inline_sql import Prepared
 from werkbot.bot.storage.models import AddressRow, AuditRow, OutboxRow, Person
 from werkbot.bot.storage.repos import forget_numbered_choices, set_inbox_payload
 from werkbot.bot.storage.row_writes import insert_row
@@ -24,6 +26,9 @@ from werkbot.handlers.consent import holds
 from werkbot.handlers.consent.ledger import ConsentLedger, Grant, load_current
 from werkbot.handlers.consent.models import ConsentAsk, ConsentHold, DeliveryFallback
 from werkbot.handlers.consent.status import ChannelStatus, channel_status, may_share
+
+_ASKS = cast(Table, ConsentAsk.__table__)
+_NEW_ASK = Prepared(insert(_ASKS), keys=[column.name for column in _ASKS.columns])
 
 
 class ConsentRepo:
@@ -60,9 +65,11 @@ class ConsentRepo:
         """The request was shown now: open (or renew) it. `known_new`: the person was made
         by this very event, so there is no row to look up."""
         ask = None if known_new else await self.ask(person_id, channel)
-        if ask is None:
-            ask = ConsentAsk(person_id=person_id, channel=channel)
-            self.session.add(ask)
+        if ask is None:  # written at once, as the hold is: no unit of work at the commit
+            await _NEW_ASK.run(self.session, {
+                "person_id": person_id, "channel": channel, "asked_at": now,
+                "text_version": text_version, "text_sha256": text_sha256, "pending": True})
+            return
         ask.asked_at, ask.pending = now, True
         ask.text_version, ask.text_sha256 = text_version, text_sha256
 

@@ -43,7 +43,7 @@ def test_migration_0015_keeps_the_rows_and_indexes_and_stops_reuse(tmp_path: Pat
         for key in ("a", "b"):
             raw.execute(f"INSERT INTO inbox ({columns}) VALUES ('{key}', {row})")  # noqa: S608
     raw.close()
-    upgrade(url)
+    upgrade(url, "0015")
     with sqlite3.connect(db) as raw:
         assert raw.execute("SELECT id, dedup_key FROM inbox").fetchall() == [(1, "a"), (2, "b")]
         indexes = {name for (name,) in raw.execute(

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy import text as sql
 
-from werkbot.bot.adapter import SendError
+from werkbot.bot.adapter import Receipt, SendError
 from werkbot.bot.addresses import Address
 from werkbot.bot.clock import FrozenClock, SystemClock
 from werkbot.bot.context import Context
@@ -32,11 +32,13 @@ from werkbot.bot.events import DeliveryStatus, Event, TextEvent, TimerEvent
 from werkbot.bot.inbox import InboxWriter
 from werkbot.bot.outbox import MAX_ATTEMPTS, ClaimedReply, apply_status
 from werkbot.bot.plugins import HandlerBundle
+from werkbot.bot.replies import Reply, TextReply
 from werkbot.bot.router import Router
 from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX
 from werkbot.bot.storage.database import Database
 from werkbot.bot.storage.migrate import alembic_config, upgrade
 from werkbot.bot.storage.models import InboxRow, OutboxRow
+from werkbot.bot.storage.repos import OutboxRepo
 from werkbot.bot.testing import Harness, make_settings, text
 
 ALICE = Address("whatsapp", "+491701111111")
@@ -269,6 +271,48 @@ async def test_outbox_sends_each_recipients_rows_in_order(
         assert [s.text for s in h.adapter("whatsapp").to(ALICE)] == ["a #1", "a #2", "a #3"]
         assert [s.text for s in h.adapter("sms").to(BOB)] == ["b #1", "b #2", "b #3"]
         assert {r.status for r in await outbox_rows(h)} == {"sent"}
+
+
+@pytest.mark.parametrize("queued_by", ["this process", "another process"])
+async def test_a_reply_queued_behind_one_in_flight_goes_out_once_that_is_recorded(
+        tmp_path: Path, db_url: str, queued_by: str) -> None:
+    """The customer writes again while the answer to their first message is being sent:
+    the second answer waits for the first (order per recipient), then goes out at once,
+    not a poll interval later. Also when another process queued it (PostgreSQL): that
+    one wakes its own sender, not this one."""
+    async with harness(tmp_path, db_url, Recorder()) as h:
+        adapter = h.adapter("whatsapp")
+        sending, release = asyncio.Event(), asyncio.Event()
+        send = adapter.send
+
+        async def first_one_slow(address: Address, reply: Reply) -> Receipt:
+            if not sending.is_set():
+                sending.set()
+                await release.wait()
+            return await send(address, reply)
+
+        adapter.send = first_one_slow  # type: ignore[method-assign]
+        worker = asyncio.create_task(h.app[OUTBOX].run(poll_seconds=60))
+        try:
+            await h.feed(text(ALICE, "a"))
+            await h.app[DISPATCHER].drain()  # "a #1" queued, claimed and handed over
+            await asyncio.wait_for(sending.wait(), 5)
+            if queued_by == "this process":
+                await h.feed(text(ALICE, "b"))
+                await h.app[DISPATCHER].drain()
+            else:
+                async with h.services.db.session() as session:
+                    await OutboxRepo(session).enqueue(ALICE, [TextReply(text="b #1")],
+                                                      h.clock.now())
+            assert await count(h, OutboxRow, status="queued") == 1  # "b #1" waits
+            release.set()
+            async with asyncio.timeout(5):  # a poll would take a minute
+                while len(adapter.to(ALICE)) < 2:
+                    await asyncio.sleep(0.01)
+        finally:
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+        assert [s.text for s in adapter.to(ALICE)] == ["a #1", "b #1"]
 
 
 async def test_a_failing_row_blocks_later_rows_to_its_address_until_retried(

@@ -74,3 +74,46 @@ async def test_a_worker_stops_when_cancelled_as_it_is_woken() -> None:
         done, _ = await asyncio.wait({task}, timeout=2)
         assert task in done and task.cancelled(), f"still running (gap {gap})"
 
+
+
+class Rounds:
+    """The first look does some work, every later one finds nothing; `more` says whether
+    the round may have left due work behind."""
+
+    def __init__(self, more: bool) -> None:
+        self.worker = WorkerLoop("test", self.look, Pressure(), lambda: more)
+        self.looks = 0
+
+    async def look(self) -> int:
+        self.looks += 1
+        return 1 if self.looks == 1 else 0
+
+
+async def _turns(n: int = 20) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_a_round_that_took_everything_due_is_not_followed_by_an_empty_look() -> None:
+    rounds = Rounds(more=False)
+    task = asyncio.create_task(rounds.worker.run(poll_seconds=60))
+    try:
+        await _turns()
+        assert rounds.looks == 1  # waits for a wake-up (or the poll), no look for nothing
+        rounds.worker.wake.set()  # an event was stored
+        await _turns()
+        assert rounds.looks == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_round_that_may_have_left_work_is_followed_by_another_look_at_once() -> None:
+    rounds = Rounds(more=True)
+    task = asyncio.create_task(rounds.worker.run(poll_seconds=60))
+    try:
+        await _turns()
+        assert rounds.looks == 2
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
