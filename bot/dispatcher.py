@@ -152,7 +152,7 @@ class Dispatcher:
         self.store_budget = STORE_BUDGET
         self.burst_store_budget = BURST_STORE_BUDGET
         self.root = root
-        self.worker = WorkerLoop("dispatcher", self.handle_batch, pressure, self._more)
+        self.worker = WorkerLoop("dispatcher", self.handle_batch, pressure)
         self.wake = self.worker.wake
         self.flood = FloodGuard(services.settings.server.flood_per_minute)
         self.unthrottled = unthrottled  # what flood protection never holds back
@@ -160,7 +160,6 @@ class Dispatcher:
         # The sender of this process: replies queued by a batch are claimed in the same
         # transaction and handed to it after the commit (None: it claims them itself).
         self.outbox: OutboxSender | None = None
-        self._cut = False  # the last batch left claimed rows unhandled (`_yield_now`)
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Handle due rows until cancelled (bot/worker.py: wake-ups, polling, retries)."""
@@ -222,17 +221,10 @@ class Dispatcher:
                 await asyncio.sleep(0)
                 if self._yield_now():
                     break
-            self._cut = handled < len(rows)
             await _settle(session, rows)
             if batch.queued_sends and self.outbox is not None:
                 batch.claimed = await self.outbox.claim_in(session)
         return handled
-
-    def _more(self) -> bool:
-        """Whether the last batch may have left due rows: it found a whole batch due, or
-        it was cut short. Otherwise only what is stored after its claim is due, and that
-        wakes the worker."""
-        return self.pressure.behind or self._cut
 
     def _yield_now(self) -> bool:
         waited = self.services.db.urgent_waited()

@@ -138,11 +138,10 @@ class OutboxSender:
         self.pressure = pressure  # the server's, shared with the dispatcher
         self._adapters = adapters
         self._report = report
-        self.worker = WorkerLoop("outbox", self.send_due, pressure, self._more)
+        self.worker = WorkerLoop("outbox", self.send_due, pressure)
         self.wake = self.worker.wake
         self._claim_statement = Prepared(_claim_statement(services.db.is_sqlite))
         self._handed: list[ClaimedReply] = []  # claimed by the dispatcher, not sent yet
-        self._left = False  # the last round may have left rows due (see `_more`)
 
     async def recover(self) -> None:
         """On SQLite one process owns the queue: rows left `sending` by a crash go again."""
@@ -177,15 +176,8 @@ class OutboxSender:
             by_address.setdefault(row.address, []).append(row)
         groups = await asyncio.gather(*(self._send_in_order(rows)
                                         for rows in by_address.values()))
-        self._left = len(claimed) >= BATCH
         await self._record_retrying([pair for group in groups for pair in group], record_until)
         return len(claimed)
-
-    def _more(self) -> bool:
-        """Whether the last round may have left rows due: it claimed a whole batch, or a
-        row was due when it recorded its sends (queued meanwhile, or one that waited for
-        this round's row to its recipient to be recorded, to keep their order)."""
-        return self._left
 
     async def _record_retrying(
             self, outcomes: Sequence[tuple[ClaimedReply, Receipt | SendError | None]],
@@ -353,8 +345,6 @@ class OutboxSender:
                     reports.append(_report_for(row, outcome, now))
                 changes.append((row.id, {**done, **forgotten, "status": "failed"}))
             await write_columns(session, OutboxRow, changes)
-            if not self._left:
-                self._left = await _DUE.first(session, {"now": now}) is not None
         return reports
 
 
@@ -364,13 +354,6 @@ _ROWS_LOCKED = (_CURRENT
                 .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
                 .with_for_update())
 
-
-# Whether any row is due (the due index answers it).
-_DUE = Prepared(
-    select(_OUTBOX.c.id)
-    .where(_OUTBOX.c.status == "queued",
-           _OUTBOX.c.next_attempt_at <= bindparam("now", type_=_OUTBOX.c.next_attempt_at.type))
-    .limit(1))
 
 # One of them, on SQLite: read on the transaction's own connection (`inline_sql.py`).
 _ROW_LOCKED = Prepared(

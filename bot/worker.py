@@ -1,9 +1,7 @@
 """The background worker loop the dispatcher and the outbox sender share.
 
-A worker runs rounds (claim some due rows, work them off) while they may leave due work
-behind, sleeps until woken (`wake`) or the poll interval ends, and stops when cancelled.
-A round that claimed everything due (`more` says so) is not followed by a look that finds
-nothing: what arrives meanwhile sets `wake`, which is cleared before each look. Between rounds
+A worker runs rounds (claim some due rows, work them off) while they find work, sleeps
+until woken (`wake`) or the poll interval ends, and stops when cancelled. Between rounds
 it gives way to webhooks during a burst (bot/pressure.py). An error outside the round's
 own handling (the database down, restarting or locked) is logged and tried again a
 second later, until it passes: the traceback the first time, one line while it persists.
@@ -22,43 +20,32 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0  # pause after a failed round before trying again
 
 Round = Callable[[], Awaitable[int]]  # one round: claims and works off due rows; the count
-More = Callable[[], bool]  # after a round that did work: may it have left due work behind?
-
-
-def _maybe() -> bool:
-    return True
 
 
 class WorkerLoop:
-    """Runs `work` (one round) while it may leave work behind, then waits for `wake` or
-    the poll."""
+    """Runs `work` (one round) until it finds nothing, then waits for `wake` or the poll."""
 
-    def __init__(self, name: str, work: Round, pressure: Pressure, more: More = _maybe
-                 ) -> None:
+    def __init__(self, name: str, work: Round, pressure: Pressure) -> None:
         self.name = name
         self._round = work
-        self._more = more
         self.pressure = pressure
         self.wake = asyncio.Event()
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Work until cancelled."""
         failures = 0
-        loop = asyncio.get_running_loop()
         while True:
+            # Cleared before looking, never after: a wake-up that comes while the last
+            # (empty) look is running must not be lost to a whole poll interval.
+            self.wake.clear()
             try:
-                while True:
-                    # Cleared before looking, never after: a wake-up that comes while the
-                    # look is running must not be lost to a whole poll interval.
-                    self.wake.clear()
-                    began = loop.time()
-                    if not await self._round():
-                        break
+                loop = asyncio.get_running_loop()
+                began = loop.time()
+                while await self._round():
                     # Outside the round's transaction (the writer is free): during a burst
                     # the webhooks in flight are answered first.
                     await self.pressure.after_round(loop.time() - began)
-                    if not self._more():
-                        break
+                    began = loop.time()
             except Exception as exc:
                 failures += 1
                 if failures == 1:
