@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 # A new customer's first message (held until they agree; the consent request answers it).
 # Seconds between handling and sending: two rounds of SQLite's WAL checkpointer.
 PAUSE = 2.0
+LOOKS = 500  # empty looks of each worker, after sending
 FIRST_CONTACT = "Guten Tag, im Keller tropft die Heizung. Wann koennen Sie kommen?"
 
 
@@ -142,12 +143,20 @@ async def _drain(config: Path, senders: list[str], n: int, batch: int, text: str
         wall, cpu = time.perf_counter(), time.process_time()
         sent = await app[OUTBOX].drain()
         wall_s, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+        # Looks that find nothing, as every poll and the last look after each round do:
+        # the dispatcher's and the sender's, in turn.
+        cpu = time.process_time()
+        for _ in range(LOOKS):
+            await app[DISPATCHER].handle_batch()
+            await app[OUTBOX].send_due()
+        cpu_l = time.process_time() - cpu
     finally:
         await server.close()
     if handled < n or sent < n:
         raise RuntimeError(f"handled {handled} and sent {sent} of {n}")
     return {"handled_per_s": handled / wall_h, "cpu_ms_per_event": 1e3 * cpu_h / handled,
-            "sent_per_s": sent / wall_s, "cpu_ms_per_reply": 1e3 * cpu_s / sent}
+            "sent_per_s": sent / wall_s, "cpu_ms_per_reply": 1e3 * cpu_s / sent,
+            "cpu_us_per_empty_look": 1e6 * cpu_l / (2 * LOOKS)}
 
 
 def _worktree(stack: ExitStack, rev: str) -> Path:
@@ -237,7 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'ratio':>12}: handling x{now['handled_per_s'] / then['handled_per_s']:.2f}"
               f" (CPU/event x{now['cpu_ms_per_event'] / then['cpu_ms_per_event']:.2f}),"
               f" sending x{now['sent_per_s'] / then['sent_per_s']:.2f}"
-              f" (CPU/reply x{now['cpu_ms_per_reply'] / then['cpu_ms_per_reply']:.2f})")
+              f" (CPU/reply x{now['cpu_ms_per_reply'] / then['cpu_ms_per_reply']:.2f}),"
+              f" empty look CPU x{_ratio(now, then, 'cpu_us_per_empty_look')}")
+        # The machine's speed drifts between rounds: the two trees ran next to each other
+        # in each round, so the ratio within a round says more than the medians' ratio.
+        print(f"  {'per round':>12}: " + ", ".join(
+            f"{key} {_paired(runs['this tree'], runs[args.against], key)}"
+            for key in ("cpu_ms_per_event", "cpu_ms_per_reply", "cpu_us_per_empty_look")))
     if args.json:
         out: dict[str, Any] = {"n": args.n, "db": args.db, "runs": runs, "medians": medians}
         Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
@@ -245,9 +260,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _line(values: dict[str, float]) -> str:
+    look = values.get("cpu_us_per_empty_look")  # an earlier bench file's child has none
     return (f"handled {values['handled_per_s']:.0f}/s ({values['cpu_ms_per_event']:.2f} ms CPU"
             f" each), sent {values['sent_per_s']:.0f}/s ({values['cpu_ms_per_reply']:.2f} ms"
-            " CPU each)")
+            " CPU each)" + (f", empty look {look:.0f} µs CPU" if look is not None else ""))
+
+
+def _ratio(now: dict[str, float], then: dict[str, float], key: str) -> str:
+    return f"{now[key] / then[key]:.2f}" if key in now and key in then else "–"
+
+
+def _paired(now: list[dict[str, float]], then: list[dict[str, float]], key: str) -> str:
+    """`key`'s ratio this tree / the other within each round: median (lowest–highest)."""
+    ratios = [a[key] / b[key] for a, b in zip(now, then, strict=True) if key in a and key in b]
+    if not ratios:
+        return "x–"
+    return f"x{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
+
 
 
 if __name__ == "__main__":

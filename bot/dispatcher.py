@@ -111,6 +111,12 @@ class _Claimed:
 _INBOX = cast(Table, InboxRow.__table__)
 _CLAIMED_COLUMNS = (_INBOX.c.id, _INBOX.c.payload, _INBOX.c.attempts, _INBOX.c.error,
                     _INBOX.c.available_at, _INBOX.c.created_at)
+# Whether any row is due: asked before a claim (Database.may_find), on the due index.
+_ANY_DUE = Prepared(
+    select(_INBOX.c.id)
+    .where(_INBOX.c.status == "pending",
+           _INBOX.c.available_at <= bindparam("now", type_=_INBOX.c.available_at.type))
+    .limit(1))
 _OUTCOME = ("status", "handled_at", "attempts", "available_at", "error")
 _SETTLE = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("row_id")).values(
     {name: bindparam(f"v_{name}", type_=_INBOX.c[name].type) for name in _OUTCOME}))
@@ -175,8 +181,13 @@ class Dispatcher:
         Without savepoints first; if a handler raises, the batch is rolled back and
         handled again with one savepoint per event: the event that raises is rolled back
         alone and recorded for retry while the others commit. A crash loses the whole
-        uncommitted batch, which is then handled again, still once.
+        uncommitted batch, which is then handled again, still once. No transaction is
+        opened when a read of what is committed finds nothing due (`Database.may_find`).
         """
+        services = self.services
+        if not services.db.may_find(_ANY_DUE, {"now": services.clock.now()}):
+            self.pressure.behind = False  # as an empty claim would have told
+            return 0
         batch = _Batch()
         try:
             handled = await self._handle_batch(limit, batch, isolated=False)
@@ -185,7 +196,7 @@ class Dispatcher:
                      raised.error)
             batch.retry()
             handled = await self._handle_batch(limit, batch, isolated=True)
-        metrics = self.services.metrics
+        metrics = services.metrics
         for seconds in batch.latencies:
             metrics.handling_seconds.observe(seconds)
         for _ in range(batch.throttled):
@@ -193,7 +204,7 @@ class Dispatcher:
         if batch.claimed and self.outbox is not None:
             self.outbox.hand(batch.claimed)
         elif batch.queued_sends:
-            self.services.wake_outbox()
+            services.wake_outbox()
         return handled
 
     async def _handle_batch(self, limit: int, batch: _Batch, *, isolated: bool) -> int:

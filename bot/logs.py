@@ -15,12 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _correlation: contextvars.ContextVar[str] = contextvars.ContextVar("correlation", default="-")
-_PATTERNS = (
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+"), "***@***"),
-    (re.compile(r"(/(?:media|consent|export|sign|office/login)/)[\w.-]+"), r"\1***"),
-    (re.compile(r"(bot)\d+:[\w-]+"), r"\1***"),
-    (re.compile(r"\+?\d[\d \-/]{5,}\d"), lambda m: _mask_digits(m.group(0))),
-)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_TOKEN_URL = re.compile(r"(/(?:media|consent|export|sign|office/login)/)[\w.-]+")
+_BOT_TOKEN = re.compile(r"(bot)\d+:[\w-]+")
+_DIGITS = re.compile(r"\+?\d[\d \-/]{5,}\d")
 
 
 def _mask_digits(text: str) -> str:
@@ -29,15 +27,25 @@ def _mask_digits(text: str) -> str:
 
 
 def redact(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    """`text` with e-mail addresses, token URLs, bot tokens and digit runs masked.
+
+    A pattern runs only on text that holds what every match of it needs (an `@`, a `/`,
+    `bot`): scanning every word for an e-mail address cost most of a log line."""
+    if "@" in text:
+        text = _EMAIL.sub("***@***", text)
+    if "/" in text:
+        text = _TOKEN_URL.sub(r"\1***", text)
+    if "bot" in text:
+        text = _BOT_TOKEN.sub(r"\1***", text)
+    return _DIGITS.sub(lambda m: _mask_digits(m.group(0)), text)
 
 
 class RedactingFilter(logging.Filter):
     """Masks personal data in the final message and adds the correlation id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "redacted", False):  # the handler before this one did it
+            return True
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
@@ -47,6 +55,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         record.correlation = _correlation.get()
+        record.redacted = True
         return True
 
 

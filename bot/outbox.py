@@ -163,7 +163,8 @@ class OutboxSender:
     async def send_due(self) -> int:
         """Claim and send one batch; returns how many rows were attempted."""
         claimed, self._handed = self._handed, []
-        if not claimed:
+        if not claimed and self._services.db.may_find(
+                _ANY_DUE, {"now": self._services.clock.now()}):
             claimed = await self._claim()
         if not claimed:
             return 0
@@ -347,6 +348,17 @@ class OutboxSender:
             await write_columns(session, OutboxRow, changes)
         return reports
 
+
+# Whether any row is due or lost mid-send (the claim's first half): asked before a claim
+# (Database.may_find), on the due and lease indexes.
+_ANY_DUE = Prepared(
+    select(_OUTBOX.c.id)
+    .where(or_(
+        and_(_OUTBOX.c.status == "queued",
+             _OUTBOX.c.next_attempt_at <= bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)),
+        and_(_OUTBOX.c.status == "sending",
+             _OUTBOX.c.lease_until < bindparam("now", type_=_OUTBOX.c.lease_until.type))))
+    .limit(1))
 
 _CURRENT = select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBOX.c.kind,
                   _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from werkbot.bot.storage.inline_sql import InlineSession, watch_inline_connections
+from werkbot.bot.storage.inline_sql import InlineSession, Prepared, watch_inline_connections
 from werkbot.bot.storage.sqlite_connections import (
     SHORT_BUSY_MS,
     aiosqlite_creator,
@@ -44,6 +44,7 @@ from werkbot.bot.storage.sqlite_connections import (
     sqlite_connection_of,
     sqlite_file,
 )
+from werkbot.bot.storage.sqlite_peek import DuePeek
 
 log = logging.getLogger(__name__)
 MIGRATE_URL_ENV = "_WERKBOT_MIGRATE_URL"  # `serve` hands the URL to its migration child
@@ -81,6 +82,7 @@ class Database:
         self._inline = path is not None  # sqlite3 on the loop: bot/storage/inline_sql.py
         if self._inline:
             watch_inline_connections()
+        self._peek = DuePeek(path)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -103,6 +105,12 @@ class Database:
     def write_turn(self, *, urgent: bool = False) -> AbstractAsyncContextManager[None]:
         """SQLite's in-process writer turn, for work on a connection of its own."""
         return self._writer(urgent)
+
+    def may_find(self, statement: Prepared, values: Mapping[str, Any]) -> bool:
+        """Whether a claim's SELECT `statement` may find a row: False only when a read of
+        what is committed finds none (an SQLite file; elsewhere always True).
+        bot/storage/sqlite_peek.py says why the workers ask before claiming."""
+        return self._peek.finds(statement, values)
 
     def urgent_waited(self) -> float | None:
         """Seconds the oldest urgent work (webhooks to store) has waited for the writer;
@@ -147,6 +155,7 @@ class Database:
                     await driver.execute(f"PRAGMA busy_timeout={self.busy_ms}")
 
     async def close(self) -> None:
+        self._peek.close()
         await self.engine.dispose()
 
 

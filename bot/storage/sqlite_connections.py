@@ -32,6 +32,7 @@ SHORT_BUSY_MS = 200  # the checkpointer's busy timeout: it tries again a second 
 # the server's checkpointer (`sqlite_checkpoint.py`) lets pile up: only a process
 # without one (a CLI command) or a checkpointer that cannot keep up gets there.
 AUTOCHECKPOINT_PAGES = 10_000
+ITER_CHUNK_SIZE = 64  # rows aiosqlite fetches per hand-over (its own default)
 
 
 def quiet_driver_logs() -> None:
@@ -109,6 +110,22 @@ def sqlite_file(url: str) -> str | None:
     return database
 
 
+class _EndsAtOnce(aiosqlite.Connection):
+    """aiosqlite's connection, whose `commit` and `rollback` return at once when no
+    transaction is open, as `sqlite3`'s do: `Database` ends every transaction on the
+    `sqlite3` connection itself, and the engine's own commit that follows would otherwise
+    be a hand-over to aiosqlite's thread and back for nothing, with the writer's turn
+    held until the busy loop came round to it."""
+
+    async def commit(self) -> None:
+        if self.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self.in_transaction:
+            await super().rollback()
+
+
 def aiosqlite_creator(path: str, lock_wait: float) -> Callable[[], Any]:
     """An `async_creator` for `create_async_engine`: aiosqlite on `path`, remembering
     the `sqlite3` connection under it for `bot/storage/inline_sql.py`.
@@ -124,8 +141,11 @@ def aiosqlite_creator(path: str, lock_wait: float) -> Callable[[], Any]:
                 super().__init__(*args, **kwargs)
                 opened.append(self)
 
-        driver = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False,
-                                         timeout=lock_wait, factory=Remembered)
+        def connector() -> sqlite3.Connection:  # what `aiosqlite.connect` would run
+            return sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                   timeout=lock_wait, factory=Remembered)
+
+        driver = await _EndsAtOnce(connector, ITER_CHUNK_SIZE)
         _SQLITE_OF[driver] = opened[0]
         return driver
 
