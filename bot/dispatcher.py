@@ -111,12 +111,11 @@ class _Claimed:
 _INBOX = cast(Table, InboxRow.__table__)
 _CLAIMED_COLUMNS = (_INBOX.c.id, _INBOX.c.payload, _INBOX.c.attempts, _INBOX.c.error,
                     _INBOX.c.available_at, _INBOX.c.created_at)
-# Whether any row is due: asked before a claim (Database.may_find), on the due index.
-_ANY_DUE = Prepared(
-    select(_INBOX.c.id)
-    .where(_INBOX.c.status == "pending",
-           _INBOX.c.available_at <= bindparam("now", type_=_INBOX.c.available_at.type))
-    .limit(1))
+_NOW: BindParameter[datetime] = bindparam("now", type_=InboxRow.available_at.type)
+# What a claim takes (`now` bound at execution), on the due index.
+_DUE = and_(InboxRow.status == "pending", InboxRow.available_at <= _NOW)
+# Whether any row is due: asked before a claim (Database.may_find).
+_ANY_DUE = Prepared(select(InboxRow.id).where(_DUE).limit(1))
 _OUTCOME = ("status", "handled_at", "attempts", "available_at", "error")
 _SETTLE = Prepared(update(_INBOX).where(_INBOX.c.id == bindparam("row_id")).values(
     {name: bindparam(f"v_{name}", type_=_INBOX.c[name].type) for name in _OUTCOME}))
@@ -332,10 +331,9 @@ class Dispatcher:
         found = self._claims.get(limit)
         if found is not None:
             return found
-        now: BindParameter[datetime] = bindparam("now", type_=InboxRow.available_at.type)
         query: Select[Any] = (
             select(*_CLAIMED_COLUMNS)
-            .where(InboxRow.status == "pending", InboxRow.available_at <= now)
+            .where(_DUE)
             .order_by(InboxRow.id)
             .limit(limit)
         )
@@ -343,7 +341,7 @@ class Dispatcher:
             earlier = aliased(InboxRow)
             query = query.where(~exists().where(and_(
                 earlier.sender == InboxRow.sender, earlier.status == "pending",
-                earlier.available_at <= now, earlier.id < InboxRow.id,
+                earlier.available_at <= _NOW, earlier.id < InboxRow.id,
             ))).with_for_update(skip_locked=True)
         prepared = self._claims[limit] = Prepared(query)
         return prepared

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Table,
     Update,
     and_,
@@ -349,16 +350,19 @@ class OutboxSender:
         return reports
 
 
-# Whether any row is due or lost mid-send (the claim's first half): asked before a claim
-# (Database.may_find), on the due and lease indexes.
-_ANY_DUE = Prepared(
-    select(_OUTBOX.c.id)
-    .where(or_(
-        and_(_OUTBOX.c.status == "queued",
-             _OUTBOX.c.next_attempt_at <= bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)),
-        and_(_OUTBOX.c.status == "sending",
-             _OUTBOX.c.lease_until < bindparam("now", type_=_OUTBOX.c.lease_until.type))))
-    .limit(1))
+_NOW: BindParameter[datetime] = bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)
+
+
+def _due(row: Any) -> ColumnElement[bool]:
+    """A row `row` (the table's columns, or an alias of the row class) that a claim takes
+    if nothing holds it back: queued and its time come, or lost mid-send (lease over)."""
+    return or_(and_(row.status == "queued", row.next_attempt_at <= _NOW),
+               and_(row.status == "sending", row.lease_until < _NOW))
+
+
+# Whether any row is due: asked before a claim (Database.may_find), on the due and lease
+# indexes.
+_ANY_DUE = Prepared(select(_OUTBOX.c.id).where(_due(_OUTBOX.c)).limit(1))
 
 _CURRENT = select(_OUTBOX.c.id, _OUTBOX.c.status, _OUTBOX.c.address, _OUTBOX.c.kind,
                   _OUTBOX.c.payload, _OUTBOX.c.attempts, _OUTBOX.c.provider_id)
@@ -389,14 +393,11 @@ def _claim_statement(sqlite: bool) -> Update:
     them: one UPDATE ... RETURNING, built once (`now` and `lease_until` are bound at
     execution). A row claimed while still `sending` lost its sender mid-send: its
     outcome is unknown (INTERRUPTED)."""
-    now: BindParameter[datetime] = bindparam("now", type_=_OUTBOX.c.next_attempt_at.type)
+    now = _NOW
     lease: BindParameter[datetime] = bindparam("lease_until",
                                                type_=_OUTBOX.c.lease_until.type)
     candidate, earlier = aliased(OutboxRow, name="candidate"), aliased(OutboxRow, name="earlier")
-    due = or_(
-        and_(candidate.status == "queued", candidate.next_attempt_at <= now),
-        and_(candidate.status == "sending", candidate.lease_until < now),
-    )
+    due = _due(candidate)
     if sqlite:
         # One sender per process: due rows of one recipient may go in one round (sent
         # in order); an earlier row in flight or waiting for a retry holds them back.
