@@ -278,7 +278,6 @@ def _paired(now: list[dict[str, float]], then: list[dict[str, float]], key: str)
     return f"x{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
-
 if __name__ == "__main__":
     if "--child" in sys.argv:  # the measured tree (the working directory) comes first
         sys.path.insert(0, str(Path.cwd()))
