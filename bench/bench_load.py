@@ -46,6 +46,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ from bench import load_client as client
 from bench.bench_drain import FIRST_CONTACT
 from bench.load_fill import Fill, active_senders, fill_database
 from bench.load_pg import PgServer, postgres
+from bench.load_stages import describe, stages
 from bench.servers import run_server
 from werkbot.bot.storage.migrate import upgrade
 
@@ -193,6 +195,8 @@ class Row:
     # The werkbot process's CPU per reply in the half-load open loop: what a message that
     # mostly comes alone costs (moves far less between rounds than the p99 it drives).
     half_cpu_ms_per_msg: float = 0.0
+    # Where the open loop's messages waited (SQLite rows): bench/load_stages.py.
+    half_stages: dict[str, Any] = field(default_factory=dict)
     startup_s: float = 0.0
     fill_s: float = 0.0
     statements: list[dict[str, Any]] = field(default_factory=list)
@@ -693,7 +697,9 @@ class Bench:
                                        plan.mix)
                 open_spy = _profile(args, tmp / "profile-half-load.txt", pid)
                 half_cpu0 = cpu_seconds(pid)
+                open_began = datetime.now(UTC)
                 sent = client.open_loop(server.base, opened, row.half_rate, tmp, "open")
+                open_ended = datetime.now(UTC)
                 wait_for_replies(control, len(opened.items), server,
                                  timeout=args.drain_timeout)
                 half_cpu = cpu_seconds(pid) - half_cpu0
@@ -718,6 +724,8 @@ class Bench:
                 if plan.db == "postgres":
                     row.pg_statements = pg_statements(db_url, half_handled)
                 server.wait_drained()
+                if plan.db == "sqlite":
+                    row.half_stages = stages(tmp / "werkbot.db", open_began, open_ended)
                 row.timings["C"] = time.perf_counter() - run_began
                 # D. acknowledgements: wrk, 32 connections, as fast as werkbot answers
                 closed = self.requests(plan.load, int(args.seconds * args.max_rate), plan.mix)
@@ -1186,6 +1194,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds > 1:
         print(f"\nStatements: round {args.rounds} (the last)")
     print(print_statements([r for r in rows if r.round == args.rounds] + [b for _, b in flat]))
+    waited = [line for r in rows if r.round == args.rounds
+              for line in describe(r.name, r.half_stages)]
+    if waited:
+        print("\nWhere the open loop's messages waited (bench/load_stages.py), last round:")
+        print("\n".join(waited))
     print(f"\nwhole run: {time.monotonic() - began:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({
