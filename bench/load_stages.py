@@ -2,16 +2,17 @@
 
 For the webhooks stored during `bench_load`'s open loop, the timestamps werkbot keeps
 anyway: the inbox row's `created_at` (stored) and `handled_at` (the clock of the
-dispatcher round that handled it), and its first reply's outbox `created_at` (queued by
-the handler) and `updated_at` (the send recorded). The spans between them show whether a
-tail waits for a round, inside the round, or for the send; rows sharing a `handled_at`
-were handled in one round, which gives the round sizes.
+dispatcher round that handled it), and, of its first reply that went out, the outbox
+row's `created_at` (queued by the handler) and `updated_at` (the send recorded). The
+spans between them show whether a tail waits for a round, inside the round, or for the
+send; rows sharing a `handled_at` were handled in one round, which gives the round sizes.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,12 @@ def stages(db_file: Path, since: datetime, until: datetime) -> dict[str, Any]:
     """Percentiles (ms) of each span and the round sizes, for the messages stored
     between `since` and `until`; an empty dict when the database cannot tell."""
     try:
-        with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)) as conn:
             found = conn.execute(_QUERY, (_stored(since), _stored(until))).fetchall()
     except sqlite3.Error:
         return {}
     first: dict[int, list[datetime]] = {}
-    for inbox_id, *times in found:  # the first reply of each message
+    for inbox_id, *times in found:  # each message's first reply that went out
         if inbox_id not in first and None not in times:
             first[inbox_id] = [datetime.fromisoformat(t) for t in times]
     if not first:
