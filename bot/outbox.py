@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,7 +54,7 @@ from werkbot.bot.events import DeliveryStatus, Unreachable
 from werkbot.bot.pressure import Pressure
 from werkbot.bot.replies import Reply
 from werkbot.bot.services import Services
-from werkbot.bot.storage.inline_sql import Prepared, inline_connection
+from werkbot.bot.storage.inline_sql import Prepared, Transaction, inline_connection
 from werkbot.bot.storage.models import OutboxRow
 from werkbot.bot.storage.row_writes import write_columns
 from werkbot.bot.worker import WorkerLoop
@@ -196,7 +197,9 @@ class OutboxSender:
                 if reports:
                     await self._report(reports)
                 return
-            except (SQLAlchemyError, OSError) as exc:  # the database, not a bug: wait for it
+            # The database, not a bug: wait for it. (sqlite3's own errors come from
+            # statements run on its connection directly: bot/storage/inline_sql.py.)
+            except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
                 if loop.time() + pause >= until:
                     raise
                 log.warning("recording %d sends failed (%s); retrying in %.1f s",
@@ -310,7 +313,7 @@ class OutboxSender:
         reports: list[DeliveryStatus | Unreachable] = []
         metrics = self._services.metrics
         changes: list[tuple[int, dict[str, Any]]] = []
-        async with self._services.db.session() as session:
+        async with self._services.db.statements() as session:
             # The rows as they are now, locked; the updates go out as one executemany per
             # set of columns.
             ids = [claimed.id for claimed, _ in outcomes]
@@ -377,11 +380,11 @@ _ROW_LOCKED = Prepared(
     .with_for_update())
 
 
-async def _current(session: AsyncSession, ids: Sequence[int]) -> list[_Current]:
+async def _current(session: Transaction, ids: Sequence[int]) -> list[_Current]:
     """The claimed rows as they are now, locked: one statement for all of them, or on
     SQLite one indexed read each on the transaction's connection, which costs less than
     one statement through the driver's thread."""
-    if inline_connection(session) is None:
+    if isinstance(session, AsyncSession) and inline_connection(session) is None:
         return [_Current(*found)
                 for found in (await session.execute(_ROWS_LOCKED, {"ids": ids})).all()]
     found = [await _ROW_LOCKED.first(session, {"id": row_id}) for row_id in ids]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -45,11 +45,14 @@ async def harness(settings: Settings, monkeypatch: pytest.MonkeyPatch
         yield h
 
 
+# Through SQLAlchemy, or from a statement run on SQLite's connection directly.
+@pytest.mark.parametrize("failure", [locked, lambda: sqlite3.OperationalError("disk I/O error")])
 async def test_a_send_whose_record_failed_is_recorded_later_and_not_sent_again(
-        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        harness: Harness, monkeypatch: pytest.MonkeyPatch,
+        failure: Callable[[], Exception]) -> None:
     outbox = harness.app[OUTBOX]
     record = outbox._record  # noqa: SLF001 - a database failure at exactly this step
-    failures = [locked(), locked()]
+    failures = [failure(), failure()]
 
     async def flaky(outcomes: Sequence[Any]) -> list[DeliveryStatus | Unreachable]:
         if failures:
