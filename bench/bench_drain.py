@@ -51,14 +51,14 @@ FIRST_CONTACT = "Guten Tag, im Keller tropft die Heizung. Wann koennen Sie komme
 
 
 def measure(tree: Path, n: int, db: str, pg_url: str | None, batch: int = 0,
-            mix: str = "consented", lone: bool = False) -> dict[str, float]:
+            mix: str = "consented") -> dict[str, float]:
     """One measurement in a child process running `tree`'s code."""
     with tempfile.TemporaryDirectory(prefix="werkbot-drain-") as work:
         # This file's child code, with `tree`'s packages first on the path (an older
         # revision may not have this file at all).
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child",
                "-n", str(n), "--db", db, "--work", work, "--batch", str(batch),
-               "--mix", mix, *(["--lone"] if lone else [])]
+               "--mix", mix]
         if pg_url:
             cmd += ["--pg-url", pg_url]
         return child_result(tree, cmd, timeout=1800)
@@ -102,8 +102,7 @@ def child(args: argparse.Namespace) -> None:
             senders = [whatsapp_number(50_000_000 + i) for i in range(args.n)]
             text = FIRST_CONTACT
         try:
-            print(json.dumps(asyncio.run(_drain(config, senders, args.n, args.batch, text,
-                                                args.lone))))
+            print(json.dumps(asyncio.run(_drain(config, senders, args.n, args.batch, text))))
         finally:
             if args.db != "sqlite":
                 from bench.load_pg import drop_database
@@ -111,13 +110,13 @@ def child(args: argparse.Namespace) -> None:
                 drop_database(args.pg_url, f"drain_{os.getpid()}")
 
 
-async def _drain(config: Path, senders: list[str], n: int, batch: int, text: str,
-                 lone: bool = False) -> dict[str, float]:
+async def _drain(config: Path, senders: list[str], n: int, batch: int, text: str
+                 ) -> dict[str, float]:
     from aiohttp.test_utils import TestServer
 
     from werkbot.bot.addresses import Address
     from werkbot.bot.events import TextEvent
-    from werkbot.bot.server import DISPATCHER, OUTBOX, create_app
+    from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX, create_app
     from werkbot.bot.settings import load_settings
 
     app = create_app(load_settings(config), run_workers=False, migrate=False)
@@ -128,10 +127,22 @@ async def _drain(config: Path, senders: list[str], n: int, batch: int, text: str
         events = [TextEvent(id=f"SMdrain{i:010d}", received_at=now, text=text,
                             sender=Address("whatsapp", senders[i % len(senders)]))
                   for i in range(n)]
-        if lone:
-            wall_h, cpu_h, wall_s, cpu_s, handled, sent = await _one_by_one(app, events)
+        for start in range(0, n, 200):
+            await app[INBOX].store(events[start:start + 200])
+        wall, cpu = time.perf_counter(), time.process_time()
+        if batch:  # batches of this size, as a trickle of webhooks leaves them
+            handled = 0
+            while got := await app[DISPATCHER].handle_batch(batch):
+                handled += got
         else:
-            wall_h, cpu_h, wall_s, cpu_s, handled, sent = await _all_at_once(app, events, batch)
+            handled = await app[DISPATCHER].drain()
+        wall_h, cpu_h = time.perf_counter() - wall, time.process_time() - cpu
+        # The server's WAL checkpointer folds the handling's log back once a second;
+        # without a pause that work would be counted to sending.
+        await asyncio.sleep(PAUSE)
+        wall, cpu = time.perf_counter(), time.process_time()
+        sent = await app[OUTBOX].drain()
+        wall_s, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
         # Looks that find nothing, as every poll and the last look after each round do:
         # the dispatcher's and the sender's, in turn.
         cpu = time.process_time()
@@ -146,52 +157,6 @@ async def _drain(config: Path, senders: list[str], n: int, batch: int, text: str
     return {"handled_per_s": handled / wall_h, "cpu_ms_per_event": 1e3 * cpu_h / handled,
             "sent_per_s": sent / wall_s, "cpu_ms_per_reply": 1e3 * cpu_s / sent,
             "cpu_us_per_empty_look": 1e6 * cpu_l / (2 * LOOKS)}
-
-
-Timed = tuple[float, float, float, float, int, int]  # wall and CPU s handling, sending; counts
-
-
-async def _all_at_once(app: Any, events: list[Any], batch: int) -> Timed:
-    """All events stored first, then handled (in batches of `batch`, or the dispatcher's
-    own), then every reply sent."""
-    from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX
-
-    for start in range(0, len(events), 200):
-        await app[INBOX].store(events[start:start + 200])
-    wall, cpu = time.perf_counter(), time.process_time()
-    if batch:  # batches of this size, as a trickle of webhooks leaves them
-        handled = 0
-        while got := await app[DISPATCHER].handle_batch(batch):
-            handled += got
-    else:
-        handled = await app[DISPATCHER].drain()
-    wall_h, cpu_h = time.perf_counter() - wall, time.process_time() - cpu
-    # The server's WAL checkpointer folds the handling's log back once a second;
-    # without a pause that work would be counted to sending.
-    await asyncio.sleep(PAUSE)
-    wall, cpu = time.perf_counter(), time.process_time()
-    sent = await app[OUTBOX].drain()
-    wall_s, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
-    return wall_h, cpu_h, wall_s, cpu_s, handled, sent
-
-
-async def _one_by_one(app: Any, events: list[Any]) -> Timed:
-    """Each event stored, handled alone and its reply sent before the next is stored, as
-    webhooks that come one at a time leave them (the load benchmark's half load, mostly):
-    handling and sending timed apart."""
-    from werkbot.bot.server import DISPATCHER, INBOX, OUTBOX
-
-    wall_h = cpu_h = wall_s = cpu_s = 0.0
-    handled = sent = 0
-    for event in events:
-        await app[INBOX].store([event])
-        wall, cpu = time.perf_counter(), time.process_time()
-        handled += await app[DISPATCHER].handle_batch(1)
-        wall_h, cpu_h = wall_h + time.perf_counter() - wall, cpu_h + time.process_time() - cpu
-        wall, cpu = time.perf_counter(), time.process_time()
-        sent += await app[OUTBOX].send_due()
-        wall_s, cpu_s = wall_s + time.perf_counter() - wall, cpu_s + time.process_time() - cpu
-    return wall_h, cpu_h, wall_s, cpu_s, handled, sent
 
 
 def _worktree(stack: ExitStack, rev: str) -> Path:
@@ -243,9 +208,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="handle in batches of this many events (default: the "
                              "dispatcher's own, 32)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--lone", action="store_true",
-                        help="store, handle and send each event alone before the next "
-                             "(what webhooks one at a time leave the workers)")
     parser.add_argument("--mix", choices=("consented", "first-contact"), default="consented",
                         help="first-contact: every event from a new sender (default: "
                         "`hilfe` from consented customers)")
@@ -272,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             order = list(trees.items())
             for name, tree in order if round_ % 2 == 0 else reversed(order):
                 runs[name].append(measure(tree, args.n, args.db, pg_url, args.batch,
-                                          args.mix, args.lone))
+                                          args.mix))
                 print(f"round {round_ + 1} {name}: {_line(runs[name][-1])}", flush=True)
     medians = {name: {key: statistics.median(r[key] for r in results) for key in results[0]}
                for name, results in runs.items()}

@@ -54,7 +54,7 @@ from werkbot.bot.events import DeliveryStatus, Unreachable
 from werkbot.bot.pressure import Pressure
 from werkbot.bot.replies import Reply
 from werkbot.bot.services import Services
-from werkbot.bot.storage.inline_sql import Prepared, Transaction, inline_connection
+from werkbot.bot.storage.inline_sql import Prepared, inline_connection
 from werkbot.bot.storage.models import OutboxRow
 from werkbot.bot.storage.row_writes import write_columns
 from werkbot.bot.worker import WorkerLoop
@@ -197,7 +197,7 @@ class OutboxSender:
                 if reports:
                     await self._report(reports)
                 return
-            # The database, not a bug: wait for it. (sqlite3's own errors come from
+            # The database, not a bug: wait for it. (sqlite3's own errors come from the
             # statements run on its connection directly: bot/storage/inline_sql.py.)
             except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
                 if loop.time() + pause >= until:
@@ -313,7 +313,7 @@ class OutboxSender:
         reports: list[DeliveryStatus | Unreachable] = []
         metrics = self._services.metrics
         changes: list[tuple[int, dict[str, Any]]] = []
-        async with self._services.db.statements() as session:
+        async with self._services.db.session() as session:
             # The rows as they are now, locked; the updates go out as one executemany per
             # set of columns.
             ids = [claimed.id for claimed, _ in outcomes]
@@ -380,11 +380,11 @@ _ROW_LOCKED = Prepared(
     .with_for_update())
 
 
-async def _current(session: Transaction, ids: Sequence[int]) -> list[_Current]:
+async def _current(session: AsyncSession, ids: Sequence[int]) -> list[_Current]:
     """The claimed rows as they are now, locked: one statement for all of them, or on
     SQLite one indexed read each on the transaction's connection, which costs less than
     one statement through the driver's thread."""
-    if isinstance(session, AsyncSession) and inline_connection(session) is None:
+    if inline_connection(session) is None:
         return [_Current(*found)
                 for found in (await session.execute(_ROWS_LOCKED, {"ids": ids})).all()]
     found = [await _ROW_LOCKED.first(session, {"id": row_id}) for row_id in ids]

@@ -33,20 +33,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from werkbot.bot.storage.inline_sql import (
-    InlineSession,
-    OwnTransaction,
-    Prepared,
-    Transaction,
-    watch_inline_connections,
-)
+from werkbot.bot.storage.inline_sql import InlineSession, Prepared, watch_inline_connections
 from werkbot.bot.storage.sqlite_connections import (
     SHORT_BUSY_MS,
     aiosqlite_creator,
     apply_pragmas,
     begin_unless_locked,
     end_transaction,
-    open_file,
     quiet_driver_logs,
     sqlite_connection_of,
     sqlite_file,
@@ -89,8 +82,6 @@ class Database:
         self._inline = path is not None  # sqlite3 on the loop: bot/storage/inline_sql.py
         if self._inline:
             watch_inline_connections()
-        self._path = path
-        self._own: sqlite3.Connection | None = None  # `statements`' connection, opened lazily
         self._peek = DuePeek(path)
 
     @asynccontextmanager
@@ -99,33 +90,6 @@ class Database:
         async with self._writer(), self._sessions() as session, session.begin():
             if self._inline:  # the connection now: its first statement (a claim) runs inline
                 await session.connection()
-            yield session
-
-    @asynccontextmanager
-    async def statements(self) -> AsyncIterator[Transaction]:
-        """A short write transaction of `Prepared` statements only, no ORM objects:
-        committed on success, rolled back on error.
-
-        On an SQLite file it runs on a `sqlite3` connection of its own, on the event loop,
-        in the writer's turn: no session to build and tear down, which for one statement
-        or two costs more than the statements (the outbox records each lone send this
-        way). While another process holds SQLite's write lock, and on other databases, it
-        is a session (`session`), which waits for that lock off the event loop.
-        """
-        if self._path is not None:
-            async with self._writer():
-                if self._own is None:
-                    self._own = open_file(self._path, self.busy_ms)
-                connection = self._own
-                if begin_unless_locked(connection, self.busy_ms):
-                    try:
-                        yield OwnTransaction(connection)
-                        connection.execute("COMMIT")
-                    except BaseException:
-                        end_transaction(connection, "ROLLBACK")
-                        raise
-                    return
-        async with self.session() as session:
             yield session
 
     @asynccontextmanager
@@ -192,9 +156,6 @@ class Database:
 
     async def close(self) -> None:
         self._peek.close()
-        if self._own is not None:
-            self._own.close()
-            self._own = None
         await self.engine.dispose()
 
 

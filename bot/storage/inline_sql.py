@@ -8,8 +8,6 @@ and then run on the `sqlite3` connection of the session's own transaction
 (`bot/storage/sqlite_connections.py`), with SQLAlchemy's own bind and result processors for
 each column: what is stored and read is exactly what the engine would store and read.
 
-The outbox records its sends in short transactions of their own (`Database.statements`):
-there the statements run on a `sqlite3` connection of werkbot's own (`OwnTransaction`).
 Anything else (PostgreSQL, an in-memory SQLite database on aiosqlite's thread, a session
 whose transaction has not touched the database yet) runs the same statement through
 SQLAlchemy. Raw statements do not autoflush the ORM session, as `Connection.execute`
@@ -24,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Select, event, inspect
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -76,33 +74,6 @@ def inline_connection(session: AsyncSession) -> sqlite3.Connection | None:
     return found
 
 
-class OwnTransaction:
-    """A write transaction on a `sqlite3` connection of werkbot's own, not the engine's
-    (`Database.statements`): `Prepared` statements run on it directly."""
-
-    __slots__ = ("connection",)
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-
-# Where `Prepared` statements run: a session's transaction, or an `OwnTransaction`.
-Transaction = AsyncSession | OwnTransaction
-
-
-def _raw(session: Transaction) -> sqlite3.Connection | None:
-    if isinstance(session, OwnTransaction):
-        return session.connection
-    return inline_connection(session)
-
-
-async def _execute(session: Transaction, statement: Executable, values: Any
-                   ) -> CursorResult[Any]:
-    """`statement` through SQLAlchemy, on the session's connection."""
-    assert isinstance(session, AsyncSession), "an OwnTransaction always runs inline"
-    return await (await session.connection()).execute(statement, values)
-
-
 class Prepared:
     """A Core statement, and the same compiled once for SQLite with its processors.
 
@@ -143,47 +114,48 @@ class Prepared:
         return tuple(value if proc is None or value is None else proc(value)
                      for value, proc in zip(raw, self._results, strict=True))
 
-    async def all(self, session: Transaction, values: Mapping[str, Any]
+    async def all(self, session: AsyncSession, values: Mapping[str, Any]
                   ) -> list[tuple[Any, ...]]:
         """Every row the statement selects."""
-        raw = _raw(session)
+        raw = inline_connection(session)
         if raw is None:
-            result = await _execute(session, self.statement, dict(values))
+            result = await (await session.connection()).execute(self.statement, dict(values))
             return [tuple(row) for row in result.all()]
         rows = raw.execute(self.sql, self.params(values)).fetchall()
         return [self.row(row) for row in rows]
 
-    async def first(self, session: Transaction, values: Mapping[str, Any]
+    async def first(self, session: AsyncSession, values: Mapping[str, Any]
                     ) -> tuple[Any, ...] | None:
         """The first row selected, or None."""
-        raw = _raw(session)
+        raw = inline_connection(session)
         if raw is None:
-            result = await _execute(session, self.statement, dict(values))
+            result = await (await session.connection()).execute(self.statement, dict(values))
             found = result.first()
             return None if found is None else tuple(found)
         got = raw.execute(self.sql, self.params(values)).fetchone()
         return None if got is None else self.row(got)
 
-    async def scalar(self, session: Transaction, values: Mapping[str, Any]) -> Any:
+    async def scalar(self, session: AsyncSession, values: Mapping[str, Any]) -> Any:
         """The first column of the first row, or None."""
         found = await self.first(session, values)
         return None if found is None else found[0]
 
-    async def run(self, session: Transaction, values: Mapping[str, Any]) -> int:
+    async def run(self, session: AsyncSession, values: Mapping[str, Any]) -> int:
         """Run a write; returns the rows it changed."""
-        raw = _raw(session)
+        raw = inline_connection(session)
         if raw is None:
-            result = await _execute(session, self.statement, dict(values))
+            result = await (await session.connection()).execute(self.statement, dict(values))
             return int(getattr(result, "rowcount", 0) or 0)
         return raw.execute(self.sql, self.params(values)).rowcount
 
-    async def run_many(self, session: Transaction, rows: Sequence[Mapping[str, Any]]) -> None:
+    async def run_many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run a write once per row (an INSERT of several rows)."""
         if not rows:
             return
-        raw = _raw(session)
+        raw = inline_connection(session)
         if raw is None:
-            await _execute(session, self.statement, [dict(row) for row in rows])
+            await (await session.connection()).execute(self.statement,
+                                                       [dict(row) for row in rows])
             return
         raw.executemany(self.sql, [self.params(row) for row in rows])
 

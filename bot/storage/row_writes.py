@@ -25,12 +25,7 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from werkbot.bot.storage.inline_sql import (
-    Prepared,
-    Transaction,
-    inline_connection,
-    session_entity,
-)
+from werkbot.bot.storage.inline_sql import Prepared, inline_connection, session_entity
 
 _KEY = "pk_"  # the bound name of the primary key; values are bound as `v_<column>`
 _updates: dict[tuple[Mapper[Any], tuple[str, ...]], Prepared] = {}
@@ -112,7 +107,7 @@ def set_columns(session: AsyncSession, row: Any, /, **values: Any) -> None:
         set_committed_value(row, key, values[key])
 
 
-async def write_columns(session: Transaction, model: type[Any],
+async def write_columns(session: AsyncSession, model: type[Any],
                         changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
     """Set plain columns of `model` rows by primary key, without loading them: one
     executemany per set of columns (the same statements as `set_columns`). Objects of

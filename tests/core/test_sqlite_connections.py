@@ -4,8 +4,7 @@ with the hot statements on the `sqlite3` connection under them.
 Another process holding SQLite's write lock (a CLI command, a backup) is waited for on
 aiosqlite's thread: the server goes on serving meanwhile, and the transaction goes on
 when the lock is free. What runs inline and what runs through aiosqlite is one
-transaction on one connection. A short write of prepared statements
-(`Database.statements`, on a connection of its own) commits what it wrote, or nothing.
+transaction on one connection.
 """
 
 from __future__ import annotations
@@ -15,14 +14,10 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, insert, text
+from sqlalchemy import text
 
 from werkbot.bot.storage.database import Database
-from werkbot.bot.storage.inline_sql import Prepared, inline_connection
-
-_T = Table("t", MetaData(), Column("n", Integer))
-INSERT = Prepared(insert(_T), keys=["n"])
+from werkbot.bot.storage.inline_sql import inline_connection
 
 
 async def test_a_write_lock_of_another_process_is_waited_for_while_the_loop_serves(
@@ -50,60 +45,6 @@ async def test_a_write_lock_of_another_process_is_waited_for_while_the_loop_serv
         assert other.execute("SELECT n FROM t").fetchall() == [(1,)]
     finally:
         other.close()
-        await db.close()
-
-
-async def test_a_short_write_waits_for_another_process_while_the_loop_serves(
-        tmp_path: Path) -> None:
-    path = tmp_path / "w.db"
-    db = Database(f"sqlite+aiosqlite:///{path}?timeout=20")
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        async with db.session() as session:
-            await session.execute(text("CREATE TABLE t (n INTEGER)"))
-        other.execute("BEGIN IMMEDIATE")  # another process writes
-
-        async def write() -> None:
-            async with db.statements() as transaction:
-                await INSERT.run(transaction, {"n": 1})
-
-        writing = asyncio.create_task(write())
-        served = 0
-        for _ in range(20):  # meanwhile the loop serves others
-            await asyncio.sleep(0.01)
-            served += 1
-        assert served == 20 and not writing.done()  # still waiting, not failed
-        other.execute("COMMIT")
-        await writing
-        assert other.execute("SELECT n FROM t").fetchall() == [(1,)]
-    finally:
-        other.close()
-        await db.close()
-
-
-async def test_a_short_write_commits_all_it_wrote_or_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "w.db"
-    db = Database(f"sqlite+aiosqlite:///{path}")
-    reader = sqlite3.connect(path, isolation_level=None)
-    try:
-        async with db.session() as session:
-            await session.execute(text("CREATE TABLE t (n INTEGER)"))
-
-        async def failing() -> None:
-            async with db.statements() as transaction:
-                await INSERT.run(transaction, {"n": 1})
-                raise RuntimeError("a failure half-way")
-
-        with pytest.raises(RuntimeError):
-            await failing()
-        async with db.statements() as transaction:  # the connection is usable again
-            await INSERT.run(transaction, {"n": 2})
-            await INSERT.run(transaction, {"n": 3})
-        assert reader.execute("SELECT n FROM t ORDER BY n").fetchall() == [(2,), (3,)]
-        async with db.session() as session:  # and the engine's connections see it
-            assert (await session.execute(text("SELECT sum(n) FROM t"))).scalar() == 5
-    finally:
-        reader.close()
         await db.close()
 
 
